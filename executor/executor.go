@@ -1,0 +1,59 @@
+package executor
+
+import "context"
+
+// Executor runs tasks asynchronously. GoPool (this package), process.Pool
+// and cluster.Executor implement it; package pool and the typed functions
+// Submit, Call, CallChunk and Map work over any of them.
+//
+// All methods are safe for concurrent use.
+type Executor interface {
+	// Schedule accepts t for running and returns nil, or returns an error
+	// (wrapping ErrShutdown, ErrBroken or ErrOverloaded, or ctx's cause) and
+	// leaves t untouched. It never runs t in the caller. It blocks only when
+	// the executor has a bounded queue that applies backpressure.
+	Schedule(ctx context.Context, t Task) error
+	// Shutdown stops accepting work and waits, until ctx ends, for the work
+	// already accepted to finish and the workers to exit. With CancelPending
+	// the work that has not started is cancelled instead. It returns
+	// context.Cause(ctx) if ctx ends first (the shutdown goes on). Idempotent.
+	Shutdown(ctx context.Context, opts ...ShutdownOption) error
+	// Stop stops at once: work that has not started fails with ErrStopped,
+	// running work is told to stop (its context is cancelled; helper processes
+	// are killed), and Stop waits, until ctx ends, for the workers to exit.
+	// Idempotent, and it may follow Shutdown.
+	Stop(ctx context.Context) error
+	// Workers returns the maximum number of tasks that run at once.
+	Workers() int
+}
+
+// ShutdownOption configures Shutdown.
+type ShutdownOption interface {
+	applyShutdown(*ShutdownConfig)
+}
+
+// ShutdownConfig is what ShutdownOptions set. Executors outside this package
+// read it with ShutdownSettings.
+type ShutdownConfig struct {
+	// CancelPending: cancel work that has not started.
+	CancelPending bool
+}
+
+type shutdownFunc func(*ShutdownConfig)
+
+func (f shutdownFunc) applyShutdown(c *ShutdownConfig) { f(c) }
+
+// CancelPending makes Shutdown cancel the work that has not started (Python's
+// cancel_futures=True); running work still finishes.
+func CancelPending() ShutdownOption {
+	return shutdownFunc(func(c *ShutdownConfig) { c.CancelPending = true })
+}
+
+// ShutdownSettings applies opts, for implementations of Executor.
+func ShutdownSettings(opts ...ShutdownOption) ShutdownConfig {
+	var c ShutdownConfig
+	for _, o := range opts {
+		o.applyShutdown(&c)
+	}
+	return c
+}

@@ -1,0 +1,143 @@
+package executor
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Outcome classifies how a task ended, for hooks and metrics.
+type Outcome uint8
+
+// The outcomes of a task.
+const (
+	OutcomeOK         Outcome = iota // finished with a nil error
+	OutcomeError                     // finished with an error
+	OutcomePanic                     // panicked (*PanicError)
+	OutcomeCancelled                 // cancelled before it ran
+	OutcomeTimeout                   // ran out of time (context.DeadlineExceeded)
+	OutcomeWorkerDied                // its worker died (ErrWorkerDied)
+	OutcomeStopped                   // failed by a hard Stop or a broken executor
+)
+
+var outcomeNames = [...]string{"ok", "error", "panic", "cancelled", "timeout", "worker_died", "stopped"}
+
+// String returns the outcome's label value, as used by package metrics.
+func (o Outcome) String() string {
+	if int(o) < len(outcomeNames) {
+		return outcomeNames[o]
+	}
+	return "unknown"
+}
+
+// Outcomes lists every Outcome, in order.
+func Outcomes() []Outcome {
+	return []Outcome{OutcomeOK, OutcomeError, OutcomePanic, OutcomeCancelled, OutcomeTimeout, OutcomeWorkerDied, OutcomeStopped}
+}
+
+// OutcomeOf classifies a task's error.
+func OutcomeOf(err error) Outcome {
+	if err == nil {
+		return OutcomeOK
+	}
+	var pe *PanicError
+	switch {
+	case errors.As(err, &pe):
+		return OutcomePanic
+	case errors.Is(err, ErrWorkerDied):
+		return OutcomeWorkerDied
+	case errors.Is(err, ErrStopped), errors.Is(err, ErrBroken):
+		return OutcomeStopped
+	case errors.Is(err, context.DeadlineExceeded):
+		return OutcomeTimeout
+	case isCancelled(err):
+		return OutcomeCancelled
+	}
+	return OutcomeError
+}
+
+// Finish describes a task that ended, for Hooks.Finished.
+type Finish struct {
+	// Outcome classifies the end.
+	Outcome Outcome
+	// Ran is false for a task that ended without running (cancelled, or failed
+	// by Stop or a broken executor while queued).
+	Ran bool
+	// Run is how long the task ran (zero when it did not run).
+	Run time.Duration
+}
+
+// WorkerExit says why a worker stopped, for Hooks.WorkerStopped.
+type WorkerExit string
+
+// Reasons a worker stops. Process pools add exit statuses and signals in
+// their logs; these are the label values.
+const (
+	ExitIdle      WorkerExit = "idle"       // idle longer than the idle timeout
+	ExitShutdown  WorkerExit = "shutdown"   // the executor shut down
+	ExitInitError WorkerExit = "init_error" // its initializer failed
+	ExitMaxTasks  WorkerExit = "max_tasks"  // it ran its maximum number of tasks
+	ExitCrashed   WorkerExit = "crashed"    // it died (exit, signal, protocol error)
+	ExitTimeout   WorkerExit = "timeout"    // killed because a task overran its timeout
+	ExitKilled    WorkerExit = "killed"     // killed by a hard Stop
+)
+
+// Hooks are optional callbacks an executor calls as work moves through it;
+// package metrics turns them into Prometheus collectors. Any field may be nil.
+// Hooks are called synchronously from the executor's goroutines, often
+// concurrently, so they must be safe for concurrent use and quick. A nil
+// *Hooks is valid and costs nothing: an executor without hooks does not even
+// read the clock.
+//
+// Every scheduled task gets exactly one Finished call; Started is called
+// only for tasks that ran, before their Finished.
+type Hooks struct {
+	// Submitted: a task was accepted.
+	Submitted func()
+	// Started: a task started, after waiting queueWait in the executor.
+	Started func(queueWait time.Duration)
+	// Finished: a task ended.
+	Finished func(Finish)
+	// WorkerStarted: a worker (goroutine or helper process) started.
+	WorkerStarted func()
+	// WorkerStopped: a worker stopped, for the reason given.
+	WorkerStopped func(WorkerExit)
+}
+
+// The methods below call the hook of the same name if h and it are set, so
+// that executors, here and in other packages, never check for nil.
+
+// OnSubmitted calls h.Submitted.
+func (h *Hooks) OnSubmitted() {
+	if h != nil && h.Submitted != nil {
+		h.Submitted()
+	}
+}
+
+// OnStarted calls h.Started.
+func (h *Hooks) OnStarted(wait time.Duration) {
+	if h != nil && h.Started != nil {
+		h.Started(wait)
+	}
+}
+
+// OnFinished calls h.Finished.
+func (h *Hooks) OnFinished(f Finish) {
+	if h != nil && h.Finished != nil {
+		h.Finished(f)
+	}
+}
+
+// OnWorkerStarted calls h.WorkerStarted.
+func (h *Hooks) OnWorkerStarted() {
+	if h != nil && h.WorkerStarted != nil {
+		h.WorkerStarted()
+	}
+}
+
+// OnWorkerStopped calls h.WorkerStopped.
+func (h *Hooks) OnWorkerStopped(r WorkerExit) {
+	if h != nil && h.WorkerStopped != nil {
+		h.WorkerStopped(r)
+	}
+}

@@ -1,0 +1,56 @@
+package executor
+
+import "time"
+
+// entry is a scheduled task and, when hooks are set, when it was scheduled.
+type entry struct {
+	t  Task
+	at time.Time
+}
+
+// ring is a FIFO queue of entries that grows as needed; not safe for
+// concurrent use.
+type ring struct {
+	buf        []entry
+	head, size int
+}
+
+func (q *ring) len() int { return q.size }
+
+func (q *ring) push(e entry) {
+	if q.size == len(q.buf) {
+		n := max(16, 2*len(q.buf))
+		buf := make([]entry, n)
+		k := copy(buf, q.buf[q.head:])
+		copy(buf[k:], q.buf[:q.head])
+		q.buf, q.head = buf, 0
+	}
+	q.buf[(q.head+q.size)%len(q.buf)] = e
+	q.size++
+}
+
+func (q *ring) pop() (entry, bool) {
+	if q.size == 0 {
+		return entry{}, false
+	}
+	e := q.buf[q.head]
+	q.buf[q.head] = entry{}
+	q.head = (q.head + 1) % len(q.buf)
+	q.size--
+	if q.size == 0 && len(q.buf) > 1024 {
+		q.buf, q.head = nil, 0 // give a burst's memory back
+	}
+	return e, true
+}
+
+// drain removes and returns every entry.
+func (q *ring) drain() []entry {
+	out := make([]entry, 0, q.size)
+	for {
+		e, ok := q.pop()
+		if !ok {
+			return out
+		}
+		out = append(out, e)
+	}
+}

@@ -1,0 +1,274 @@
+package executor
+
+import (
+	"context"
+	"errors"
+	"runtime/debug"
+
+	"github.com/gofutures/gofutures/future"
+)
+
+// Task is one unit of work as an executor sees it: not generic, with its
+// future already attached. Tasks are made by Submit, Call and CallChunk;
+// executors schedule them. Its methods are safe for concurrent use.
+type Task interface {
+	// Start moves the task's future from pending to running and reports
+	// true; it reports false if the future was cancelled (or already
+	// failed), in which case the executor must skip the task.
+	Start() bool
+	// Run runs the task in the calling goroutine, recovers a panic into a
+	// *PanicError, completes the future and returns the task's error. Call it
+	// once, after Start returned true.
+	Run(ctx context.Context) error
+	// Fail completes the future with err unless it is done already, and
+	// reports whether it did.
+	Fail(err error) bool
+	// Cancel cancels the future if it is still pending.
+	Cancel() bool
+	// Remote returns the form of the task that can run in another process,
+	// or nil if it is a Go closure or an unregistered function.
+	Remote() Remote
+}
+
+// Remote is a task described by the registered name of its function and its
+// arguments, so that process and cluster executors can encode it, run it
+// elsewhere and complete the future from the encoded result.
+type Remote interface {
+	// FuncName is the registered name of the function.
+	FuncName() string
+	// Chunk reports whether Args is a slice of arguments ([]A) to apply the
+	// function to one by one, giving a slice of results ([]R).
+	Chunk() bool
+	// Args returns the value to encode: the argument (A) or, for a chunk,
+	// the arguments ([]A).
+	Args() any
+	// Result returns the pointer to decode the result into: *R, or *[]R for a chunk.
+	Result() any
+	// Finish completes the future. err fails the whole task; otherwise the
+	// value decoded into Result is the outcome, and for a chunk itemErrs, if
+	// not nil, holds one error (or nil) per argument.
+	Finish(err error, itemErrs []error)
+}
+
+// Func is a function an executor can run on an argument of type A. Make one
+// from a Go function with Fn (it runs only in this process), or register one
+// by name with package process (it runs anywhere).
+type Func[A, R any] interface {
+	// Call runs the function in this process.
+	Call(ctx context.Context, arg A) (R, error)
+}
+
+// Named is implemented by Funcs registered by name; remote executors send
+// the name.
+type Named interface {
+	FuncName() string
+}
+
+type goFunc[A, R any] func(context.Context, A) (R, error)
+
+func (f goFunc[A, R]) Call(ctx context.Context, a A) (R, error) { return f(ctx, a) }
+
+// Fn returns a Func that calls f. It runs only in this process: remote
+// executors reject it with ErrNotRemote.
+func Fn[A, R any](f func(context.Context, A) (R, error)) Func[A, R] { return goFunc[A, R](f) }
+
+// Chunk is the result of CallChunk: one value per argument, and, when any
+// item failed, one error per argument.
+type Chunk[R any] struct {
+	// Values holds the results, in the order of the arguments. The value of a
+	// failed item is whatever the function returned with its error.
+	Values []R
+	// Errs is nil when every item succeeded; otherwise len(Errs) == len(Values).
+	Errs []error
+}
+
+// Err returns the error of item i (nil on success).
+func (c Chunk[R]) Err(i int) error {
+	if c.Errs == nil {
+		return nil
+	}
+	return c.Errs[i]
+}
+
+// Len returns the number of items.
+func (c Chunk[R]) Len() int { return len(c.Values) }
+
+// call runs fn and converts a panic into a *PanicError.
+func call[R any](fn func() (R, error)) (r R, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = &PanicError{Value: v, Stack: debug.Stack()}
+		}
+	}()
+	return fn()
+}
+
+// promise holds the completing side shared by every task type.
+type promise[R any] struct {
+	p future.Promise[R]
+}
+
+func (t *promise[R]) Start() bool {
+	ok, _ := t.p.SetRunning()
+	return ok
+}
+
+func (t *promise[R]) Fail(err error) bool { return t.p.SetError(err) == nil }
+
+func (t *promise[R]) Cancel() bool { return t.p.Future().Cancel() }
+
+// funcTask runs a closure.
+type funcTask[R any] struct {
+	promise[R]
+	fn func(context.Context) (R, error)
+}
+
+func (t *funcTask[R]) Run(ctx context.Context) error {
+	v, err := call(func() (R, error) { return t.fn(ctx) })
+	_ = t.p.Set(v, err)
+	return err
+}
+
+func (t *funcTask[R]) Remote() Remote { return nil }
+
+// callTask runs a Func on one argument.
+type callTask[A, R any] struct {
+	promise[R]
+	fn  Func[A, R]
+	arg A
+	res R
+}
+
+func (t *callTask[A, R]) Run(ctx context.Context) error {
+	v, err := call(func() (R, error) { return t.fn.Call(ctx, t.arg) })
+	_ = t.p.Set(v, err)
+	return err
+}
+
+func (t *callTask[A, R]) Remote() Remote {
+	if _, ok := t.fn.(Named); ok {
+		return t
+	}
+	return nil
+}
+
+func (t *callTask[A, R]) FuncName() string { return t.fn.(Named).FuncName() }
+func (t *callTask[A, R]) Chunk() bool      { return false }
+func (t *callTask[A, R]) Args() any        { return t.arg }
+func (t *callTask[A, R]) Result() any      { return &t.res }
+func (t *callTask[A, R]) Finish(err error, _ []error) {
+	if err != nil {
+		var zero R
+		_ = t.p.Set(zero, err)
+		return
+	}
+	_ = t.p.Set(t.res, nil)
+}
+
+// chunkTask runs a Func on each of many arguments.
+type chunkTask[A, R any] struct {
+	promise[Chunk[R]]
+	fn   Func[A, R]
+	args []A
+	res  []R
+}
+
+func (t *chunkTask[A, R]) Run(ctx context.Context) error {
+	c := Chunk[R]{Values: make([]R, len(t.args))}
+	for i, a := range t.args {
+		v, err := call(func() (R, error) { return t.fn.Call(ctx, a) })
+		c.Values[i] = v
+		if err != nil {
+			if c.Errs == nil {
+				c.Errs = make([]error, len(t.args))
+			}
+			c.Errs[i] = err
+		}
+	}
+	_ = t.p.SetResult(c)
+	return c.firstErr()
+}
+
+func (c Chunk[R]) firstErr() error {
+	for _, err := range c.Errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (t *chunkTask[A, R]) Remote() Remote {
+	if _, ok := t.fn.(Named); ok {
+		return t
+	}
+	return nil
+}
+
+func (t *chunkTask[A, R]) FuncName() string { return t.fn.(Named).FuncName() }
+func (t *chunkTask[A, R]) Chunk() bool      { return true }
+func (t *chunkTask[A, R]) Args() any        { return t.args }
+func (t *chunkTask[A, R]) Result() any      { return &t.res }
+func (t *chunkTask[A, R]) Finish(err error, itemErrs []error) {
+	if err != nil {
+		_ = t.p.SetError(err)
+		return
+	}
+	if len(t.res) != len(t.args) {
+		_ = t.p.SetError(errors.New("executor: remote chunk returned a different number of results"))
+		return
+	}
+	c := Chunk[R]{Values: t.res}
+	for _, e := range itemErrs {
+		if e != nil {
+			c.Errs = itemErrs
+			break
+		}
+	}
+	_ = t.p.SetResult(c)
+}
+
+var (
+	_ Task   = (*funcTask[int])(nil)
+	_ Remote = (*callTask[int, int])(nil)
+	_ Remote = (*chunkTask[int, int])(nil)
+)
+
+// Submit schedules fn on ex and returns its future. fn receives the
+// executor's task context, which is cancelled when the executor is stopped
+// hard. Submit blocks only when ex has a bounded queue that applies
+// backpressure, until there is room or ctx ends. It fails with ErrShutdown,
+// ErrBroken, ErrOverloaded or ctx's cause, and then no future is made. It costs
+// two allocations (the future and the task).
+func Submit[R any](ctx context.Context, ex Executor, fn func(context.Context) (R, error)) (*future.Future[R], error) {
+	f, p := future.New[R]()
+	if err := ex.Schedule(ctx, &funcTask[R]{promise: promise[R]{p}, fn: fn}); err != nil {
+		return nil, err
+	}
+	return f, nil
+}
+
+// Call schedules fn(arg) on ex and returns its future, as Submit does. A
+// remote executor needs fn to be registered by name.
+func Call[A, R any](ctx context.Context, ex Executor, fn Func[A, R], arg A) (*future.Future[R], error) {
+	f, p := future.New[R]()
+	if err := ex.Schedule(ctx, &callTask[A, R]{promise: promise[R]{p}, fn: fn, arg: arg}); err != nil {
+		return nil, err
+	}
+	return f, nil
+}
+
+// CallChunk schedules fn over args as one task and returns the future of all
+// the results. Each item's error is kept at its position in the Chunk; a
+// failure of the whole task (the worker died, the executor stopped) fails the
+// future instead. args is not copied: do not change it until the future is
+// done.
+func CallChunk[A, R any](ctx context.Context, ex Executor, fn Func[A, R], args []A) (*future.Future[Chunk[R]], error) {
+	f, p := future.New[Chunk[R]]()
+	if err := ex.Schedule(ctx, &chunkTask[A, R]{promise: promise[Chunk[R]]{p}, fn: fn, args: args}); err != nil {
+		return nil, err
+	}
+	return f, nil
+}
+
+func isCancelled(err error) bool { return errors.Is(err, future.ErrCancelled) }

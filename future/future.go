@@ -1,0 +1,340 @@
+package future
+
+import (
+	"context"
+	"log/slog"
+	"runtime/debug"
+	"sync"
+	"sync/atomic"
+)
+
+// closedChan is returned by Done for futures that were already done when Done
+// was first called, so that completed futures never allocate a channel.
+var closedChan = func() chan struct{} {
+	c := make(chan struct{})
+	close(c)
+	return c
+}()
+
+// Future is the result of an asynchronous computation that will produce a
+// value of type T or an error. It is created, pending, by New together with
+// the Promise that completes it.
+//
+// All methods are safe for concurrent use. A Future must not be copied.
+type Future[T any] struct {
+	state atomic.Uint32 // a State; written under mu, read lock-free
+
+	mu        sync.Mutex
+	done      chan struct{} // nil until Done is first called; closed when done
+	value     T
+	err       error
+	callbacks []func(*Future[T])
+	waiters   []*waiter
+	onPanic   func(*CallbackPanicError)
+}
+
+// Promise is the completing side of a Future: the executor (or any producer)
+// uses it to mark the future running and to set its outcome. A Promise is a
+// small value; copies refer to the same future. Its methods are safe for
+// concurrent use, and exactly one completion wins.
+type Promise[T any] struct {
+	f *Future[T]
+}
+
+// Option configures a Future created by New.
+type Option interface {
+	apply(*config)
+}
+
+type config struct {
+	onPanic func(*CallbackPanicError)
+}
+
+type optionFunc func(*config)
+
+func (o optionFunc) apply(c *config) { o(c) }
+
+// WithCallbackPanicHandler sets the function that receives a done-callback's
+// panic (recovered; the remaining callbacks still run). Without it the panic is
+// logged through log/slog's default logger. Executors pass their own logger
+// here. Build the Option once and reuse it: it costs nothing per future.
+func WithCallbackPanicHandler(h func(*CallbackPanicError)) Option {
+	return optionFunc(func(c *config) { c.onPanic = h })
+}
+
+// New returns a pending Future and the Promise that completes it. It does not
+// block; it costs one allocation.
+func New[T any](opts ...Option) (*Future[T], Promise[T]) {
+	f := &Future[T]{}
+	if len(opts) > 0 {
+		var c config
+		for _, o := range opts {
+			o.apply(&c)
+		}
+		f.onPanic = c.onPanic
+	}
+	return f, Promise[T]{f}
+}
+
+// Completed returns a future already finished with v.
+func Completed[T any](v T) *Future[T] {
+	f, p := New[T]()
+	_ = p.SetResult(v)
+	return f
+}
+
+// Failed returns a future already finished with err (which must not be nil).
+func Failed[T any](err error) *Future[T] {
+	f, p := New[T]()
+	_ = p.SetError(err)
+	return f
+}
+
+// State returns the future's current state. It does not block.
+func (f *Future[T]) State() State { return State(f.state.Load()) }
+
+// Ready reports whether the future is done: finished or cancelled
+// (Python's done(), multiprocessing's AsyncResult.ready()). It does not block.
+func (f *Future[T]) Ready() bool { return f.State().Done() }
+
+// Cancelled reports whether the future was cancelled. It does not block.
+func (f *Future[T]) Cancelled() bool { return f.State() == Cancelled }
+
+// Running reports whether the work is running now. It does not block.
+func (f *Future[T]) Running() bool { return f.State() == Running }
+
+// Done returns a channel that is closed when the future is done, for use in
+// select. It does not block. The channel is made on the first call, so futures
+// that nobody selects on never allocate one.
+func (f *Future[T]) Done() <-chan struct{} {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.done == nil {
+		if f.State().Done() {
+			f.done = closedChan
+		} else {
+			f.done = make(chan struct{})
+		}
+	}
+	return f.done
+}
+
+// Result waits until the future is done or ctx ends, and returns the value and
+// the error of the computation. A cancelled future returns ErrCancelled. If ctx
+// ends first, Result returns context.Cause(ctx) and the future is unchanged.
+// A ctx that has already ended still returns the outcome of a done future.
+// ctx must not be nil.
+func (f *Future[T]) Result(ctx context.Context) (T, error) {
+	if err := f.wait(ctx); err != nil {
+		var zero T
+		return zero, err
+	}
+	return f.value, f.err
+}
+
+// Err waits like Result and returns only the error: nil on success,
+// the task's error, ErrCancelled, or ctx's cause (Python's exception()).
+func (f *Future[T]) Err(ctx context.Context) error {
+	if err := f.wait(ctx); err != nil {
+		return err
+	}
+	return f.err
+}
+
+// Successful reports whether the future finished without error. It does not
+// block: before the future is done it returns ErrNotReady, as multiprocessing's
+// AsyncResult.successful raises ValueError.
+func (f *Future[T]) Successful() (bool, error) {
+	if !f.Ready() {
+		return false, ErrNotReady
+	}
+	return f.err == nil, nil
+}
+
+// wait blocks until done or ctx ends. After it returns nil, value and err are
+// final and visible: they are written before the atomic store of the final
+// state that the load here observes.
+func (f *Future[T]) wait(ctx context.Context) error {
+	if ctx == nil {
+		panic("future: nil Context")
+	}
+	if f.State().Done() {
+		return nil
+	}
+	select {
+	case <-f.Done():
+		return nil
+	case <-ctx.Done():
+		if f.State().Done() { // both ready: the outcome wins
+			return nil
+		}
+		return context.Cause(ctx)
+	}
+}
+
+// Cancel cancels a pending future: it becomes Cancelled, every waiter wakes
+// and the done-callbacks run in the calling goroutine. It returns true if the
+// future is now cancelled (also when it already was; callbacks do not run
+// again) and false if it is running or finished, which it leaves unchanged.
+func (f *Future[T]) Cancel() bool {
+	f.mu.Lock()
+	switch f.State() {
+	case Cancelled:
+		f.mu.Unlock()
+		return true
+	case Running, Finished:
+		f.mu.Unlock()
+		return false
+	}
+	f.err = ErrCancelled
+	f.completeLocked(Cancelled)
+	return true
+}
+
+// AddDoneCallback arranges for fn to be called with the future once it is
+// done. Callbacks run in the order added, each once, in the goroutine that
+// completes or cancels the future; if the future is already done, fn runs at
+// once in the caller. Adding the same fn twice runs it twice. A callback that
+// panics is recovered and reported (see WithCallbackPanicHandler); the others
+// still run. Callbacks should be quick: they delay the completing goroutine.
+func (f *Future[T]) AddDoneCallback(fn func(*Future[T])) {
+	f.mu.Lock()
+	if !f.State().Done() {
+		f.callbacks = append(f.callbacks, fn)
+		f.mu.Unlock()
+		return
+	}
+	f.mu.Unlock()
+	f.runCallback(fn)
+}
+
+// completeLocked publishes the final state, wakes waiters and runs callbacks.
+// It is called with f.mu held and releases it.
+func (f *Future[T]) completeLocked(s State) {
+	f.state.Store(uint32(s))
+	if f.done != nil {
+		close(f.done)
+	}
+	cbs, ws := f.callbacks, f.waiters
+	f.callbacks, f.waiters = nil, nil
+	f.mu.Unlock()
+	for _, w := range ws {
+		w.notify(f)
+	}
+	for _, cb := range cbs {
+		f.runCallback(cb)
+	}
+}
+
+func (f *Future[T]) runCallback(fn func(*Future[T])) {
+	defer func() {
+		if v := recover(); v != nil {
+			e := &CallbackPanicError{Value: v, Stack: debug.Stack()}
+			if f.onPanic != nil {
+				f.onPanic(e)
+				return
+			}
+			slog.Error(e.Error(), "stack", string(e.Stack))
+		}
+	}()
+	fn(f)
+}
+
+// subscribe registers w to be notified when f is done. It reports false, and
+// registers nothing, if f is already done.
+func (f *Future[T]) subscribe(w *waiter) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.State().Done() {
+		return false
+	}
+	f.waiters = append(f.waiters, w)
+	return true
+}
+
+// unsubscribe removes w, so that abandoned waits keep no reference.
+func (f *Future[T]) unsubscribe(w *waiter) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for i, x := range f.waiters {
+		if x == w {
+			last := len(f.waiters) - 1
+			f.waiters[i] = f.waiters[last]
+			f.waiters[last] = nil
+			f.waiters = f.waiters[:last]
+			return
+		}
+	}
+}
+
+// failed reports whether f finished with an error (not cancellation). Only
+// meaningful once done.
+func (f *Future[T]) failed() bool {
+	return f.State() == Finished && f.err != nil
+}
+
+// Future returns the future this promise completes.
+func (p Promise[T]) Future() *Future[T] { return p.f }
+
+// SetRunning moves a pending future to Running and returns true, so that it
+// can no longer be cancelled; it returns false if the future was cancelled, in
+// which case the work must be skipped (Python's set_running_or_notify_cancel).
+// On a running or finished future it returns false and an ErrInvalidState error.
+func (p Promise[T]) SetRunning() (bool, error) {
+	f := p.f
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	switch s := f.State(); s {
+	case Pending:
+		f.state.Store(uint32(Running))
+		return true, nil
+	case Cancelled:
+		return false, nil
+	default:
+		return false, invalidState("SetRunning", s)
+	}
+}
+
+// SetResult finishes the future with v. On a done future it returns an
+// ErrInvalidState error and the first outcome stays. It runs the done-callbacks
+// in the calling goroutine before it returns.
+func (p Promise[T]) SetResult(v T) error {
+	f := p.f
+	f.mu.Lock()
+	if s := f.State(); s.Done() {
+		f.mu.Unlock()
+		return invalidState("SetResult", s)
+	}
+	f.value = v
+	f.completeLocked(Finished)
+	return nil
+}
+
+// SetError finishes the future with err. Any non-nil error counts as failure;
+// a nil err finishes the future successfully with the zero value. On a done
+// future it returns an ErrInvalidState error and the first outcome stays.
+func (p Promise[T]) SetError(err error) error {
+	f := p.f
+	f.mu.Lock()
+	if s := f.State(); s.Done() {
+		f.mu.Unlock()
+		return invalidState("SetError", s)
+	}
+	f.err = err
+	f.completeLocked(Finished)
+	return nil
+}
+
+// Set finishes the future with v and err, as a function returning (v, err)
+// would: the value is kept even when err is not nil.
+func (p Promise[T]) Set(v T, err error) error {
+	f := p.f
+	f.mu.Lock()
+	if s := f.State(); s.Done() {
+		f.mu.Unlock()
+		return invalidState("Set", s)
+	}
+	f.value, f.err = v, err
+	f.completeLocked(Finished)
+	return nil
+}
