@@ -1,0 +1,460 @@
+package executor_test
+
+import (
+	"context"
+	"errors"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
+
+	"github.com/gofutures/gofutures/executor"
+	"github.com/gofutures/gofutures/future"
+)
+
+var errBoom = errors.New("boom")
+
+func newPool(t *testing.T, opts ...executor.Option) *executor.GoPool {
+	t.Helper()
+	p, err := executor.NewGoPool(opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := p.Shutdown(context.Background()); err != nil {
+			t.Error(err)
+		}
+	})
+	return p
+}
+
+func submit[R any](t *testing.T, ex executor.Executor, fn func(context.Context) (R, error)) *future.Future[R] {
+	t.Helper()
+	f, err := executor.Submit(context.Background(), ex, fn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+// blocker returns a task that signals when it starts and returns when
+// release is closed.
+func blocker(started chan<- struct{}, release <-chan struct{}) func(context.Context) (int, error) {
+	return func(context.Context) (int, error) {
+		started <- struct{}{}
+		<-release
+		return 1, nil
+	}
+}
+
+func TestNewGoPoolOptions(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		opts []executor.Option
+	}{
+		{"zero workers", []executor.Option{executor.WithWorkers(0)}},
+		{"negative workers", []executor.Option{executor.WithWorkers(-1)}},
+		{"negative queue", []executor.Option{executor.WithQueueLimit(-1)}},
+		{"fail fast without limit", []executor.Option{executor.WithFailFast()}},
+		{"zero idle timeout", []executor.Option{executor.WithIdleTimeout(0)}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if _, err := executor.NewGoPool(tc.opts...); err == nil {
+				t.Fatal("want an error")
+			}
+		})
+	}
+	p := newPool(t)
+	if want := min(32, runtime.NumCPU()+4); p.Workers() != want {
+		t.Fatalf("default workers %d, want %d", p.Workers(), want)
+	}
+}
+
+func TestResultsAndErrors(t *testing.T) {
+	ctx := context.Background()
+	p := newPool(t, executor.WithWorkers(4))
+	ok := submit(t, p, func(context.Context) (string, error) { return "v", nil })
+	bad := submit(t, p, func(context.Context) (string, error) { return "", errBoom })
+	if v, err := ok.Result(ctx); v != "v" || err != nil {
+		t.Fatal(v, err)
+	}
+	if err := bad.Err(ctx); !errors.Is(err, errBoom) {
+		t.Fatal(err)
+	}
+	// A function registered-style Func and Call.
+	double := executor.Fn(func(_ context.Context, x int) (int, error) { return 2 * x, nil })
+	f, err := executor.Call(ctx, p, double, 21)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v, _ := f.Result(ctx); v != 42 {
+		t.Fatal(v)
+	}
+}
+
+func TestPanicBecomesError(t *testing.T) {
+	ctx := context.Background()
+	p := newPool(t, executor.WithWorkers(1))
+	f := submit(t, p, func(context.Context) (int, error) { panic(errBoom) })
+	err := f.Err(ctx)
+	var pe *executor.PanicError
+	if !errors.As(err, &pe) || !errors.Is(err, errBoom) || len(pe.Stack) == 0 {
+		t.Fatalf("err = %v", err)
+	}
+	// The worker lives on.
+	g := submit(t, p, func(context.Context) (int, error) { return 1, nil })
+	if v, err := g.Result(ctx); v != 1 || err != nil {
+		t.Fatal(v, err)
+	}
+}
+
+func TestCallChunk(t *testing.T) {
+	ctx := context.Background()
+	p := newPool(t, executor.WithWorkers(2))
+	fn := executor.Fn(func(_ context.Context, x int) (int, error) {
+		switch x {
+		case 3:
+			return 0, errBoom
+		case 4:
+			panic("four")
+		}
+		return x * 10, nil
+	})
+	f, err := executor.CallChunk(ctx, p, fn, []int{1, 2, 3, 4, 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := f.Result(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pe *executor.PanicError
+	if c.Len() != 5 || c.Values[0] != 10 || c.Values[4] != 50 || !errors.Is(c.Err(2), errBoom) || !errors.As(c.Err(3), &pe) || c.Err(0) != nil {
+		t.Fatalf("%+v", c)
+	}
+	all, _ := executor.CallChunk(ctx, p, fn, []int{1, 2})
+	if c, _ := all.Result(ctx); c.Errs != nil {
+		t.Fatal("Errs must be nil when every item succeeds")
+	}
+}
+
+func TestSubmitAfterShutdown(t *testing.T) {
+	p, err := executor.NewGoPool()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if err := p.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Shutdown(ctx); err != nil { // idempotent
+		t.Fatal(err)
+	}
+	if err := p.Stop(ctx); err != nil { // and Stop after Shutdown too
+		t.Fatal(err)
+	}
+	if _, err := executor.Submit(ctx, p, func(context.Context) (int, error) { return 0, nil }); !errors.Is(err, executor.ErrShutdown) {
+		t.Fatalf("Submit after Shutdown: %v", err)
+	}
+}
+
+func TestShutdownDrains(t *testing.T) {
+	ctx := context.Background()
+	p, _ := executor.NewGoPool(executor.WithWorkers(1))
+	started, release := make(chan struct{}, 1), make(chan struct{})
+	running := submit(t, p, blocker(started, release))
+	<-started
+	queued := submit(t, p, func(context.Context) (int, error) { return 2, nil })
+
+	// A ctx that ends first: Shutdown returns its error, the work goes on.
+	short, cancel := context.WithTimeout(ctx, 10*time.Millisecond)
+	defer cancel()
+	if err := p.Shutdown(short); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Shutdown = %v", err)
+	}
+	close(release)
+	if err := p.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if v, _ := running.Result(ctx); v != 1 {
+		t.Fatal(v)
+	}
+	if v, err := queued.Result(ctx); v != 2 || err != nil {
+		t.Fatal("queued work must finish on a graceful shutdown:", v, err)
+	}
+}
+
+func TestShutdownCancelPending(t *testing.T) {
+	ctx := context.Background()
+	p, _ := executor.NewGoPool(executor.WithWorkers(1))
+	started, release := make(chan struct{}, 1), make(chan struct{})
+	running := submit(t, p, blocker(started, release))
+	<-started
+	var ran atomic.Bool
+	queued := submit(t, p, func(context.Context) (int, error) { ran.Store(true); return 2, nil })
+	done := make(chan error)
+	go func() { done <- p.Shutdown(ctx, executor.CancelPending()) }()
+	// Cancellation is visible at once, before the running task ends.
+	if err := queued.Err(ctx); !errors.Is(err, future.ErrCancelled) {
+		t.Fatal(err)
+	}
+	close(release)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if v, err := running.Result(ctx); v != 1 || err != nil {
+		t.Fatal("running work must finish:", v, err)
+	}
+	if ran.Load() {
+		t.Fatal("a cancelled task ran")
+	}
+}
+
+func TestStop(t *testing.T) {
+	ctx := context.Background()
+	p, _ := executor.NewGoPool(executor.WithWorkers(1))
+	started := make(chan struct{})
+	running := submit(t, p, func(ctx context.Context) (int, error) {
+		close(started)
+		<-ctx.Done()
+		return 0, context.Cause(ctx)
+	})
+	<-started
+	queued := submit(t, p, func(context.Context) (int, error) { return 2, nil })
+	if err := p.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := running.Err(ctx); !errors.Is(err, executor.ErrStopped) {
+		t.Fatalf("running task's ctx cause: %v", err)
+	}
+	if err := queued.Err(ctx); !errors.Is(err, executor.ErrStopped) {
+		t.Fatalf("queued: %v", err)
+	}
+	if err := p.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := executor.Submit(ctx, p, func(context.Context) (int, error) { return 0, nil }); !errors.Is(err, executor.ErrShutdown) {
+		t.Fatal(err)
+	}
+}
+
+func TestInitializerOncePerWorker(t *testing.T) {
+	ctx := context.Background()
+	var inits atomic.Int32
+	p := newPool(t, executor.WithWorkers(3), executor.WithInitializer(func(context.Context) error {
+		inits.Add(1)
+		return nil
+	}))
+	started, release := make(chan struct{}, 3), make(chan struct{})
+	var fs []*future.Future[int]
+	for range 3 {
+		fs = append(fs, submit(t, p, blocker(started, release)))
+	}
+	for range 3 {
+		<-started
+	}
+	close(release)
+	for range 20 {
+		fs = append(fs, submit(t, p, func(context.Context) (int, error) { return 1, nil }))
+	}
+	for _, f := range fs {
+		if err := f.Err(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := inits.Load(); n != 3 {
+		t.Fatalf("initializer ran %d times for 3 workers", n)
+	}
+}
+
+func TestInitializerFailureBreaks(t *testing.T) {
+	ctx := context.Background()
+	core, logs := observer.New(zap.InfoLevel)
+	initErr := errors.New("no database")
+	gate := make(chan struct{})
+	p := newPool(t, executor.WithWorkers(1), executor.WithLogger(zap.New(core)),
+		executor.WithInitializer(func(context.Context) error { <-gate; return initErr }))
+	first := submit(t, p, func(context.Context) (int, error) { return 1, nil })
+	queued := submit(t, p, func(context.Context) (int, error) { return 2, nil })
+	close(gate)
+	for _, f := range []*future.Future[int]{first, queued} {
+		err := f.Err(ctx)
+		if !errors.Is(err, executor.ErrBroken) || !errors.Is(err, initErr) {
+			t.Fatalf("err = %v", err)
+		}
+	}
+	_, err := executor.Submit(ctx, p, func(context.Context) (int, error) { return 0, nil })
+	if !errors.Is(err, executor.ErrBroken) || !errors.Is(err, initErr) {
+		t.Fatalf("Submit on broken: %v", err)
+	}
+	if logs.FilterMessage("initializer failed; executor broken").Len() != 1 {
+		t.Fatalf("logs: %v", logs.All())
+	}
+}
+
+func TestIdleWorkerReused(t *testing.T) {
+	ctx := context.Background()
+	var starts atomic.Int32
+	p := newPool(t, executor.WithWorkers(8), executor.WithHooks(&executor.Hooks{WorkerStarted: func() { starts.Add(1) }}))
+	for range 50 {
+		f := submit(t, p, func(context.Context) (int, error) { return 1, nil })
+		if err := f.Err(ctx); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, func() bool { return p.Stats().Idle == p.Stats().Workers })
+	}
+	if n := starts.Load(); n != 1 {
+		t.Fatalf("%d workers started for sequential work; an idle one must be reused", n)
+	}
+}
+
+func TestIdleWorkersExpire(t *testing.T) {
+	stopped := make(chan executor.WorkerExit, 4)
+	p := newPool(t, executor.WithWorkers(4), executor.WithIdleTimeout(5*time.Millisecond),
+		executor.WithHooks(&executor.Hooks{WorkerStopped: func(r executor.WorkerExit) { stopped <- r }}))
+	f := submit(t, p, func(context.Context) (int, error) { return 1, nil })
+	f.Err(context.Background())
+	if r := <-stopped; r != executor.ExitIdle {
+		t.Fatalf("reason %q", r)
+	}
+	if s := p.Stats(); s.Workers != 0 || s.Idle != 0 {
+		t.Fatalf("%+v", s)
+	}
+	// A new task starts a new worker.
+	g := submit(t, p, func(context.Context) (int, error) { return 2, nil })
+	if v, _ := g.Result(context.Background()); v != 2 {
+		t.Fatal(v)
+	}
+}
+
+func TestBoundedQueue(t *testing.T) {
+	ctx := context.Background()
+	t.Run("backpressure", func(t *testing.T) {
+		p := newPool(t, executor.WithWorkers(1), executor.WithQueueLimit(1))
+		started, release := make(chan struct{}, 1), make(chan struct{})
+		submit(t, p, blocker(started, release))
+		<-started
+		submit(t, p, func(context.Context) (int, error) { return 2, nil }) // fills the queue
+		short, cancel := context.WithTimeout(ctx, 10*time.Millisecond)
+		defer cancel()
+		if _, err := executor.Submit(short, p, func(context.Context) (int, error) { return 3, nil }); !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("Submit on a full queue: %v", err)
+		}
+		res := make(chan *future.Future[int])
+		go func() {
+			f, err := executor.Submit(ctx, p, func(context.Context) (int, error) { return 4, nil })
+			if err != nil {
+				t.Error(err)
+			}
+			res <- f
+		}()
+		close(release) // room appears: the blocked Submit goes through
+		if v, _ := (<-res).Result(ctx); v != 4 {
+			t.Fatal(v)
+		}
+	})
+	t.Run("fail fast", func(t *testing.T) {
+		p := newPool(t, executor.WithWorkers(1), executor.WithQueueLimit(1), executor.WithFailFast())
+		started, release := make(chan struct{}, 1), make(chan struct{})
+		defer close(release)
+		submit(t, p, blocker(started, release))
+		<-started
+		submit(t, p, func(context.Context) (int, error) { return 2, nil })
+		if _, err := executor.Submit(ctx, p, func(context.Context) (int, error) { return 3, nil }); !errors.Is(err, executor.ErrOverloaded) {
+			t.Fatalf("want ErrOverloaded, got %v", err)
+		}
+	})
+}
+
+func TestCancelledTaskSkipped(t *testing.T) {
+	ctx := context.Background()
+	p := newPool(t, executor.WithWorkers(1))
+	started, release := make(chan struct{}, 1), make(chan struct{})
+	submit(t, p, blocker(started, release))
+	<-started
+	var ran atomic.Bool
+	f := submit(t, p, func(context.Context) (int, error) { ran.Store(true); return 1, nil })
+	if !f.Cancel() {
+		t.Fatal("cancel of a queued task failed")
+	}
+	after := submit(t, p, func(context.Context) (int, error) { return 2, nil })
+	close(release)
+	if v, _ := after.Result(ctx); v != 2 {
+		t.Fatal(v)
+	}
+	if ran.Load() {
+		t.Fatal("a cancelled task ran")
+	}
+}
+
+func TestHooks(t *testing.T) {
+	ctx := context.Background()
+	var mu sync.Mutex
+	outcomes := map[executor.Outcome]int{}
+	var submitted, started atomic.Int32
+	h := &executor.Hooks{
+		Submitted: func() { submitted.Add(1) },
+		Started:   func(wait time.Duration) { started.Add(1) },
+		Finished: func(f executor.Finish) {
+			mu.Lock()
+			outcomes[f.Outcome]++
+			mu.Unlock()
+		},
+	}
+	p, _ := executor.NewGoPool(executor.WithWorkers(1), executor.WithHooks(h))
+	gate, release := make(chan struct{}, 1), make(chan struct{})
+	submit(t, p, blocker(gate, release))
+	<-gate
+	submit(t, p, func(context.Context) (int, error) { return 0, errBoom })
+	submit(t, p, func(context.Context) (int, error) { panic(1) })
+	c := submit(t, p, func(context.Context) (int, error) { return 0, nil })
+	c.Cancel()
+	submit(t, p, func(context.Context) (int, error) { return 0, context.DeadlineExceeded })
+	close(release)
+	if err := p.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	want := map[executor.Outcome]int{executor.OutcomeOK: 1, executor.OutcomeError: 1, executor.OutcomePanic: 1, executor.OutcomeCancelled: 1, executor.OutcomeTimeout: 1}
+	mu.Lock()
+	defer mu.Unlock()
+	for o, n := range want {
+		if outcomes[o] != n {
+			t.Errorf("%v: %d, want %d (all: %v)", o, outcomes[o], n, outcomes)
+		}
+	}
+	if submitted.Load() != 5 || started.Load() != 4 {
+		t.Fatalf("submitted %d started %d", submitted.Load(), started.Load())
+	}
+}
+
+func TestLifecycleLogs(t *testing.T) {
+	core, logs := observer.New(zap.DebugLevel)
+	p, _ := executor.NewGoPool(executor.WithName("web"), executor.WithLogger(zap.New(core)))
+	f := submit(t, p, func(context.Context) (int, error) { return 1, nil })
+	f.Err(context.Background())
+	if err := p.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	for _, msg := range []string{"worker started", "worker stopped", "shutdown begun", "shutdown done"} {
+		entries := logs.FilterMessage(msg).FilterField(zap.String("executor", "web"))
+		if entries.Len() == 0 {
+			t.Errorf("no %q log with executor=web", msg)
+		}
+	}
+}
+
+// waitFor polls cond, yielding the processor, until it holds or 10s pass.
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not reached")
+		}
+		runtime.Gosched()
+	}
+}

@@ -1,0 +1,117 @@
+package executor
+
+import (
+	"context"
+	"fmt"
+	"iter"
+
+	"github.com/gofutures/gofutures/future"
+)
+
+// MapOption configures Map.
+type MapOption interface {
+	applyMap(*mapConfig)
+}
+
+type mapConfig struct {
+	readAhead int
+}
+
+type mapOptionFunc func(*mapConfig)
+
+func (f mapOptionFunc) applyMap(c *mapConfig) { f(c) }
+
+// WithReadAhead bounds how many calls Map keeps scheduled but not yet
+// consumed (Python 3.14's buffersize). Default 2 × ex.Workers(); n < 1 makes
+// Map yield an error.
+func WithReadAhead(n int) MapOption { return mapOptionFunc(func(c *mapConfig) { c.readAhead = n }) }
+
+// Map calls fn on every item of in, on ex, and yields the results in input
+// order. It is lazy: it reads in only as far as the read-ahead allows, so
+// an endless or huge input runs in bounded memory. An item's error is yielded
+// at its position and iteration continues; stop it with break. When the
+// caller breaks out of the loop, or ctx ends (yielded as context.Cause(ctx)),
+// Map cancels every call that has not started and stops reading in. If ex
+// refuses a call (shut down, overloaded), Map yields that error and stops.
+// Iterating blocks; ctx must not be nil.
+func Map[A, R any](ctx context.Context, ex Executor, fn Func[A, R], in iter.Seq[A], opts ...MapOption) iter.Seq2[R, error] {
+	if ctx == nil {
+		panic("executor: nil Context")
+	}
+	cfg := mapConfig{readAhead: 2 * ex.Workers()}
+	for _, o := range opts {
+		o.applyMap(&cfg)
+	}
+	return func(yield func(R, error) bool) {
+		var zero R
+		if cfg.readAhead < 1 {
+			yield(zero, fmt.Errorf("executor: Map read-ahead must be >= 1, got %d", cfg.readAhead))
+			return
+		}
+		var window fifo[*future.Future[R]]
+		defer func() {
+			for f, ok := window.pop(); ok; f, ok = window.pop() {
+				f.Cancel()
+			}
+		}()
+		// emit waits for the oldest call and yields it; false stops Map.
+		emit := func() bool {
+			f, _ := window.pop()
+			v, err := f.Result(ctx)
+			if err != nil && ctx.Err() != nil && !f.Ready() {
+				yield(zero, err)
+				return false
+			}
+			return yield(v, err)
+		}
+		for a := range in {
+			if err := ctx.Err(); err != nil {
+				yield(zero, context.Cause(ctx))
+				return
+			}
+			f, err := Call(ctx, ex, fn, a)
+			if err != nil {
+				yield(zero, err)
+				return
+			}
+			window.push(f)
+			if window.len() >= cfg.readAhead && !emit() {
+				return
+			}
+		}
+		for window.len() > 0 {
+			if !emit() {
+				return
+			}
+		}
+	}
+}
+
+// fifo is a small slice-backed queue.
+type fifo[T any] struct {
+	items []T
+	head  int
+}
+
+func (q *fifo[T]) len() int { return len(q.items) - q.head }
+
+func (q *fifo[T]) push(v T) {
+	if q.head > 0 && q.head >= len(q.items)/2 {
+		// Slide the live part down so that a long stream reuses the memory.
+		n := copy(q.items, q.items[q.head:])
+		clear(q.items[n:])
+		q.items, q.head = q.items[:n], 0
+	}
+	q.items = append(q.items, v)
+}
+
+func (q *fifo[T]) pop() (T, bool) {
+	var zero T
+	if q.len() == 0 {
+		return zero, false
+	}
+	v := q.items[q.head]
+	q.items[q.head] = zero
+	q.head++
+	return v, true
+}

@@ -1,0 +1,166 @@
+package executor_test
+
+import (
+	"context"
+	"errors"
+	"iter"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/gofutures/gofutures/executor"
+)
+
+// counting returns an endless input that counts what was read.
+func counting(read *atomic.Int64) iter.Seq[int] {
+	return func(yield func(int) bool) {
+		for i := 0; ; i++ {
+			read.Add(1)
+			if !yield(i) {
+				return
+			}
+		}
+	}
+}
+
+func upTo(n int) iter.Seq[int] {
+	return func(yield func(int) bool) {
+		for i := range n {
+			if !yield(i) {
+				return
+			}
+		}
+	}
+}
+
+var square = executor.Fn(func(_ context.Context, x int) (int, error) { return x * x, nil })
+
+func TestMapOrdered(t *testing.T) {
+	p := newPool(t, executor.WithWorkers(4))
+	// Later items finish first: the order must still be the input's.
+	slowFirst := executor.Fn(func(_ context.Context, x int) (int, error) {
+		if x < 4 {
+			time.Sleep(time.Duration(4-x) * time.Millisecond) // makes completion order differ from input order
+		}
+		return x, nil
+	})
+	i := 0
+	for v, err := range executor.Map(context.Background(), p, slowFirst, upTo(100)) {
+		if err != nil || v != i {
+			t.Fatalf("item %d: %v %v", i, v, err)
+		}
+		i++
+	}
+	if i != 100 {
+		t.Fatal(i)
+	}
+}
+
+func TestMapErrorsAtPosition(t *testing.T) {
+	p := newPool(t, executor.WithWorkers(2))
+	odd := executor.Fn(func(_ context.Context, x int) (int, error) {
+		if x%2 == 1 {
+			return 0, errBoom
+		}
+		return x, nil
+	})
+	n := 0
+	for v, err := range executor.Map(context.Background(), p, odd, upTo(10)) {
+		if (n%2 == 1) != errors.Is(err, errBoom) || (err == nil && v != n) {
+			t.Fatalf("item %d: %v %v", n, v, err)
+		}
+		n++
+	}
+	if n != 10 {
+		t.Fatal("iteration must continue after an item's error", n)
+	}
+}
+
+func TestMapBoundedReadAheadAndBreak(t *testing.T) {
+	p := newPool(t, executor.WithWorkers(2))
+	var read atomic.Int64
+	const ahead = 5
+	var ran atomic.Int64
+	fn := executor.Fn(func(_ context.Context, x int) (int, error) { ran.Add(1); return x, nil })
+	got := 0
+	for _, err := range executor.Map(context.Background(), p, fn, counting(&read), executor.WithReadAhead(ahead)) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		got++
+		if r := read.Load(); r > int64(got+ahead) {
+			t.Fatalf("read %d items with %d consumed: read-ahead not bounded", r, got)
+		}
+		if got == 1000 {
+			break
+		}
+	}
+	// After break nothing more is read and nothing keeps running.
+	if err := p.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if r := read.Load(); r > 1000+ahead {
+		t.Fatalf("read %d", r)
+	}
+	if n := ran.Load(); n > 1000+ahead {
+		t.Fatalf("ran %d", n)
+	}
+}
+
+func TestMapBreakCancelsNotStarted(t *testing.T) {
+	p := newPool(t, executor.WithWorkers(1))
+	release := make(chan struct{})
+	var ran atomic.Int64
+	fn := executor.Fn(func(_ context.Context, x int) (int, error) {
+		ran.Add(1)
+		if x == 0 {
+			return 0, nil
+		}
+		<-release
+		return x, nil
+	})
+	for range executor.Map(context.Background(), p, fn, upTo(10), executor.WithReadAhead(10)) {
+		break // items 1..9 are scheduled; 1 may be running; the rest are cancelled
+	}
+	close(release)
+	if err := p.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if n := ran.Load(); n > 2 {
+		t.Fatalf("%d tasks ran; the not-started ones must be cancelled", n)
+	}
+}
+
+func TestMapContextEnds(t *testing.T) {
+	p := newPool(t, executor.WithWorkers(1))
+	release := make(chan struct{})
+	defer close(release)
+	block := executor.Fn(func(_ context.Context, x int) (int, error) { <-release; return x, nil })
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Millisecond)
+	defer cancel()
+	var last error
+	n := 0
+	for _, err := range executor.Map(ctx, p, block, upTo(3)) {
+		last = err
+		n++
+	}
+	if n != 1 || !errors.Is(last, context.DeadlineExceeded) {
+		t.Fatalf("%d items, last error %v", n, last)
+	}
+}
+
+func TestMapRefused(t *testing.T) {
+	p, _ := executor.NewGoPool()
+	p.Shutdown(context.Background())
+	for _, err := range executor.Map(context.Background(), p, square, upTo(3)) {
+		if !errors.Is(err, executor.ErrShutdown) {
+			t.Fatal(err)
+		}
+	}
+	q := newPool(t)
+	for _, err := range executor.Map(context.Background(), q, square, upTo(3), executor.WithReadAhead(0)) {
+		if err == nil {
+			t.Fatal("read-ahead 0 must be an error")
+		}
+	}
+}
