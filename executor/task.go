@@ -117,6 +117,18 @@ func (t *promise[R]) Fail(err error) bool { return t.p.SetError(err) == nil }
 
 func (t *promise[R]) Cancel() bool { return t.p.Future().Cancel() }
 
+// named holds a task's Func and answers the Remote questions about it.
+type named[A, R any] struct {
+	fn Func[A, R]
+}
+
+func (n named[A, R]) isNamed() bool {
+	_, ok := n.fn.(Named)
+	return ok
+}
+
+func (n named[A, R]) FuncName() string { return n.fn.(Named).FuncName() }
+
 // funcTask runs a closure.
 type funcTask[R any] struct {
 	promise[R]
@@ -134,7 +146,7 @@ func (t *funcTask[R]) Remote() Remote { return nil }
 // callTask runs a Func on one argument.
 type callTask[A, R any] struct {
 	promise[R]
-	fn  Func[A, R]
+	named[A, R]
 	arg A
 	res R
 }
@@ -146,16 +158,15 @@ func (t *callTask[A, R]) Run(ctx context.Context) error {
 }
 
 func (t *callTask[A, R]) Remote() Remote {
-	if _, ok := t.fn.(Named); ok {
+	if t.isNamed() {
 		return t
 	}
 	return nil
 }
 
-func (t *callTask[A, R]) FuncName() string { return t.fn.(Named).FuncName() }
-func (t *callTask[A, R]) Chunk() bool      { return false }
-func (t *callTask[A, R]) Args() any        { return t.arg }
-func (t *callTask[A, R]) Result() any      { return &t.res }
+func (t *callTask[A, R]) Chunk() bool { return false }
+func (t *callTask[A, R]) Args() any   { return t.arg }
+func (t *callTask[A, R]) Result() any { return &t.res }
 func (t *callTask[A, R]) Finish(err error, _ []error) {
 	if err != nil {
 		var zero R
@@ -168,7 +179,7 @@ func (t *callTask[A, R]) Finish(err error, _ []error) {
 // chunkTask runs a Func on each of many arguments.
 type chunkTask[A, R any] struct {
 	promise[Chunk[R]]
-	fn   Func[A, R]
+	named[A, R]
 	args []A
 	res  []R
 }
@@ -199,16 +210,15 @@ func (c Chunk[R]) firstErr() error {
 }
 
 func (t *chunkTask[A, R]) Remote() Remote {
-	if _, ok := t.fn.(Named); ok {
+	if t.isNamed() {
 		return t
 	}
 	return nil
 }
 
-func (t *chunkTask[A, R]) FuncName() string { return t.fn.(Named).FuncName() }
-func (t *chunkTask[A, R]) Chunk() bool      { return true }
-func (t *chunkTask[A, R]) Args() any        { return t.args }
-func (t *chunkTask[A, R]) Result() any      { return &t.res }
+func (t *chunkTask[A, R]) Chunk() bool { return true }
+func (t *chunkTask[A, R]) Args() any   { return t.args }
+func (t *chunkTask[A, R]) Result() any { return &t.res }
 func (t *chunkTask[A, R]) Finish(err error, itemErrs []error) {
 	if err != nil {
 		_ = t.p.SetError(err)
@@ -252,7 +262,7 @@ func Submit[R any](ctx context.Context, ex Executor, fn func(context.Context) (R
 // remote executor needs fn to be registered by name.
 func Call[A, R any](ctx context.Context, ex Executor, fn Func[A, R], arg A) (*future.Future[R], error) {
 	f, p := future.New[R]()
-	if err := ex.Schedule(ctx, &callTask[A, R]{promise: promise[R]{p}, fn: fn, arg: arg}); err != nil {
+	if err := ex.Schedule(ctx, &callTask[A, R]{promise: promise[R]{p}, named: named[A, R]{fn}, arg: arg}); err != nil {
 		return nil, err
 	}
 	return f, nil
@@ -265,7 +275,7 @@ func Call[A, R any](ctx context.Context, ex Executor, fn Func[A, R], arg A) (*fu
 // done.
 func CallChunk[A, R any](ctx context.Context, ex Executor, fn Func[A, R], args []A) (*future.Future[Chunk[R]], error) {
 	f, p := future.New[Chunk[R]]()
-	if err := ex.Schedule(ctx, &chunkTask[A, R]{promise: promise[Chunk[R]]{p}, fn: fn, args: args}); err != nil {
+	if err := ex.Schedule(ctx, &chunkTask[A, R]{promise: promise[Chunk[R]]{p}, named: named[A, R]{fn}, args: args}); err != nil {
 		return nil, err
 	}
 	return f, nil

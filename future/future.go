@@ -298,41 +298,26 @@ func (p Promise[T]) SetRunning() (bool, error) {
 // SetResult finishes the future with v. On a done future it returns an
 // ErrInvalidState error and the first outcome stays. It runs the done-callbacks
 // in the calling goroutine before it returns.
-func (p Promise[T]) SetResult(v T) error {
-	f := p.f
-	f.mu.Lock()
-	if s := f.State(); s.Done() {
-		f.mu.Unlock()
-		return invalidState("SetResult", s)
-	}
-	f.value = v
-	f.completeLocked(Finished)
-	return nil
-}
+func (p Promise[T]) SetResult(v T) error { return p.complete("SetResult", v, nil) }
 
 // SetError finishes the future with err. Any non-nil error counts as failure;
 // a nil err finishes the future successfully with the zero value. On a done
 // future it returns an ErrInvalidState error and the first outcome stays.
 func (p Promise[T]) SetError(err error) error {
-	f := p.f
-	f.mu.Lock()
-	if s := f.State(); s.Done() {
-		f.mu.Unlock()
-		return invalidState("SetError", s)
-	}
-	f.err = err
-	f.completeLocked(Finished)
-	return nil
+	var zero T
+	return p.complete("SetError", zero, err)
 }
 
 // Set finishes the future with v and err, as a function returning (v, err)
-// would: the value is kept even when err is not nil.
-func (p Promise[T]) Set(v T, err error) error {
+// would: the value is kept even when err is not nil. Otherwise as SetResult.
+func (p Promise[T]) Set(v T, err error) error { return p.complete("Set", v, err) }
+
+func (p Promise[T]) complete(op string, v T, err error) error {
 	f := p.f
 	f.mu.Lock()
 	if s := f.State(); s.Done() {
 		f.mu.Unlock()
-		return invalidState("Set", s)
+		return invalidState(op, s)
 	}
 	f.value, f.err = v, err
 	f.completeLocked(Finished)
