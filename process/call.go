@@ -1,0 +1,249 @@
+package process
+
+import (
+	"bytes"
+	"context"
+	"encoding/gob"
+	"fmt"
+	"reflect"
+
+	"github.com/gofutures/gofutures/executor"
+	"github.com/gofutures/gofutures/process/internal/wire"
+)
+
+// This file holds the encoding of one call and one reply, shared by the
+// stream protocol of Pool and its helpers and by the single-message functions
+// EncodeCall, Registry.ServeCall and Registry.DecodeReply that other remote
+// executors (package cluster) use.
+
+// reply is the outcome of one call in the helper.
+type reply struct {
+	status byte
+	err    wire.ErrorInfo   // StatusErr
+	items  []wire.ErrorInfo // StatusItemErrs
+	value  any              // R or []R (StatusOK, StatusItemErrs)
+}
+
+// serve decodes the arguments of call c from dec, runs the function and
+// returns the reply. It fails (and the stream is unusable) only if the
+// arguments of an unknown function cannot even be skipped.
+func (reg *Registry) serve(ctx context.Context, c wire.Call, dec decoder) (reply, error) {
+	e := reg.lookup(c.Name)
+	if e == nil {
+		if err := dec.Decode(nil); err != nil { // skip the value, keep its types
+			return reply{}, fmt.Errorf("%w: skipping arguments of unknown function %q: %w", wire.ErrProtocol, c.Name, err)
+		}
+		return reg.errReply(fmt.Errorf("%w: %q is not registered in the helper", ErrNotRegistered, c.Name)), nil
+	}
+	args, err := e.decodeArgs(dec, c.Chunk)
+	if err != nil {
+		return reg.errReply(fmt.Errorf("%w: decoding arguments of %q: %w", ErrEncode, c.Name, err)), nil
+	}
+	res, err, items := e.run(ctx, args, c.Chunk)
+	if err != nil {
+		return reg.errReply(err), nil
+	}
+	rep := reply{status: wire.StatusOK, value: res}
+	if items != nil {
+		rep.status = wire.StatusItemErrs
+		rep.items = make([]wire.ErrorInfo, len(items))
+		for i, e := range items {
+			if e != nil {
+				rep.items[i] = reg.infoOf(e)
+			}
+		}
+	}
+	return rep, nil
+}
+
+func (reg *Registry) errReply(err error) reply {
+	return reply{status: wire.StatusErr, err: reg.infoOf(err)}
+}
+
+// frameEncoder appends frames to buf with one persistent gob stream. After an
+// encoding error it rolls the frame back and starts a new stream, flagged on
+// the next frame so that the reader starts a new decoder too.
+type frameEncoder struct {
+	buf   bytes.Buffer
+	enc   *gob.Encoder
+	reset bool
+	max   int
+	hdr   []byte
+}
+
+func newFrameEncoder(max int) *frameEncoder {
+	f := &frameEncoder{max: max}
+	f.enc = gob.NewEncoder(&f.buf)
+	return f
+}
+
+// add appends a frame of kind with the binary header hdr and the gob values
+// v1 and v2 (either may be nil). On error nothing is appended.
+func (f *frameEncoder) add(kind byte, hdr []byte, v1, v2 any) error {
+	start := wire.Begin(&f.buf, kind)
+	f.buf.Write(hdr)
+	err := f.encode(v1)
+	if err == nil {
+		err = f.encode(v2)
+	}
+	n := wire.End(&f.buf, start)
+	if err == nil && n > f.max {
+		err = fmt.Errorf("%w: %d bytes (limit %d)", ErrFrameTooLarge, n, f.max)
+	}
+	if err != nil {
+		f.buf.Truncate(start)
+		f.enc = gob.NewEncoder(&f.buf)
+		f.reset = true
+		return err
+	}
+	if f.reset {
+		wire.SetReset(&f.buf, start)
+		f.reset = false
+	}
+	return nil
+}
+
+func (f *frameEncoder) encode(v any) (err error) {
+	if v == nil {
+		return nil
+	}
+	defer func() { // a GobEncoder or MarshalBinary method may panic
+		if p := recover(); p != nil {
+			err = fmt.Errorf("%w: panic while encoding %T: %v", ErrEncode, v, p)
+		}
+	}()
+	if err := f.enc.Encode(v); err != nil {
+		return fmt.Errorf("%w: %T: %w", ErrEncode, v, err)
+	}
+	return nil
+}
+
+// addCall appends the call frame of a task.
+func (f *frameEncoder) addCall(id uint64, r executor.Remote) error {
+	f.hdr = wire.AppendCall(f.hdr[:0], wire.Call{ID: id, Chunk: r.Chunk(), Name: r.FuncName()})
+	return f.add(wire.KindCall, f.hdr, r.Args(), nil)
+}
+
+// addReply appends the reply frame of call id. If the result cannot be
+// encoded (or is too large), the reply says so instead.
+func (f *frameEncoder) addReply(reg *Registry, id uint64, rep reply) {
+	f.hdr = wire.AppendReply(f.hdr[:0], wire.Reply{ID: id, Status: rep.status})
+	var err error
+	switch rep.status {
+	case wire.StatusOK:
+		err = f.add(wire.KindReply, f.hdr, rep.value, nil)
+	case wire.StatusItemErrs:
+		err = f.add(wire.KindReply, f.hdr, rep.items, rep.value)
+	default:
+		err = f.add(wire.KindReply, f.hdr, &rep.err, nil)
+	}
+	if err == nil {
+		return
+	}
+	rep = reg.errReply(fmt.Errorf("result of call: %w", err))
+	f.hdr = wire.AppendReply(f.hdr[:0], wire.Reply{ID: id, Status: rep.status})
+	if f.add(wire.KindReply, f.hdr, &rep.err, nil) != nil {
+		// Only a frame limit below a few hundred bytes gets here.
+		rep.err.Stack = ""
+		_ = f.add(wire.KindReply, f.hdr, &rep.err, nil)
+	}
+}
+
+// decodeReply decodes the rest of a reply frame into r.Result() and returns
+// the task's error and per-item errors. perr is a protocol error: the reply
+// could not be decoded and the sender must not be trusted any more.
+func (reg *Registry) decodeReply(rep wire.Reply, dec decoder, r executor.Remote) (err error, items []error, perr error) {
+	defer func() {
+		if v := recover(); v != nil {
+			perr = fmt.Errorf("%w: decoding reply: panic: %v", wire.ErrProtocol, v)
+		}
+	}()
+	switch rep.Status {
+	case wire.StatusOK:
+		if e := dec.Decode(r.Result()); e != nil {
+			return nil, nil, fmt.Errorf("%w: decoding result of %q: %w", wire.ErrProtocol, r.FuncName(), e)
+		}
+		return nil, nil, nil
+	case wire.StatusErr:
+		var info wire.ErrorInfo
+		if e := dec.Decode(&info); e != nil || info.IsZero() {
+			return nil, nil, fmt.Errorf("%w: decoding error of %q: %v", wire.ErrProtocol, r.FuncName(), e)
+		}
+		return reg.errorOf(info), nil, nil
+	default:
+		var infos []wire.ErrorInfo
+		if e := dec.Decode(&infos); e != nil || !r.Chunk() {
+			return nil, nil, fmt.Errorf("%w: decoding item errors of %q: %v", wire.ErrProtocol, r.FuncName(), e)
+		}
+		if e := dec.Decode(r.Result()); e != nil {
+			return nil, nil, fmt.Errorf("%w: decoding result of %q: %w", wire.ErrProtocol, r.FuncName(), e)
+		}
+		if n := reflect.ValueOf(r.Result()).Elem().Len(); n != len(infos) {
+			return nil, nil, fmt.Errorf("%w: %d item errors for %d results", wire.ErrProtocol, len(infos), n)
+		}
+		items = make([]error, len(infos))
+		for i, info := range infos {
+			items[i] = reg.errorOf(info)
+		}
+		return nil, items, nil
+	}
+}
+
+// EncodeCall encodes the call r describes (its function's name, whether it
+// is a chunk, and its arguments) as one self-contained message, for remote
+// executors that send single messages (package cluster). The worker side runs
+// it with Registry.ServeCall; the reply goes to Registry.DecodeReply. It
+// does not block; it fails with an error wrapping ErrEncode if the arguments
+// cannot be encoded. Each message carries its gob type information, so it
+// costs more than a call on a Pool's stream.
+func EncodeCall(r executor.Remote) ([]byte, error) {
+	var b bytes.Buffer
+	b.Write(wire.AppendCall(nil, wire.Call{Chunk: r.Chunk(), Name: r.FuncName()}))
+	if err := gob.NewEncoder(&b).Encode(r.Args()); err != nil {
+		return nil, fmt.Errorf("%w: arguments of %q: %w", ErrEncode, r.FuncName(), err)
+	}
+	return b.Bytes(), nil
+}
+
+// ServeCall runs one call message made by EncodeCall against reg, in the
+// calling goroutine, and returns the reply message for DecodeReply. The
+// task's own failures (its error, a panic, arguments or a result that cannot
+// be decoded or encoded, an unknown function) are in the reply; ServeCall
+// returns an error wrapping ErrProtocol only if call is malformed. It blocks
+// while the function runs, passing it ctx. Safe for concurrent use.
+func (reg *Registry) ServeCall(ctx context.Context, call []byte) ([]byte, error) {
+	c, rest, err := wire.ParseCall(call)
+	if err != nil {
+		return nil, err
+	}
+	r := bytes.NewReader(rest)
+	rep, err := reg.serve(ctx, c, gob.NewDecoder(r))
+	if err != nil {
+		return nil, err
+	}
+	f := newFrameEncoder(int(^uint(0) >> 1))
+	f.addReply(reg, 0, rep)
+	return f.buf.Bytes()[wire.HeaderSize:], nil
+}
+
+// DecodeReply decodes a reply message made by ServeCall into r.Result() and
+// completes r with r.Finish. A task's error arrives as a *RemoteError (or an
+// *executor.PanicError for a panic) that unwraps to the sentinel registered
+// in reg under the same name. If reply is malformed, DecodeReply returns an
+// error wrapping ErrProtocol and does not call Finish. It does not block.
+func (reg *Registry) DecodeReply(reply []byte, r executor.Remote) error {
+	rep, rest, err := wire.ParseReply(reply)
+	if err != nil {
+		return err
+	}
+	br := bytes.NewReader(rest)
+	taskErr, items, perr := reg.decodeReply(rep, gob.NewDecoder(br), r)
+	if perr != nil {
+		return perr
+	}
+	if br.Len() != 0 {
+		return fmt.Errorf("%w: %d trailing bytes in reply", wire.ErrProtocol, br.Len())
+	}
+	r.Finish(taskErr, items)
+	return nil
+}

@@ -1,0 +1,99 @@
+package wire
+
+import (
+	"encoding/binary"
+	"fmt"
+)
+
+// MaxNameLen bounds a function name on the wire.
+const MaxNameLen = 1024
+
+// Call is the header of a call frame; the arguments (A, or []A for a chunk)
+// follow as one gob value.
+type Call struct {
+	ID    uint64
+	Chunk bool
+	Name  string
+}
+
+// AppendCall appends the header of c to b.
+func AppendCall(b []byte, c Call) []byte {
+	b = binary.AppendUvarint(b, c.ID)
+	var flags byte
+	if c.Chunk {
+		flags = 1
+	}
+	b = append(b, flags)
+	b = binary.AppendUvarint(b, uint64(len(c.Name)))
+	return append(b, c.Name...)
+}
+
+// ParseCall parses a call header and returns it and the rest of the body.
+func ParseCall(b []byte) (c Call, rest []byte, err error) {
+	id, n := binary.Uvarint(b)
+	if n <= 0 {
+		return c, nil, fmt.Errorf("%w: bad call id", ErrProtocol)
+	}
+	b = b[n:]
+	if len(b) < 1 || b[0] > 1 {
+		return c, nil, fmt.Errorf("%w: bad call flags", ErrProtocol)
+	}
+	c.ID, c.Chunk = id, b[0] == 1
+	b = b[1:]
+	l, n := binary.Uvarint(b)
+	if n <= 0 || l > MaxNameLen || l > uint64(len(b)-n) {
+		return c, nil, fmt.Errorf("%w: bad function name length", ErrProtocol)
+	}
+	b = b[n:]
+	c.Name = string(b[:l])
+	return c, b[l:], nil
+}
+
+// Reply statuses.
+const (
+	// StatusOK: the result value follows.
+	StatusOK byte = 0
+	// StatusErr: the whole call failed; an ErrorInfo follows, no value.
+	StatusErr byte = 1
+	// StatusItemErrs: a chunk with failed items; []ErrorInfo (one per
+	// item, zero for success) follows, then the result value.
+	StatusItemErrs byte = 2
+)
+
+// Reply is the header of a reply frame.
+type Reply struct {
+	ID     uint64
+	Status byte
+}
+
+// AppendReply appends the header of r to b.
+func AppendReply(b []byte, r Reply) []byte {
+	b = binary.AppendUvarint(b, r.ID)
+	return append(b, r.Status)
+}
+
+// ParseReply parses a reply header and returns it and the rest of the body.
+func ParseReply(b []byte) (r Reply, rest []byte, err error) {
+	id, n := binary.Uvarint(b)
+	if n <= 0 || len(b) < n+1 {
+		return r, nil, fmt.Errorf("%w: bad reply header", ErrProtocol)
+	}
+	r.ID, r.Status = id, b[n]
+	if r.Status > StatusItemErrs {
+		return r, nil, fmt.Errorf("%w: bad reply status %d", ErrProtocol, r.Status)
+	}
+	return r, b[n+1:], nil
+}
+
+// ErrorInfo is an error that crossed the boundary. The zero value means "no
+// error" (in the per-item list of a chunk).
+type ErrorInfo struct {
+	Type     string // the error's Go type, as %T prints it
+	Message  string // err.Error(), or the panic value for a panic
+	Stack    string // the helper's stack
+	Sentinel string // the name of the registered sentinel it matches, if any
+	Panic    bool   // the task panicked
+}
+
+// IsZero reports whether e means "no error".
+func (e ErrorInfo) IsZero() bool { return e.Type == "" && e.Message == "" && !e.Panic }

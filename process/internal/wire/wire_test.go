@@ -1,0 +1,116 @@
+package wire
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"testing"
+)
+
+func TestFrames(t *testing.T) {
+	var b bytes.Buffer
+	if err := AppendHello(&b, Hello{Pid: 42, Funcs: []FuncSig{{"f", "int", "string"}}, MaxFrame: 1 << 20}); err != nil {
+		t.Fatal(err)
+	}
+	s := Begin(&b, KindCall)
+	b.Write(AppendCall(nil, Call{ID: 7, Chunk: true, Name: "inc"}))
+	b.WriteString("args")
+	End(&b, s)
+	SetReset(&b, s)
+	s = Begin(&b, KindReply)
+	b.Write(AppendReply(nil, Reply{ID: 7, Status: StatusErr}))
+	End(&b, s)
+
+	r := NewReader(bytes.NewReader(b.Bytes()), 1<<20)
+	body, err := r.NextHello()
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := ParseHello(body)
+	if err != nil || h.Pid != 42 || len(h.Funcs) != 1 || h.Funcs[0].Result != "string" || h.MaxFrame != 1<<20 {
+		t.Fatalf("hello = %+v, %v", h, err)
+	}
+	if !r.FrameBuffered() {
+		t.Fatal("FrameBuffered = false")
+	}
+	kind, body, err := r.Next()
+	if err != nil || kind != KindCall|FlagReset {
+		t.Fatalf("kind %#x, %v", kind, err)
+	}
+	c, rest, err := ParseCall(body)
+	if err != nil || c != (Call{ID: 7, Chunk: true, Name: "inc"}) || string(rest) != "args" {
+		t.Fatalf("call = %+v %q %v", c, rest, err)
+	}
+	kind, body, err = r.Next()
+	if err != nil || kind != KindReply {
+		t.Fatal(kind, err)
+	}
+	if rep, rest, err := ParseReply(body); err != nil || rep != (Reply{7, StatusErr}) || len(rest) != 0 {
+		t.Fatalf("reply = %+v %v", rep, err)
+	}
+	if _, _, err := r.Next(); err != io.EOF {
+		t.Fatalf("at end: %v", err)
+	}
+}
+
+func TestLimits(t *testing.T) {
+	for name, in := range map[string][]byte{
+		"too large": {0, 0, 1, 0, KindReply},
+		"bad kind":  {0, 0, 0, 0, 9},
+		"truncated": {0, 0, 0, 9, KindReply, 1, 2},
+		"half head": {0, 0},
+	} {
+		_, _, err := NewReader(bytes.NewReader(in), 100).Next()
+		if !errors.Is(err, ErrProtocol) {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	var b bytes.Buffer
+	_ = AppendHello(&b, Hello{Pid: 1})
+	b.Bytes()[HeaderSize+len(Magic)+3] = 99 // version
+	_, err := ParseHello(b.Bytes()[HeaderSize:])
+	var ve *VersionError
+	if !errors.As(err, &ve) || ve.Got != 99 || ve.Want != Version {
+		t.Fatalf("version: %v", err)
+	}
+	if _, err := NewReader(bytes.NewReader([]byte("hello there, not a helper")), 100).NextHello(); !errors.Is(err, ErrProtocol) {
+		t.Fatalf("bad magic: %v", err)
+	}
+}
+
+// FuzzReader feeds arbitrary bytes to every parser of the other side's
+// output: they must fail cleanly, never panic, and never return a frame over
+// the limit.
+func FuzzReader(f *testing.F) {
+	var b bytes.Buffer
+	_ = AppendHello(&b, Hello{Pid: 3, Funcs: []FuncSig{{"a", "int", "int"}}})
+	f.Add(b.Bytes())
+	s := Begin(&b, KindReply)
+	b.Write(AppendReply(nil, Reply{ID: 1, Status: StatusOK}))
+	End(&b, s)
+	s = Begin(&b, KindCall)
+	b.Write(AppendCall(nil, Call{ID: 1, Name: "abc"}))
+	End(&b, s)
+	f.Add(b.Bytes())
+	f.Add([]byte{0, 0, 0, 1, KindReply, 0})
+	f.Fuzz(func(t *testing.T, in []byte) {
+		const max = 4096
+		r := NewReader(bytes.NewReader(in), max)
+		if body, err := r.NextHello(); err == nil {
+			_, _ = ParseHello(body)
+		}
+		for {
+			_ = r.FrameBuffered()
+			_, body, err := r.Next()
+			if err != nil {
+				return
+			}
+			if len(body) > max {
+				t.Fatalf("body of %d bytes", len(body))
+			}
+			_, _ = ParseHello(body)
+			_, _, _ = ParseCall(body)
+			_, _, _ = ParseReply(body)
+		}
+	})
+}

@@ -1,0 +1,340 @@
+package process
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"sync"
+	"time"
+
+	"github.com/gofutures/gofutures/executor"
+	"go.uber.org/zap"
+)
+
+// maxStartFailures is how many helpers in a row may fail to start (or to
+// initialise) before the pool is broken.
+const maxStartFailures = 3
+
+// Pool runs registered functions in helper processes: Python's
+// ProcessPoolExecutor for Go. It implements executor.Executor, so
+// executor.Call, executor.CallChunk and package pool work on it unchanged.
+//
+// Tasks wait in the pool's FIFO queue and are sent, several at a time, to the
+// helpers, which run them one after the other. A helper that dies fails only
+// the task it was running (with a *WorkerError); the tasks queued behind it go
+// back to the front of the queue, and a new helper takes its place. The pool
+// is broken (every queued and later task fails with executor.ErrBroken) only
+// when helpers cannot be started or their initializer keeps failing.
+//
+// Scheduling never blocks. A Pool must be shut down (Shutdown or Stop) to
+// stop its helpers. All methods are safe for concurrent use.
+type Pool struct {
+	cfg  config
+	reg  *Registry
+	log  *zap.Logger
+	path string
+	sp   *spawner
+
+	mu         sync.Mutex
+	queue      ring
+	workers    []*worker // alive or starting
+	nextWorker int
+	closed     bool  // Shutdown, Stop, or broken
+	stopped    bool  // Stop
+	broken     error // wraps executor.ErrBroken
+	startFails int   // helpers in a row that failed to start
+	allDone    chan struct{}
+	doneOnce   sync.Once
+	doneLog    sync.Once
+}
+
+var _ executor.Executor = (*Pool)(nil)
+
+// New starts a pool of helper processes running the functions of reg and
+// returns it without waiting for the helpers to be ready (tasks wait in the
+// queue meanwhile). By default each helper is this program itself, started
+// again: its main must call ServeIfHelper(reg) first. New fails if an option
+// is invalid, the helper binary cannot be found, or the initializer is not
+// in reg.
+func New(reg *Registry, opts ...Option) (*Pool, error) {
+	cfg := defaultConfig()
+	for _, o := range opts {
+		o.apply(&cfg)
+	}
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	var path string
+	var err error
+	if cfg.path == "" {
+		path, err = os.Executable()
+	} else {
+		path, err = exec.LookPath(cfg.path)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("process: helper binary: %w", err)
+	}
+	if cfg.init != nil && reg.lookup(cfg.init.name) == nil {
+		return nil, fmt.Errorf("process: initializer %q: %w", cfg.init.name, ErrNotRegistered)
+	}
+	p := &Pool{cfg: cfg, reg: reg, path: path, allDone: make(chan struct{})}
+	p.log = cfg.logger.With(zap.String("executor", cfg.name))
+	p.sp = newSpawner()
+	p.mu.Lock()
+	for range cfg.workers {
+		p.spawnLocked()
+	}
+	p.mu.Unlock()
+	return p, nil
+}
+
+// Workers returns the number of helper processes, which is the maximum number
+// of tasks that run at once.
+func (p *Pool) Workers() int { return p.cfg.workers }
+
+// Pids returns the process ids of the helpers that are ready now. It
+// takes the pool's lock briefly.
+func (p *Pool) Pids() []int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var pids []int
+	for _, w := range p.workers {
+		if w.ready && !w.dead {
+			pids = append(pids, w.pid)
+		}
+	}
+	return pids
+}
+
+// Schedule implements executor.Executor. It never blocks. A task whose
+// Remote is nil (a Go closure, or a function wrapped by executor.Fn) is
+// rejected with an error wrapping executor.ErrNotRemote; a Named function
+// that is not in the pool's registry with the same types, with an error
+// wrapping both executor.ErrNotRemote and ErrNotRegistered. It returns an
+// error wrapping executor.ErrShutdown after Shutdown or Stop, or
+// executor.ErrBroken once broken. It costs one allocation.
+func (p *Pool) Schedule(ctx context.Context, t executor.Task) error {
+	if ctx == nil {
+		panic("process: nil Context")
+	}
+	r := t.Remote()
+	if r == nil {
+		return fmt.Errorf("process: %w", executor.ErrNotRemote)
+	}
+	if e := p.reg.lookup(r.FuncName()); e == nil || !e.accepts(r) {
+		return fmt.Errorf("%w: %w: %q with argument %T", executor.ErrNotRemote, ErrNotRegistered, r.FuncName(), r.Args())
+	}
+	j := &job{t: t, r: r}
+	if p.cfg.hooks != nil {
+		j.at = time.Now()
+	}
+	p.mu.Lock()
+	if err := p.acceptLocked(); err != nil {
+		p.mu.Unlock()
+		return err
+	}
+	p.queue.push(j)
+	p.wakeLocked()
+	p.mu.Unlock()
+	p.cfg.hooks.OnSubmitted()
+	return nil
+}
+
+// wakeLocked wakes the parked writer of the least loaded helper that can
+// take work, if any.
+func (p *Pool) wakeLocked() {
+	var best *worker
+	for _, w := range p.workers {
+		if w.parked && w.roomLocked() > 0 && (best == nil || w.inflight.len() < best.inflight.len()) {
+			best = w
+		}
+	}
+	if best != nil {
+		best.wakeLocked()
+	}
+}
+
+// shareLocked returns how many queued tasks w may take now: its fair share of
+// the queued and running work, so that a few long tasks are spread over the
+// helpers instead of piling up on the first one to wake.
+func (p *Pool) shareLocked(w *worker) int {
+	total, ready := p.queue.len(), 0
+	for _, x := range p.workers {
+		if x.ready && !x.dead && !x.retiring {
+			total += x.inflight.len()
+			ready++
+		}
+	}
+	if ready == 0 {
+		return 0
+	}
+	return (total+ready-1)/ready - w.inflight.len()
+}
+
+func (p *Pool) acceptLocked() error {
+	if p.broken != nil {
+		return p.broken
+	}
+	if p.closed {
+		return executor.ErrShutdown
+	}
+	return nil
+}
+
+// spawnLocked adds a worker and starts its helper in the background.
+func (p *Pool) spawnLocked() {
+	p.nextWorker++
+	w := newWorker(p, p.nextWorker)
+	p.workers = append(p.workers, w)
+	go w.run()
+}
+
+// needWorkerLocked reports whether a worker that is gone should be replaced.
+func (p *Pool) needWorkerLocked() bool {
+	return !p.stopped && p.broken == nil && (!p.closed || p.queue.len() > 0)
+}
+
+func (p *Pool) removeLocked(w *worker) {
+	for i, x := range p.workers {
+		if x == w {
+			p.workers = append(p.workers[:i], p.workers[i+1:]...)
+			return
+		}
+	}
+}
+
+// breakLocked breaks the pool with cause and returns the queued jobs to fail.
+func (p *Pool) breakLocked(cause error) []*job {
+	if p.broken != nil {
+		return nil
+	}
+	p.broken = fmt.Errorf("%w: %w", executor.ErrBroken, cause)
+	p.closed = true
+	for _, w := range p.workers {
+		w.wakeLocked()
+	}
+	return p.queue.drain()
+}
+
+func (p *Pool) checkDoneLocked() {
+	if p.closed && len(p.workers) == 0 {
+		p.doneOnce.Do(func() {
+			p.sp.close()
+			close(p.allDone)
+		})
+	}
+}
+
+// fail completes a job that will not run (further) with err.
+func (p *Pool) fail(j *job, err error) {
+	if j.t.Fail(err) {
+		p.cfg.hooks.OnFinished(executor.Finish{Outcome: executor.OutcomeOf(err), Ran: j.started, Run: p.since(j)})
+	} else {
+		p.cfg.hooks.OnFinished(executor.Finish{Outcome: executor.OutcomeCancelled})
+	}
+}
+
+// finish completes a job from its helper's reply.
+func (p *Pool) finish(j *job, err error, items []error) {
+	j.r.Finish(err, items)
+	if p.cfg.hooks == nil {
+		return
+	}
+	if err == nil {
+		for _, e := range items {
+			if e != nil {
+				err = e
+				break
+			}
+		}
+	}
+	p.cfg.hooks.OnFinished(executor.Finish{Outcome: executor.OutcomeOf(err), Ran: true, Run: p.since(j)})
+}
+
+func (p *Pool) since(j *job) time.Duration {
+	if p.cfg.hooks == nil || j.runAt.IsZero() {
+		return 0
+	}
+	return time.Since(j.runAt)
+}
+
+// Shutdown implements executor.Executor: no new work; queued and running
+// tasks finish (with CancelPending, queued tasks that have not started are
+// cancelled instead; a task already sent ahead to a helper counts as
+// started, as in Python, whose call queue holds a task more than there are
+// workers); then the helpers are told to exit, and Shutdown waits for them,
+// until ctx ends (the shutdown goes on). Idempotent.
+func (p *Pool) Shutdown(ctx context.Context, opts ...executor.ShutdownOption) error {
+	if ctx == nil {
+		panic("process: nil Context")
+	}
+	sc := executor.ShutdownSettings(opts...)
+	var cancelled []*job
+	p.mu.Lock()
+	first := !p.closed
+	p.closed = true
+	if sc.CancelPending {
+		var keep []*job
+		for _, j := range p.queue.drain() {
+			if j.started { // re-queued after its helper died: it is running
+				keep = append(keep, j)
+			} else {
+				cancelled = append(cancelled, j)
+			}
+		}
+		p.queue.requeue(keep)
+	}
+	for _, w := range p.workers {
+		w.wakeLocked()
+	}
+	p.checkDoneLocked()
+	p.mu.Unlock()
+	if first {
+		p.log.Info("shutdown begun", zap.Bool("cancel_pending", sc.CancelPending))
+	}
+	for _, j := range cancelled {
+		j.t.Cancel()
+		p.cfg.hooks.OnFinished(executor.Finish{Outcome: executor.OutcomeCancelled})
+	}
+	return p.wait(ctx)
+}
+
+// Stop implements executor.Executor: queued tasks fail with
+// executor.ErrStopped, every helper's process group is killed (the tasks they
+// were running fail with executor.ErrStopped too), and Stop waits for the
+// helpers to be reaped, until ctx ends. Idempotent; it may follow Shutdown.
+func (p *Pool) Stop(ctx context.Context) error {
+	if ctx == nil {
+		panic("process: nil Context")
+	}
+	p.mu.Lock()
+	first := !p.stopped
+	p.closed, p.stopped = true, true
+	queued := p.queue.drain()
+	workers := append([]*worker(nil), p.workers...)
+	p.checkDoneLocked()
+	p.mu.Unlock()
+	if first {
+		p.log.Info("stop: killing helpers", zap.Int("queued", len(queued)))
+	}
+	for _, w := range workers {
+		w.kill(executor.ExitKilled)
+	}
+	err := fmt.Errorf("%w before it started", executor.ErrStopped)
+	for _, j := range queued {
+		p.fail(j, err)
+	}
+	return p.wait(ctx)
+}
+
+func (p *Pool) wait(ctx context.Context) error {
+	select {
+	case <-p.allDone:
+	case <-ctx.Done():
+		return context.Cause(ctx)
+	}
+	<-p.sp.done
+	p.doneLog.Do(func() { p.log.Info("shutdown done") })
+	return nil
+}

@@ -1,0 +1,205 @@
+package process_test
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gofutures/gofutures/executor"
+	"github.com/gofutures/gofutures/process"
+)
+
+func newPool(t *testing.T, opts ...process.Option) *process.Pool {
+	t.Helper()
+	p, err := process.New(reg, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		if err := p.Stop(ctx); err != nil {
+			t.Errorf("Stop: %v", err)
+		}
+	})
+	return p
+}
+
+func ctxT(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+func call[A, R any](t *testing.T, p executor.Executor, fn executor.Func[A, R], arg A) (R, error) {
+	t.Helper()
+	ctx := ctxT(t)
+	f, err := executor.Call(ctx, p, fn, arg)
+	if err != nil {
+		t.Fatalf("Call: %v", err)
+	}
+	return f.Result(ctx)
+}
+
+func TestCall(t *testing.T) {
+	p := newPool(t, process.WithWorkers(2))
+	ctx := ctxT(t)
+	for i := range 100 {
+		v, err := call(t, p, incFn, i)
+		if err != nil || v != i+1 {
+			t.Fatalf("inc(%d) = %d, %v", i, v, err)
+		}
+	}
+	s, err := call(t, p, echoFn, "héllo")
+	if err != nil || s != "héllo" {
+		t.Fatalf("echo = %q, %v", s, err)
+	}
+	// Functions registered by name also run in this process.
+	if v, err := incFn.Call(ctx, 1); v != 2 || err != nil {
+		t.Fatalf("Call in-process = %d, %v", v, err)
+	}
+	if p.Workers() != 2 {
+		t.Fatalf("Workers = %d", p.Workers())
+	}
+	if err := p.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := executor.Call(ctx, p, incFn, 1); !errors.Is(err, executor.ErrShutdown) {
+		t.Fatalf("Call after Shutdown: %v", err)
+	}
+}
+
+func TestChunk(t *testing.T) {
+	p := newPool(t, process.WithWorkers(2))
+	ctx := ctxT(t)
+	args := []int{0, 1, 2, 3, 4, 5, 6, 7}
+	f, err := executor.CallChunk(ctx, p, failFn, args)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := f.Result(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Len() != len(args) {
+		t.Fatalf("len = %d", c.Len())
+	}
+	for i, a := range args {
+		err := c.Err(i)
+		var pe *executor.PanicError
+		switch {
+		case a > 0 && a%3 == 0:
+			if !errors.As(err, &pe) || !strings.Contains(err.Error(), "boom") {
+				t.Errorf("item %d: %v, want a panic", i, err)
+			}
+		case a%2 == 1:
+			if !errors.Is(err, errTest) || c.Values[i] != -a {
+				t.Errorf("item %d: %d, %v; want errTest", i, c.Values[i], err)
+			}
+		default:
+			if err != nil || c.Values[i] != a {
+				t.Errorf("item %d: %d, %v", i, c.Values[i], err)
+			}
+		}
+	}
+	// all good: Errs is nil
+	f2, _ := executor.CallChunk(ctx, p, incFn, []int{1, 2, 3})
+	c2, err := f2.Result(ctx)
+	if err != nil || c2.Errs != nil || !slices.Equal(c2.Values, []int{2, 3, 4}) {
+		t.Fatalf("chunk = %+v, %v", c2, err)
+	}
+	// empty chunk
+	f3, _ := executor.CallChunk(ctx, p, incFn, nil)
+	if c3, err := f3.Result(ctx); err != nil || c3.Len() != 0 {
+		t.Fatalf("empty chunk = %+v, %v", c3, err)
+	}
+}
+
+func TestRemoteErrors(t *testing.T) {
+	p := newPool(t, process.WithWorkers(1))
+	before, _ := call(t, p, pidFn, 0)
+
+	_, err := call(t, p, failFn, 1)
+	var re *process.RemoteError
+	if !errors.As(err, &re) || !errors.Is(err, errTest) {
+		t.Fatalf("err = %v (%T), want a RemoteError matching errTest", err, err)
+	}
+	if re.Type != "*fmt.wrapError" || re.Message != "odd 1: test sentinel" || re.Sentinel != "process_test.errTest" || !strings.Contains(re.Stack, "goroutine") {
+		t.Fatalf("remote error = %+v", re)
+	}
+
+	_, err = call(t, p, typedErrFn, "")
+	if !errors.As(err, &re) || re.Type != "*fs.PathError" || re.Message != "open /nope: no such file or directory" {
+		t.Fatalf("typed error = %#v", err)
+	}
+
+	_, err = call(t, p, failFn, 3)
+	var pe *executor.PanicError
+	if !errors.As(err, &pe) || pe.Value != "boom 3" || !strings.Contains(string(pe.Stack), "panic") {
+		t.Fatalf("panic error = %#v", err)
+	}
+	// The helper lived on.
+	if after, err := call(t, p, pidFn, 0); err != nil || after != before {
+		t.Fatalf("pid after panic = %d, %v; want %d", after, err, before)
+	}
+}
+
+func TestNotRemote(t *testing.T) {
+	p := newPool(t, process.WithWorkers(1))
+	ctx := ctxT(t)
+	if _, err := executor.Submit(ctx, p, func(context.Context) (int, error) { return 1, nil }); !errors.Is(err, executor.ErrNotRemote) {
+		t.Fatalf("closure: %v", err)
+	}
+	if _, err := executor.Call(ctx, p, executor.Fn(func(_ context.Context, x int) (int, error) { return x, nil }), 1); !errors.Is(err, executor.ErrNotRemote) {
+		t.Fatalf("Fn: %v", err)
+	}
+	// Registered elsewhere, unknown to this pool's registry.
+	stray := process.MustRegister(process.NewRegistry(), "stray", func(_ context.Context, x int) (int, error) { return x, nil })
+	if _, err := executor.Call(ctx, p, stray, 1); !errors.Is(err, process.ErrNotRegistered) || !errors.Is(err, executor.ErrNotRemote) {
+		t.Fatalf("unregistered: %v", err)
+	}
+	// Same name, other types.
+	fake := process.MustRegister(process.NewRegistry(), "inc", func(_ context.Context, x string) (int, error) { return 0, nil })
+	if _, err := executor.Call(ctx, p, fake, "x"); !errors.Is(err, process.ErrNotRegistered) {
+		t.Fatalf("other types: %v", err)
+	}
+	if v, err := call(t, p, incFn, 1); v != 2 || err != nil {
+		t.Fatalf("after: %d, %v", v, err)
+	}
+}
+
+func TestEncodeFailures(t *testing.T) {
+	p := newPool(t, process.WithWorkers(1), process.WithMaxFrameSize(64<<10))
+	before, _ := call(t, p, pidFn, 0)
+	// An argument gob cannot encode (unregistered type in an interface).
+	if _, err := call(t, p, anyFn, box{V: unregistered{1}}); !errors.Is(err, process.ErrEncode) {
+		t.Fatalf("unencodable argument: %v", err)
+	}
+	// A result gob cannot encode.
+	if _, err := call(t, p, anyFn, box{V: "unencodable"}); !errors.Is(err, process.ErrEncode) {
+		t.Fatalf("unencodable result: %v", err)
+	}
+	// An argument over the frame limit.
+	if _, err := call(t, p, echoFn, strings.Repeat("y", 100<<10)); !errors.Is(err, process.ErrFrameTooLarge) {
+		t.Fatalf("large argument: %v", err)
+	}
+	// A result over the frame limit.
+	if _, err := call(t, p, repeatFn, 100<<10); !errors.Is(err, process.ErrFrameTooLarge) {
+		t.Fatalf("large result: %v", err)
+	}
+	// The stream is still in sync, and the helper is the same.
+	for i := range 20 {
+		if v, err := call(t, p, echoFn, strings.Repeat("z", i)); err != nil || v != strings.Repeat("z", i) {
+			t.Fatalf("echo after failures: %q, %v", v, err)
+		}
+	}
+	if b, err := call(t, p, anyFn, box{V: "ok"}); err != nil || b.V != "ok" {
+		t.Fatalf("box after failures: %v, %v", b, err)
+	}
+	if after, _ := call(t, p, pidFn, 0); after != before {
+		t.Fatalf("helper replaced: %d -> %d", before, after)
+	}
+}

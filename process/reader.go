@@ -1,0 +1,195 @@
+package process
+
+import (
+	"bytes"
+	"encoding/gob"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"time"
+
+	"github.com/gofutures/gofutures/executor"
+	"github.com/gofutures/gofutures/process/internal/wire"
+)
+
+// handshake reads and checks the helper's hello and the initializer's reply.
+// A *fatalError means retrying is pointless.
+func (w *worker) handshake(rd *wire.Reader, dec *gob.Decoder, br *bytes.Reader) error {
+	body, err := rd.NextHello()
+	if err != nil {
+		if errors.Is(err, io.EOF) {
+			return errors.New("helper exited before the handshake (is ServeIfHelper called at the top of main?)")
+		}
+		if errors.Is(err, wire.ErrProtocol) {
+			return &fatalError{fmt.Errorf("%w: %s: %w", ErrHandshake, w.p.path, err)}
+		}
+		return fmt.Errorf("reading the helper's hello: %w", err)
+	}
+	h, err := wire.ParseHello(body)
+	if err != nil {
+		var ve *wire.VersionError
+		if errors.As(err, &ve) {
+			return &fatalError{fmt.Errorf("%w: helper %s speaks protocol version %d, this program %d: rebuild the helper", ErrHandshake, w.p.path, ve.Got, ve.Want)}
+		}
+		return &fatalError{fmt.Errorf("%w: %s: %w", ErrHandshake, w.p.path, err)}
+	}
+	if err := compareRegistry(w.p.reg.sigs(), h.Funcs); err != nil {
+		return &fatalError{fmt.Errorf("%w: helper %s (pid %d) has another registry: %w", ErrHandshake, w.p.path, w.pid, err)}
+	}
+	if w.p.cfg.init == nil {
+		return nil
+	}
+	kind, body, err := rd.Next()
+	if err != nil {
+		return fmt.Errorf("reading the initializer's reply: %w", err)
+	}
+	rep, rest, err := wire.ParseReply(body)
+	if err != nil || kind&^wire.FlagReset != wire.KindReply || rep.ID != 0 {
+		return fmt.Errorf("%w: bad initializer reply (kind %#x): %v", wire.ErrProtocol, kind, err)
+	}
+	br.Reset(rest)
+	initErr, _, perr := w.p.reg.decodeReply(rep, dec, w.p.cfg.init)
+	if perr != nil {
+		return perr
+	}
+	if initErr != nil {
+		return &initError{initErr}
+	}
+	return nil
+}
+
+type fatalError struct{ error }
+
+func (e *fatalError) Unwrap() error { return e.error }
+
+type initError struct{ error }
+
+func (e *initError) Error() string { return "initializer failed: " + e.error.Error() }
+func (e *initError) Unwrap() error { return e.error }
+
+// compareRegistry checks that the helper has every function of the host with
+// the same types.
+func compareRegistry(host, helper []wire.FuncSig) error {
+	var missing, differ []string
+	for _, h := range host {
+		i, ok := slices.BinarySearchFunc(helper, h.Name, func(s wire.FuncSig, n string) int {
+			switch {
+			case s.Name < n:
+				return -1
+			case s.Name > n:
+				return 1
+			}
+			return 0
+		})
+		switch {
+		case !ok:
+			missing = append(missing, h.Name)
+		case helper[i] != h:
+			differ = append(differ, fmt.Sprintf("%s(%s) %s, helper has (%s) %s", h.Name, h.Arg, h.Result, helper[i].Arg, helper[i].Result))
+		}
+	}
+	if missing == nil && differ == nil {
+		return nil
+	}
+	return fmt.Errorf("missing functions %q, different types %q", missing, differ)
+}
+
+// readLoop does the handshake, then reads replies and completes their tasks
+// until the stream ends; it returns why it ended.
+func (w *worker) readLoop() error {
+	p := w.p
+	rd := wire.NewReader(w.fromHelper, p.cfg.maxFrame)
+	br := bytes.NewReader(nil)
+	dec := gob.NewDecoder(br)
+	hs := time.AfterFunc(p.cfg.startTimeout, func() { w.kill(executor.ExitCrashed) })
+	err := w.handshake(rd, dec, br)
+	if !hs.Stop() && err != nil {
+		err = fmt.Errorf("helper did not start within %v: %w", p.cfg.startTimeout, err)
+	}
+	if err != nil {
+		w.kill(executor.ExitCrashed)
+		return err
+	}
+	p.mu.Lock()
+	w.ready = true
+	p.startFails = 0
+	w.wakeLocked()
+	p.mu.Unlock()
+	close(w.readyCh)
+	w.log.Info("worker started")
+	for {
+		kind, body, err := rd.Next()
+		if err != nil {
+			if !errors.Is(err, io.EOF) {
+				w.kill(executor.ExitCrashed)
+			}
+			return err
+		}
+		if kind&wire.FlagReset != 0 {
+			dec = gob.NewDecoder(br)
+		}
+		if kind&^wire.FlagReset != wire.KindReply {
+			w.kill(executor.ExitCrashed)
+			return fmt.Errorf("%w: unexpected frame kind %#x", wire.ErrProtocol, kind)
+		}
+		rep, rest, err := wire.ParseReply(body)
+		if err != nil {
+			w.kill(executor.ExitCrashed)
+			return err
+		}
+		p.mu.Lock()
+		head := w.inflight.peek() // only this goroutine removes jobs
+		p.mu.Unlock()
+		if head == nil || head.id != rep.ID {
+			w.kill(executor.ExitCrashed)
+			return fmt.Errorf("%w: reply for call %d, which is not the running call", wire.ErrProtocol, rep.ID)
+		}
+		br.Reset(rest)
+		taskErr, items, perr := p.reg.decodeReply(rep, dec, head.r)
+		if perr == nil && br.Len() != 0 {
+			perr = fmt.Errorf("%w: %d trailing bytes in reply %d", wire.ErrProtocol, br.Len(), rep.ID)
+		}
+		if perr != nil {
+			w.kill(executor.ExitCrashed)
+			return perr
+		}
+		now := time.Now()
+		p.mu.Lock()
+		w.inflight.pop()
+		run := now.Sub(w.headStart)
+		if w.ewma == 0 {
+			w.ewma = max(run, 1)
+		} else {
+			w.ewma = max((7*w.ewma+run)/8, 1)
+		}
+		if w.inflight.len() > 0 {
+			w.headStart = now
+			w.armLocked(now)
+		} else if w.timer != nil {
+			w.timer.Stop()
+		}
+		if w.parked && ((p.queue.len() > 0 && w.inflight.len() <= w.roomLocked()) || w.inflight.len() == 0) {
+			w.wakeLocked()
+		}
+		p.mu.Unlock()
+		p.finish(head, taskErr, items)
+	}
+}
+
+// armLocked sets the task timer for the head that started at start.
+func (w *worker) armLocked(start time.Time) {
+	if w.timer != nil {
+		w.timer.Reset(w.p.cfg.taskTimeout - time.Since(start))
+	}
+}
+
+func (w *worker) onTimeout() {
+	p := w.p
+	p.mu.Lock()
+	over := !w.dead && w.inflight.len() > 0 && time.Since(w.headStart) >= p.cfg.taskTimeout
+	p.mu.Unlock()
+	if over {
+		w.kill(executor.ExitTimeout)
+	}
+}

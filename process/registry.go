@@ -1,0 +1,274 @@
+package process
+
+import (
+	"context"
+	"encoding/gob"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"reflect"
+	"slices"
+	"sync"
+	"sync/atomic"
+
+	"github.com/gofutures/gofutures/executor"
+	"github.com/gofutures/gofutures/process/internal/wire"
+)
+
+// Registry holds the functions that helper processes can run, by name, and
+// the sentinel errors that keep their identity across the process boundary.
+// The host and its helpers must build the same registry: keep it in a
+// package-level variable filled by package-level Register calls, so that the
+// program re-executed as a helper has it too.
+//
+// Lookups are lock-free; registration takes a lock and copies the table, so
+// register everything at start-up. All methods are safe for concurrent use.
+type Registry struct {
+	mu        sync.Mutex // serialises registration
+	funcs     atomic.Pointer[map[string]entry]
+	sentinels atomic.Pointer[[]sentinel]
+}
+
+type sentinel struct {
+	name string
+	err  error
+}
+
+// entry is the untyped view of a *Func.
+type entry interface {
+	sig() wire.FuncSig
+	// accepts reports whether r's argument and result types are the function's.
+	accepts(r executor.Remote) bool
+	// decodeArgs decodes A, or []A for a chunk.
+	decodeArgs(dec decoder, chunk bool) (any, error)
+	// run runs the function on args (from decodeArgs) and returns R, or []R
+	// and one error per item (nil if all succeeded) for a chunk. Panics
+	// become *executor.PanicError.
+	run(ctx context.Context, args any, chunk bool) (res any, err error, itemErrs []error)
+}
+
+// decoder is what entries decode from (a *gob.Decoder).
+type decoder interface{ Decode(any) error }
+
+// builtinSentinels are known to every registry.
+var builtinSentinels = []sentinel{
+	{"context.Canceled", context.Canceled},
+	{"context.DeadlineExceeded", context.DeadlineExceeded},
+	{"process.ErrEncode", ErrEncode},
+	{"process.ErrFrameTooLarge", ErrFrameTooLarge},
+	{"process.ErrNotRegistered", ErrNotRegistered},
+}
+
+// NewRegistry returns an empty registry. It knows the sentinels
+// context.Canceled, context.DeadlineExceeded and this package's ErrEncode,
+// ErrFrameTooLarge and ErrNotRegistered already.
+func NewRegistry() *Registry {
+	r := &Registry{}
+	m := map[string]entry{}
+	r.funcs.Store(&m)
+	s := slices.Clone(builtinSentinels)
+	r.sentinels.Store(&s)
+	return r
+}
+
+// Func is a function registered by name in a Registry: the handle to pass to
+// executor.Call and executor.CallChunk (or package pool). It implements
+// executor.Func[A, R], so it also runs in this process (on an
+// executor.GoPool, or by calling Call), and executor.Named, so that remote
+// executors send its name. It is immutable and safe for concurrent use.
+type Func[A, R any] struct {
+	name string
+	fn   func(context.Context, A) (R, error)
+}
+
+var (
+	_ executor.Func[int, int] = (*Func[int, int])(nil)
+	_ executor.Named          = (*Func[int, int])(nil)
+)
+
+// Register adds fn to reg under name and returns its handle. A, R and the
+// slices []A and []R must be types gob can encode (not interfaces, channels
+// or functions, and structs need exported fields); otherwise, or if name is
+// empty, too long or taken, it returns an error. Call it at package level (see
+// MustRegister) so that helper processes register the same functions.
+func Register[A, R any](reg *Registry, name string, fn func(context.Context, A) (R, error)) (*Func[A, R], error) {
+	if fn == nil {
+		return nil, fmt.Errorf("process: Register %q: nil function", name)
+	}
+	if name == "" || len(name) > wire.MaxNameLen {
+		return nil, fmt.Errorf("process: Register: bad function name %q", name)
+	}
+	for _, t := range []reflect.Type{reflect.TypeFor[A](), reflect.TypeFor[R]()} {
+		if err := checkGob(t); err != nil {
+			return nil, fmt.Errorf("process: Register %q: %w", name, err)
+		}
+	}
+	f := &Func[A, R]{name: name, fn: fn}
+	reg.mu.Lock()
+	defer reg.mu.Unlock()
+	old := *reg.funcs.Load()
+	if _, ok := old[name]; ok {
+		return nil, fmt.Errorf("process: Register: %q is already registered", name)
+	}
+	m := maps.Clone(old)
+	m[name] = f
+	reg.funcs.Store(&m)
+	return f, nil
+}
+
+// MustRegister is Register for package-level variables: it panics on error.
+func MustRegister[A, R any](reg *Registry, name string, fn func(context.Context, A) (R, error)) *Func[A, R] {
+	f, err := Register(reg, name, fn)
+	if err != nil {
+		panic(err)
+	}
+	return f
+}
+
+// checkGob reports whether gob can encode values of type t and []t.
+func checkGob(t reflect.Type) error {
+	for _, tt := range []reflect.Type{t, reflect.SliceOf(t)} {
+		base := tt
+		for base.Kind() == reflect.Pointer {
+			base = base.Elem()
+		}
+		if base.Kind() == reflect.Interface {
+			return fmt.Errorf("type %v: interface types cannot be argument or result types; use a concrete type", tt)
+		}
+		if err := gob.NewEncoder(io.Discard).EncodeValue(reflect.New(base)); err != nil {
+			return fmt.Errorf("type %v cannot be encoded: %w", tt, err)
+		}
+	}
+	return nil
+}
+
+// RegisterError makes err keep its identity across the process boundary: an
+// error returned by a helper for which errors.Is(err, target) holds arrives
+// as a *RemoteError that unwraps to target, so errors.Is works in the host.
+// Register the same sentinels, under the same names, in host and helper (at
+// package level). Errors are matched in registration order; the first match
+// wins. It fails if name or err is taken, or empty.
+func (reg *Registry) RegisterError(name string, err error) error {
+	if name == "" || err == nil {
+		return errors.New("process: RegisterError: empty name or nil error")
+	}
+	reg.mu.Lock()
+	defer reg.mu.Unlock()
+	old := *reg.sentinels.Load()
+	for _, s := range old {
+		if s.name == name || s.err == err {
+			return fmt.Errorf("process: RegisterError: %q (%v) is already registered", name, err)
+		}
+	}
+	s := append(slices.Clone(old), sentinel{name, err})
+	reg.sentinels.Store(&s)
+	return nil
+}
+
+// MustRegisterError is RegisterError that panics on error, for package-level
+// variables.
+func (reg *Registry) MustRegisterError(name string, err error) error {
+	if e := reg.RegisterError(name, err); e != nil {
+		panic(e)
+	}
+	return err
+}
+
+// Names returns the names of the registered functions, sorted.
+func (reg *Registry) Names() []string {
+	return slices.Sorted(maps.Keys(*reg.funcs.Load()))
+}
+
+func (reg *Registry) lookup(name string) entry { return (*reg.funcs.Load())[name] }
+
+// sigs returns the signatures of the registered functions, sorted by name.
+func (reg *Registry) sigs() []wire.FuncSig {
+	m := *reg.funcs.Load()
+	out := make([]wire.FuncSig, 0, len(m))
+	for _, n := range slices.Sorted(maps.Keys(m)) {
+		out = append(out, m[n].sig())
+	}
+	return out
+}
+
+func (reg *Registry) sentinelName(err error) string {
+	for _, s := range *reg.sentinels.Load() {
+		if errors.Is(err, s.err) {
+			return s.name
+		}
+	}
+	return ""
+}
+
+func (reg *Registry) sentinel(name string) error {
+	for _, s := range *reg.sentinels.Load() {
+		if s.name == name {
+			return s.err
+		}
+	}
+	return nil
+}
+
+// FuncName returns the name f was registered under (executor.Named).
+func (f *Func[A, R]) FuncName() string { return f.name }
+
+// Call runs the function in this process, in the calling goroutine
+// (executor.Func). It does not recover panics.
+func (f *Func[A, R]) Call(ctx context.Context, arg A) (R, error) { return f.fn(ctx, arg) }
+
+func (f *Func[A, R]) sig() wire.FuncSig {
+	return wire.FuncSig{Name: f.name, Arg: reflect.TypeFor[A]().String(), Result: reflect.TypeFor[R]().String()}
+}
+
+func (f *Func[A, R]) accepts(r executor.Remote) bool {
+	if r.Chunk() {
+		_, ok1 := r.Args().([]A)
+		_, ok2 := r.Result().(*[]R)
+		return ok1 && ok2
+	}
+	_, ok1 := r.Args().(A)
+	_, ok2 := r.Result().(*R)
+	return ok1 && ok2
+}
+
+func (f *Func[A, R]) decodeArgs(dec decoder, chunk bool) (any, error) {
+	if chunk {
+		var a []A
+		err := dec.Decode(&a)
+		return a, err
+	}
+	var a A
+	err := dec.Decode(&a)
+	return a, err
+}
+
+func (f *Func[A, R]) run(ctx context.Context, args any, chunk bool) (any, error, []error) {
+	if !chunk {
+		r, err := f.safeCall(ctx, args.(A))
+		return r, err, nil
+	}
+	in := args.([]A)
+	out := make([]R, len(in))
+	var errs []error
+	for i, a := range in {
+		r, err := f.safeCall(ctx, a)
+		out[i] = r
+		if err != nil {
+			if errs == nil {
+				errs = make([]error, len(in))
+			}
+			errs[i] = err
+		}
+	}
+	return out, nil, errs
+}
+
+func (f *Func[A, R]) safeCall(ctx context.Context, a A) (r R, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = &executor.PanicError{Value: v, Stack: stack()}
+		}
+	}()
+	return f.fn(ctx, a)
+}

@@ -1,0 +1,322 @@
+package process
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"syscall"
+	"time"
+
+	"github.com/gofutures/gofutures/executor"
+	"github.com/gofutures/gofutures/process/internal/wire"
+	"go.uber.org/zap"
+)
+
+const (
+	// exitGrace is how long a helper whose stream ended may take to exit by
+	// itself (so that its exit status is its own) before it is killed.
+	exitGrace = 500 * time.Millisecond
+	// stderrGrace is how long stderr is read after the helper exited (a
+	// grandchild may still hold it open).
+	stderrGrace = 100 * time.Millisecond
+	// targetLatency: the pipeline to a helper is kept about this long, given
+	// the tasks' average run time, so that long tasks are not queued behind
+	// each other on one helper while another one idles.
+	targetLatency = time.Millisecond
+)
+
+// worker is one helper process and the three goroutines that serve it: run
+// (start, handshake, then read replies, then tear down), writeLoop (send
+// calls) and the stderr reader. Fields marked "p.mu" are guarded by the
+// pool's lock.
+type worker struct {
+	p   *Pool
+	id  int
+	log *zap.Logger
+
+	cmd        *exec.Cmd
+	pid        int
+	toHelper   *os.File
+	fromHelper *os.File
+	stderr     *os.File
+	tail       tail
+	wake       chan struct{} // buffered 1
+	readyCh    chan struct{} // closed when the handshake and initializer succeeded
+	deadCh     chan struct{} // closed at teardown
+	writerDone chan struct{}
+	stderrDone chan struct{}
+	timer      *time.Timer
+
+	inflight  ring                // p.mu: sent, in order; the head is running
+	headStart time.Time           // p.mu: when the head started (about)
+	ewma      time.Duration       // p.mu: average run time of a task
+	parked    bool                // p.mu: the writer waits on wake
+	ready     bool                // p.mu
+	dead      bool                // p.mu
+	retiring  bool                // p.mu: ran its maximum number of tasks
+	reaped    bool                // p.mu: never signal pid again
+	reason    executor.WorkerExit // p.mu: why it is going away, once known
+	sent      int                 // p.mu
+	nextID    uint64              // writer only
+}
+
+func newWorker(p *Pool, id int) *worker {
+	w := &worker{
+		p: p, id: id, log: p.log.With(zap.Int("worker", id)),
+		wake: make(chan struct{}, 1), readyCh: make(chan struct{}), deadCh: make(chan struct{}),
+		writerDone: make(chan struct{}), stderrDone: make(chan struct{}),
+	}
+	if p.cfg.taskTimeout > 0 {
+		w.timer = time.AfterFunc(time.Hour, w.onTimeout)
+		w.timer.Stop()
+	}
+	return w
+}
+
+// roomLocked returns how many more tasks may be sent to the helper now.
+func (w *worker) roomLocked() int {
+	if !w.ready || w.dead || w.retiring {
+		return 0
+	}
+	depth := 2 // until a task's run time is known
+	if w.ewma > 0 {
+		depth = int(targetLatency / w.ewma)
+	}
+	return min(max(depth, 1), w.p.cfg.maxInFlight) - w.inflight.len()
+}
+
+func (w *worker) wakeLocked() {
+	w.parked = false
+	select {
+	case w.wake <- struct{}{}:
+	default:
+	}
+}
+
+// kill records reason (unless one is known) and kills the helper's process group.
+func (w *worker) kill(reason executor.WorkerExit) {
+	w.p.mu.Lock()
+	defer w.p.mu.Unlock()
+	if w.reason == "" {
+		w.reason = reason
+	}
+	if w.pid > 0 && !w.reaped {
+		_ = syscall.Kill(-w.pid, syscall.SIGKILL)
+	}
+}
+
+// start starts the helper process.
+func (w *worker) start() error {
+	p := w.p
+	r3, w3, err := os.Pipe()
+	if err != nil {
+		return err
+	}
+	r4, w4, err := os.Pipe()
+	if err != nil {
+		r3.Close()
+		w3.Close()
+		return err
+	}
+	re, we, err := os.Pipe()
+	if err != nil {
+		r3.Close()
+		w3.Close()
+		r4.Close()
+		w4.Close()
+		return err
+	}
+	cmd := exec.Command(p.path, p.cfg.args...)
+	cmd.Env = append(os.Environ(), helperEnv+"="+fmt.Sprint(wire.Version))
+	cmd.Env = append(cmd.Env, p.cfg.env...)
+	cmd.Stdout = os.Stdout
+	cmd.Stderr = we
+	cmd.ExtraFiles = []*os.File{r3, w4} // fds 3 and 4
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	err = p.sp.start(cmd)
+	r3.Close()
+	w4.Close()
+	we.Close()
+	if err != nil {
+		w3.Close()
+		r4.Close()
+		re.Close()
+		return err
+	}
+	w.cmd, w.toHelper, w.fromHelper, w.stderr = cmd, w3, r4, re
+	p.mu.Lock()
+	w.pid = cmd.Process.Pid
+	stopped := p.stopped
+	p.mu.Unlock()
+	w.log = w.log.With(zap.Int("pid", w.pid))
+	p.cfg.hooks.OnWorkerStarted()
+	if stopped {
+		w.kill(executor.ExitKilled)
+	}
+	return nil
+}
+
+// run is the worker's life.
+func (w *worker) run() {
+	if err := w.start(); err != nil {
+		close(w.writerDone)
+		close(w.stderrDone)
+		w.gone(fmt.Errorf("process: starting helper %s: %w", w.p.path, err), false, nil)
+		return
+	}
+	go w.readStderr()
+	go w.writeLoop()
+	readErr := w.readLoop()
+	w.teardown(readErr)
+}
+
+func (w *worker) readStderr() {
+	defer close(w.stderrDone)
+	readLines(bufio.NewReader(w.stderr), func(line string) {
+		w.tail.add(line)
+		w.log.Info("helper stderr", zap.String("line", line))
+	})
+}
+
+// teardown reaps the helper, fails the task it was running, re-queues the
+// others, and replaces it if needed.
+func (w *worker) teardown(readErr error) {
+	p := w.p
+	p.mu.Lock()
+	w.dead = true
+	w.wakeLocked()
+	p.mu.Unlock()
+	close(w.deadCh)
+	_ = w.toHelper.Close()
+	grace := time.AfterFunc(exitGrace, func() { w.kill(executor.ExitCrashed) })
+	_ = w.cmd.Wait()
+	grace.Stop()
+	p.mu.Lock()
+	_ = syscall.Kill(-w.pid, syscall.SIGKILL) // what is left of its process group
+	w.reaped = true
+	p.mu.Unlock()
+	if w.timer != nil {
+		w.timer.Stop()
+	}
+	<-w.writerDone
+	_ = w.stderr.SetReadDeadline(time.Now().Add(stderrGrace))
+	<-w.stderrDone
+	_ = w.stderr.Close()
+	_ = w.fromHelper.Close()
+
+	werr := &WorkerError{Pid: w.pid, ExitCode: -1, Stderr: w.tail.String()}
+	if st := w.cmd.ProcessState; st != nil {
+		werr.ExitCode = st.ExitCode()
+		if ws, ok := st.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			werr.Signal = ws.Signal()
+		}
+	}
+	if readErr != nil && !errors.Is(readErr, io.EOF) {
+		werr.Err = readErr
+	}
+	p.mu.Lock()
+	ready := w.ready
+	p.mu.Unlock()
+	if !ready {
+		cause := readErr
+		if cause == nil || errors.Is(cause, io.EOF) {
+			cause = errors.New("helper exited before the handshake")
+		}
+		var ie *initError
+		if errors.As(cause, &ie) {
+			p.mu.Lock()
+			w.reason = executor.ExitInitError
+			p.mu.Unlock()
+		}
+		werr.Err = cause
+		var fe *fatalError
+		w.gone(werr, errors.As(cause, &fe), nil)
+		return
+	}
+	w.gone(nil, false, werr)
+}
+
+// gone removes the worker from the pool. startErr is set if the helper never
+// became ready (fatal: do not retry); otherwise werr describes its death.
+func (w *worker) gone(startErr error, fatal bool, werr *WorkerError) {
+	p := w.p
+	type failure struct {
+		j   *job
+		err error
+	}
+	var fails []failure
+	p.mu.Lock()
+	w.dead = true
+	reason := w.reason
+	if reason == "" {
+		reason = executor.ExitCrashed
+	}
+	jobs := w.inflight.drain()
+	justBroken := false
+	switch {
+	case startErr != nil:
+		p.startFails++
+		if fatal || p.startFails >= maxStartFailures {
+			justBroken = p.broken == nil
+			for _, j := range p.breakLocked(startErr) {
+				fails = append(fails, failure{j, p.broken})
+			}
+		}
+	case p.stopped:
+		for _, j := range jobs {
+			fails = append(fails, failure{j, errStoppedRunning})
+		}
+	case len(jobs) > 0:
+		var err error = werr
+		if reason == executor.ExitTimeout {
+			err = &TimeoutError{Timeout: p.cfg.taskTimeout, Pid: werr.Pid, Stderr: werr.Stderr}
+		}
+		fails = append(fails, failure{jobs[0], err})
+		back, err := p.returnLocked(jobs[1:])
+		for _, j := range back {
+			fails = append(fails, failure{j, err})
+		}
+	}
+	respawn := p.needWorkerLocked()
+	if respawn {
+		p.spawnLocked()
+	}
+	broken := p.broken
+	p.mu.Unlock()
+	// The worker leaves the pool (which may then be done) only after its
+	// tasks are completed and its hooks called.
+	defer func() {
+		p.mu.Lock()
+		p.removeLocked(w)
+		p.checkDoneLocked()
+		p.mu.Unlock()
+	}()
+
+	if w.pid > 0 {
+		p.cfg.hooks.OnWorkerStopped(reason)
+	}
+	fields := []zap.Field{zap.String("reason", string(reason)), zap.Bool("respawned", respawn)}
+	if werr != nil {
+		fields = append(fields, zap.Int("exit_code", werr.ExitCode))
+		if werr.Signal != 0 {
+			fields = append(fields, zap.Stringer("signal", werr.Signal))
+		}
+	}
+	switch {
+	case startErr != nil:
+		w.log.Warn("helper failed to start", append(fields, zap.Error(startErr))...)
+	case reason == executor.ExitShutdown || reason == executor.ExitMaxTasks:
+		w.log.Info("worker exited", fields...)
+	default:
+		w.log.Warn("worker exited", append(fields, zap.Error(werr))...)
+	}
+	if justBroken {
+		p.log.Error("executor broken", zap.Error(broken))
+	}
+	for _, f := range fails {
+		p.fail(f.j, f.err)
+	}
+}

@@ -1,0 +1,165 @@
+package process
+
+import (
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/gofutures/gofutures/executor"
+	"github.com/gofutures/gofutures/process/internal/wire"
+	"go.uber.org/zap"
+)
+
+// writeLoop sends the hello and the initializer, then, once the helper is
+// ready, batches of queued tasks; it closes the helper's input when the
+// helper is to exit gracefully.
+func (w *worker) writeLoop() {
+	defer close(w.writerDone)
+	p := w.p
+	fe := newFrameEncoder(p.cfg.maxFrame)
+	if err := wire.AppendHello(&fe.buf, wire.Hello{Pid: os.Getpid(), MaxFrame: p.cfg.maxFrame}); err != nil {
+		w.kill(executor.ExitCrashed)
+		return
+	}
+	if p.cfg.init != nil {
+		if err := fe.addCall(0, p.cfg.init); err != nil {
+			w.log.Error("cannot encode the initializer's argument", zap.Error(err))
+			w.kill(executor.ExitInitError)
+			return
+		}
+	}
+	if _, err := w.toHelper.Write(fe.buf.Bytes()); err != nil {
+		w.kill(executor.ExitCrashed)
+		return
+	}
+	fe.buf.Reset()
+	select {
+	case <-w.readyCh:
+	case <-w.deadCh:
+		return
+	}
+	var batch, cancelled []*job
+	for {
+		p.mu.Lock()
+		n := 0
+		for {
+			if w.dead {
+				p.mu.Unlock()
+				return
+			}
+			if p.queue.len() > 0 {
+				if n = min(w.roomLocked(), p.shareLocked(w)); n > 0 {
+					break
+				}
+			}
+			if w.inflight.len() == 0 && (w.retiring || (p.closed && p.queue.len() == 0)) {
+				if w.reason == "" {
+					w.reason = executor.ExitShutdown
+					if w.retiring {
+						w.reason = executor.ExitMaxTasks
+					}
+				}
+				p.mu.Unlock()
+				_ = w.toHelper.Close() // the helper exits at EOF; run tears down
+				return
+			}
+			w.parked = true
+			p.mu.Unlock()
+			<-w.wake
+			p.mu.Lock()
+		}
+		for len(batch) < n {
+			j, ok := p.queue.pop()
+			if !ok {
+				break
+			}
+			if !j.started {
+				if !j.t.Start() {
+					cancelled = append(cancelled, j)
+					continue
+				}
+				j.started = true
+			}
+			w.nextID++
+			j.id = w.nextID
+			batch = append(batch, j)
+			w.sent++
+			if p.cfg.maxTasks > 0 && w.sent >= p.cfg.maxTasks {
+				w.retiring = true
+				break
+			}
+		}
+		p.mu.Unlock()
+		for range cancelled {
+			p.cfg.hooks.OnFinished(executor.Finish{Outcome: executor.OutcomeCancelled})
+		}
+		clear(cancelled)
+		cancelled = cancelled[:0]
+		if p.cfg.hooks != nil {
+			now := time.Now()
+			for _, j := range batch {
+				if j.runAt.IsZero() {
+					j.runAt = now
+					p.cfg.hooks.OnStarted(now.Sub(j.at))
+				}
+			}
+		}
+		sent := batch[:0]
+		for _, j := range batch {
+			if err := fe.addCall(j.id, j.r); err != nil {
+				p.fail(j, fmt.Errorf("process: arguments of %q: %w", j.r.FuncName(), err))
+				continue
+			}
+			sent = append(sent, j)
+		}
+		p.mu.Lock()
+		if w.dead { // run is tearing down and waits for us: hand the jobs back
+			back, err := p.returnLocked(sent)
+			p.mu.Unlock()
+			for _, j := range back {
+				p.fail(j, err)
+			}
+			return
+		}
+		if w.inflight.len() == 0 && len(sent) > 0 {
+			w.headStart = time.Now()
+			w.armLocked(w.headStart)
+		}
+		for _, j := range sent {
+			w.inflight.push(j)
+		}
+		p.mu.Unlock()
+		if fe.buf.Len() > 0 {
+			if _, err := w.toHelper.Write(fe.buf.Bytes()); err != nil {
+				w.kill(executor.ExitCrashed) // the reader sees EOF and tears down
+			}
+			fe.buf.Reset()
+		}
+		clear(batch)
+		batch = batch[:0]
+	}
+}
+
+var errStoppedRunning = fmt.Errorf("%w: its helper was killed", executor.ErrStopped)
+
+// returnLocked puts jobs that a dead worker held but did not run back in
+// the queue, or returns them and the error to fail them with if the pool is
+// stopped or broken.
+func (p *Pool) returnLocked(jobs []*job) ([]*job, error) {
+	if len(jobs) == 0 {
+		return nil, nil
+	}
+	if p.stopped {
+		return jobs, errStoppedRunning
+	}
+	if p.broken != nil {
+		return jobs, p.broken
+	}
+	p.queue.requeue(jobs)
+	for _, w := range p.workers {
+		if w.parked && w.roomLocked() > 0 {
+			w.wakeLocked()
+		}
+	}
+	return nil, nil
+}
