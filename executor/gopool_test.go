@@ -140,6 +140,19 @@ func TestCallChunk(t *testing.T) {
 	if c, _ := all.Result(ctx); c.Errs != nil {
 		t.Fatal("Errs must be nil when every item succeeds")
 	}
+
+	// CallChunkInto writes in place, and refuses a dst of the wrong length.
+	dst := make([]int, 2)
+	into, err := executor.CallChunkInto(ctx, p, fn, []int{1, 2}, dst)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c, _ := into.Result(ctx); &c.Values[0] != &dst[0] || dst[0] != 10 || dst[1] != 20 {
+		t.Fatalf("values %v not written into dst", dst)
+	}
+	if _, err := executor.CallChunkInto(ctx, p, fn, []int{1, 2}, make([]int, 1)); err == nil {
+		t.Fatal("want an error for a dst of the wrong length")
+	}
 }
 
 func TestSubmitAfterShutdown(t *testing.T) {

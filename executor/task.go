@@ -3,6 +3,7 @@ package executor
 import (
 	"context"
 	"errors"
+	"fmt"
 	"runtime/debug"
 
 	"github.com/gofutures/gofutures/future"
@@ -182,22 +183,59 @@ type chunkTask[A, R any] struct {
 	named[A, R]
 	args []A
 	res  []R
+	dst  []R // CallChunkInto: where the values go
 }
 
 func (t *chunkTask[A, R]) Run(ctx context.Context) error {
-	c := Chunk[R]{Values: make([]R, len(t.args))}
-	for i, a := range t.args {
-		v, err := call(func() (R, error) { return t.fn.Call(ctx, a) })
-		c.Values[i] = v
-		if err != nil {
-			if c.Errs == nil {
-				c.Errs = make([]error, len(t.args))
-			}
-			c.Errs[i] = err
-		}
+	c := Chunk[R]{Values: t.dst}
+	if c.Values == nil {
+		c.Values = make([]R, len(t.args))
+	}
+	for i := 0; i < len(t.args); {
+		i = t.runFrom(ctx, &c, i)
 	}
 	_ = t.p.SetResult(c)
 	return c.firstErr()
+}
+
+// runFrom runs the items from i on, until the end or a panic, which it
+// records as its item's error; it returns the index to go on from. One
+// deferred recover covers a whole run of items, so the per-item cost is the
+// call itself (this loop is the hot path of package pool).
+func (t *chunkTask[A, R]) runFrom(ctx context.Context, c *Chunk[R], i int) (next int) {
+	defer func() {
+		if v := recover(); v != nil {
+			c.setErr(next, &PanicError{Value: v, Stack: debug.Stack()})
+			next++
+		}
+	}()
+	next = i
+	args, vals := t.args, c.Values[:len(t.args)]
+	if f, ok := t.fn.(goFunc[A, R]); ok { // a plain Go func: call it directly
+		for ; next < len(args); next++ {
+			v, err := f(ctx, args[next])
+			vals[next] = v
+			if err != nil {
+				c.setErr(next, err)
+			}
+		}
+		return next
+	}
+	for ; next < len(args); next++ {
+		v, err := t.fn.Call(ctx, args[next])
+		vals[next] = v
+		if err != nil {
+			c.setErr(next, err)
+		}
+	}
+	return next
+}
+
+func (c *Chunk[R]) setErr(i int, err error) {
+	if c.Errs == nil {
+		c.Errs = make([]error, len(c.Values))
+	}
+	c.Errs[i] = err
 }
 
 func (c Chunk[R]) firstErr() error {
@@ -229,6 +267,10 @@ func (t *chunkTask[A, R]) Finish(err error, itemErrs []error) {
 		return
 	}
 	c := Chunk[R]{Values: t.res}
+	if t.dst != nil {
+		c.Values = t.dst
+		copy(c.Values, t.res)
+	}
 	for _, e := range itemErrs {
 		if e != nil {
 			c.Errs = itemErrs
@@ -276,6 +318,23 @@ func Call[A, R any](ctx context.Context, ex Executor, fn Func[A, R], arg A) (*fu
 func CallChunk[A, R any](ctx context.Context, ex Executor, fn Func[A, R], args []A) (*future.Future[Chunk[R]], error) {
 	f, p := future.New[Chunk[R]]()
 	if err := ex.Schedule(ctx, &chunkTask[A, R]{promise: promise[Chunk[R]]{p}, named: named[A, R]{fn}, args: args}); err != nil {
+		return nil, err
+	}
+	return f, nil
+}
+
+// CallChunkInto is CallChunk that writes the values into dst, which must
+// have one element per argument; the Chunk's Values is then dst. It saves an
+// allocation and a copy per chunk for callers that put the results of many
+// chunks into one slice, as package pool's Map does. Do not read dst until
+// the future is done. A dst of the wrong length is an error, and nothing is
+// scheduled.
+func CallChunkInto[A, R any](ctx context.Context, ex Executor, fn Func[A, R], args []A, dst []R) (*future.Future[Chunk[R]], error) {
+	if len(dst) != len(args) {
+		return nil, fmt.Errorf("executor: CallChunkInto: %d results for %d arguments", len(dst), len(args))
+	}
+	f, p := future.New[Chunk[R]]()
+	if err := ex.Schedule(ctx, &chunkTask[A, R]{promise: promise[Chunk[R]]{p}, named: named[A, R]{fn}, args: args, dst: dst}); err != nil {
 		return nil, err
 	}
 	return f, nil

@@ -1,0 +1,56 @@
+// Package pool gives Go the whole surface of Python's multiprocessing.Pool,
+// over any executor.Executor: the goroutine pool (executor.GoPool), the pool
+// of helper processes (package process) or a cluster. The calls batch work
+// into chunks, each of which is one task for the executor (a process or
+// cluster executor sends it as one message).
+//
+// A Pool is not generic; the calls are generic free functions over it:
+//
+//	Python                          Go
+//	Pool(processes, ...)            New(ex, opts...) (workers, initializer and
+//	                                maxtasksperchild are options of the executor)
+//	pool.map(f, xs, chunksize)      Map(ctx, p, fn, xs, WithChunkSize(n))
+//	pool.map_async(...)             MapAsync → *future.Future[[]R]
+//	pool.starmap(f, [(a, b)])       Starmap(ctx, p, Star2(f), []Args2[A, B]{...})
+//	pool.starmap_async(...)         StarmapAsync
+//	pool.imap(f, it, chunksize)     Imap(ctx, p, fn, seq) → iter.Seq2[R, error]
+//	(an iterator that raises)       Imap2(ctx, p, fn, seq2) over iter.Seq2[A, error]
+//	pool.imap_unordered(...)        ImapUnordered, ImapUnordered2
+//	pool.apply(f, (x,))             Apply(ctx, p, fn, x)
+//	pool.apply_async(f, (x,),       ApplyAsync(ctx, p, fn, x,
+//	    callback, error_callback)       WithCallback(cb), WithErrorCallback(ecb))
+//	AsyncResult.get(timeout)        Future.Result(ctx)
+//	AsyncResult.wait / ready        <-Future.Done() / Future.Ready()
+//	AsyncResult.successful          Future.Successful (ErrNotReady before ready)
+//	pool.close / terminate / join   Close() / Terminate(ctx) / Join(ctx)
+//	"Pool not running"              ErrClosed
+//
+// Functions are executor.Func values: a Go function wrapped by executor.Fn
+// (runs only in this process), or a function registered by name with package
+// process (runs anywhere). Starmap's functions take an Args2 or Args3.
+//
+// # Semantics
+//
+// Map returns results in input order with no fail-fast: it is ready when
+// every chunk has returned, and reports the failed item with the lowest
+// index as an *ItemError. Imap is ordered and lazy: each failed item yields
+// its error at its position and iteration goes on; ImapUnordered yields in
+// completion order. Errors from the input sequence (Imap2, ImapUnordered2)
+// are delivered at their position. Both read the input at most WithReadAhead
+// chunks ahead, and a break out of the loop cancels the work not yet started
+// and leaves no goroutine behind.
+//
+// Where Python hangs, this package returns an error: a callback that panics
+// fails the result with a *future.CallbackPanicError (the pool stays usable);
+// a dead worker fails the items of its chunk with the executor's error
+// (executor.ErrWorkerDied); an initializer that keeps failing makes the
+// executor broken, and the calls fail with executor.ErrBroken.
+//
+// # Lifecycle
+//
+// Close stops new calls (ErrClosed) and lets outstanding ones finish;
+// Terminate fails outstanding calls with ErrTerminated and cancels their work
+// not started; Join, after either, waits for the outstanding work. With
+// OwnExecutor the Pool shuts its executor down (Join after Close) or stops it
+// (Terminate).
+package pool

@@ -1,0 +1,167 @@
+package pool_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/gofutures/gofutures/executor"
+	"github.com/gofutures/gofutures/pool"
+)
+
+func Example() {
+	ctx := context.Background()
+	ex, err := executor.NewGoPool(executor.WithWorkers(4))
+	if err != nil {
+		panic(err)
+	}
+	p, err := pool.New(ex, pool.OwnExecutor())
+	if err != nil {
+		panic(err)
+	}
+	defer func() {
+		p.Close()
+		_ = p.Join(ctx) // waits for outstanding work, shuts ex down
+	}()
+
+	square := executor.Fn(func(_ context.Context, x int) (int, error) { return x * x, nil })
+	squares, err := pool.Map(ctx, p, square, []int{1, 2, 3, 4, 5})
+	fmt.Println(squares, err)
+	// Output: [1 4 9 16 25] <nil>
+}
+
+func ExampleImap() {
+	ctx := context.Background()
+	ex, _ := executor.NewGoPool(executor.WithWorkers(2))
+	p, _ := pool.New(ex, pool.OwnExecutor())
+	defer func() { p.Close(); _ = p.Join(ctx) }()
+
+	inverse := executor.Fn(func(_ context.Context, x int) (float64, error) {
+		if x == 0 {
+			return 0, errors.New("division by zero")
+		}
+		return 1 / float64(x), nil
+	})
+	// Each failed item fails at its position; iteration goes on.
+	for v, err := range pool.Imap(ctx, p, inverse, slices.Values([]int{4, 0, 2}), pool.WithChunkSize(2)) {
+		fmt.Println(v, err)
+	}
+	// Output:
+	// 0.25 <nil>
+	// 0 pool: item 1: division by zero
+	// 0.5 <nil>
+}
+
+func ExampleImapUnordered() {
+	ctx := context.Background()
+	ex, _ := executor.NewGoPool(executor.WithWorkers(3))
+	p, _ := pool.New(ex, pool.OwnExecutor())
+	defer func() { p.Close(); _ = p.Join(ctx) }()
+
+	double := executor.Fn(func(_ context.Context, s string) (string, error) { return s + s, nil })
+	for v, err := range pool.ImapUnordered(ctx, p, double, slices.Values([]string{"a", "b", "c"})) {
+		fmt.Println(v, err)
+	}
+	// Unordered output:
+	// aa <nil>
+	// bb <nil>
+	// cc <nil>
+}
+
+func ExampleImap_break() {
+	ctx := context.Background()
+	ex, _ := executor.NewGoPool(executor.WithWorkers(2))
+	p, _ := pool.New(ex, pool.OwnExecutor())
+	defer func() { p.Close(); _ = p.Join(ctx) }()
+
+	naturals := func(yield func(int) bool) { // endless
+		for i := 0; yield(i); i++ {
+		}
+	}
+	square := executor.Fn(func(_ context.Context, x int) (int, error) { return x * x, nil })
+	for v := range pool.Imap(ctx, p, square, naturals, pool.WithChunkSize(100)) {
+		if v > 50 {
+			break // stops reading naturals, cancels the queued chunks
+		}
+		fmt.Print(v, " ")
+	}
+	fmt.Println()
+	// Output: 0 1 4 9 16 25 36 49
+}
+
+func ExampleApplyAsync() {
+	ctx := context.Background()
+	ex, _ := executor.NewGoPool(executor.WithWorkers(2))
+	p, _ := pool.New(ex, pool.OwnExecutor())
+	defer func() { p.Close(); _ = p.Join(ctx) }()
+
+	greet := executor.Fn(func(_ context.Context, name string) (string, error) { return "hello " + name, nil })
+	f, err := pool.ApplyAsync(ctx, p, greet, "gopher",
+		pool.WithCallback(func(s string) { fmt.Println("callback:", s) }),
+		pool.WithErrorCallback(func(err error) { fmt.Println("error:", err) }))
+	if err != nil {
+		panic(err)
+	}
+	v, err := f.Result(ctx) // AsyncResult.get; the callback has run
+	fmt.Println(v, err, f.Ready())
+	// Output:
+	// callback: hello gopher
+	// hello gopher <nil> true
+}
+
+func ExampleStarmap() {
+	ctx := context.Background()
+	ex, _ := executor.NewGoPool(executor.WithWorkers(2))
+	p, _ := pool.New(ex, pool.OwnExecutor())
+	defer func() { p.Close(); _ = p.Join(ctx) }()
+
+	pow := pool.Star2(func(_ context.Context, base, exp int) (int, error) {
+		r := 1
+		for range exp {
+			r *= base
+		}
+		return r, nil
+	})
+	res, err := pool.Starmap(ctx, p, pow, []pool.Args2[int, int]{{2, 10}, {3, 3}, {10, 2}})
+	fmt.Println(res, err)
+	// Output: [1024 27 100] <nil>
+}
+
+func ExampleWithProgress() {
+	ctx := context.Background()
+	ex, _ := executor.NewGoPool(executor.WithWorkers(2))
+	p, _ := pool.New(ex, pool.OwnExecutor())
+	defer func() { p.Close(); _ = p.Join(ctx) }()
+
+	square := executor.Fn(func(_ context.Context, x int) (int, error) { return x * x, nil })
+	var last [2]int
+	_, err := pool.Map(ctx, p, square, make([]int, 1000), pool.WithChunkSize(100),
+		pool.WithProgress(func(done, total int) { last = [2]int{done, total} })) // serialized
+	fmt.Println(last, err)
+	// Output: [1000 1000] <nil>
+}
+
+func ExamplePool_Terminate() {
+	ctx := context.Background()
+	ex, _ := executor.NewGoPool(executor.WithWorkers(1))
+	p, _ := pool.New(ex, pool.OwnExecutor())
+
+	started := make(chan struct{})
+	wait := executor.Fn(func(ctx context.Context, _ int) (int, error) {
+		close(started)
+		<-ctx.Done() // Terminate stops the owned executor, which cancels this
+		return 0, ctx.Err()
+	})
+	f, _ := pool.ApplyAsync(ctx, p, wait, 0)
+	<-started
+	_ = p.Terminate(ctx)
+	fmt.Println(errors.Is(f.Err(ctx), pool.ErrTerminated))
+	_, err := pool.Apply(ctx, p, wait, 0)
+	fmt.Println(err)
+	fmt.Println(p.Join(ctx))
+	// Output:
+	// true
+	// pool: not running (terminated)
+	// <nil>
+}

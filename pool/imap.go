@@ -1,0 +1,84 @@
+package pool
+
+import (
+	"context"
+	"iter"
+
+	"github.com/gofutures/gofutures/executor"
+)
+
+// Imap applies fn to the items of in, lazily, and returns an iterator over
+// the results in input order (Python's imap). Nothing happens until the loop
+// starts. The input is read in the loop's goroutine, at most WithReadAhead
+// chunks ahead of the results delivered (default 2 × workers, at least 8), so
+// an endless or huge input runs in bounded memory; chunks have WithChunkSize
+// items (default 1), each scheduled as one task.
+//
+// Each item yields one (result, error) pair: a failed item yields an
+// *ItemError at its position and the loop goes on. A condition that ends the
+// whole call yields one last error and ends the loop: ctx ending (its cause),
+// Terminate (ErrTerminated), the pool closed before the loop started
+// (ErrClosed), the executor refusing work (after the results it accepted), or
+// an invalid option. Breaking out of the loop stops reading the input,
+// cancels the chunks not started and returns at once; chunks already running
+// finish on the executor and their results are dropped. An input that blocks
+// delays the delivery of results that are ready, and ctx does not interrupt it. WithProgress reports as
+// results are delivered. ctx must not be nil.
+func Imap[A, R any](ctx context.Context, p *Pool, fn executor.Func[A, R], in iter.Seq[A], opts ...CallOption) iter.Seq2[R, error] {
+	return imap(ctx, p, fn, in, nil, true, opts)
+}
+
+// Imap2 is Imap over an input that can fail: an error from in is delivered
+// as an *ItemError with Input set at its position (in order), and the loop
+// goes on reading in. To end the input after an error, in returns.
+func Imap2[A, R any](ctx context.Context, p *Pool, fn executor.Func[A, R], in iter.Seq2[A, error], opts ...CallOption) iter.Seq2[R, error] {
+	return imap(ctx, p, fn, nil, in, true, opts)
+}
+
+// ImapUnordered is Imap with results in completion order (Python's
+// imap_unordered): a chunk's results are delivered together, in input order,
+// as soon as the chunk returns. Everything else is as for Imap.
+func ImapUnordered[A, R any](ctx context.Context, p *Pool, fn executor.Func[A, R], in iter.Seq[A], opts ...CallOption) iter.Seq2[R, error] {
+	return imap(ctx, p, fn, in, nil, false, opts)
+}
+
+// ImapUnordered2 is ImapUnordered over an input that can fail, as Imap2:
+// an input error is delivered as soon as it is read.
+func ImapUnordered2[A, R any](ctx context.Context, p *Pool, fn executor.Func[A, R], in iter.Seq2[A, error], opts ...CallOption) iter.Seq2[R, error] {
+	return imap(ctx, p, fn, nil, in, false, opts)
+}
+
+func imap[A, R any](ctx context.Context, p *Pool, fn executor.Func[A, R], in1 iter.Seq[A], in2 iter.Seq2[A, error], ordered bool, opts []CallOption) iter.Seq2[R, error] {
+	if ctx == nil {
+		panic("pool: nil Context")
+	}
+	return func(yield func(R, error) bool) {
+		cfg, err := newCallConfig(opts)
+		if err != nil {
+			var zero R
+			yield(zero, err)
+			return
+		}
+		s := &stream[A, R]{
+			p:       p,
+			ctx:     ctx,
+			done:    ctx.Done(),
+			fn:      fn,
+			cs:      1,
+			ahead:   max(8, 2*p.Workers()),
+			ordered: ordered,
+			prog:    newProgress(p, &cfg, -1),
+			yield:   yield,
+		}
+		if cfg.chunkSet {
+			s.cs = cfg.chunk
+		}
+		if cfg.aheadSet {
+			s.ahead = cfg.ahead
+		}
+		if !ordered {
+			s.signal = make(chan struct{}, 1)
+		}
+		s.run(in1, in2)
+	}
+}

@@ -1,0 +1,115 @@
+package pool
+
+import (
+	"fmt"
+	"reflect"
+)
+
+// CallOption configures one call (Map, Imap, Apply, ...). Options that do not
+// apply to a call are ignored by it.
+type CallOption interface {
+	applyCall(*callConfig)
+}
+
+type callConfig struct {
+	chunk     int // 0: the call's default
+	chunkSet  bool
+	ahead     int // 0: default
+	aheadSet  bool
+	progress  func(done, total int)
+	total     int // -1: unknown
+	totalSet  bool
+	onSuccess any // func(R) for the call's result type R
+	onError   func(error)
+}
+
+type callFunc func(*callConfig)
+
+func (f callFunc) applyCall(c *callConfig) { f(c) }
+
+func newCallConfig(opts []CallOption) (callConfig, error) {
+	var c callConfig
+	for _, o := range opts {
+		o.applyCall(&c)
+	}
+	if c.chunkSet && c.chunk < 1 {
+		return c, fmt.Errorf("pool: chunk size must be >= 1, got %d", c.chunk)
+	}
+	if c.aheadSet && c.ahead < 1 {
+		return c, fmt.Errorf("pool: read-ahead must be >= 1, got %d", c.ahead)
+	}
+	return c, nil
+}
+
+// WithChunkSize sets how many items go into one task (Python's chunksize):
+// the executor runs a chunk as one task, and a process or cluster executor
+// sends it as one message. n < 1 makes the call fail. Defaults: Map and
+// Starmap use ceil(len(items) / (4 × workers)); Imap and ImapUnordered use 1.
+func WithChunkSize(n int) CallOption {
+	return callFunc(func(c *callConfig) { c.chunk, c.chunkSet = n, true })
+}
+
+// WithReadAhead bounds, for Imap and ImapUnordered, how many chunks are
+// scheduled and not yet delivered to the loop: the input is read only that
+// far ahead, so an endless or huge input runs in bounded memory. n < 1 makes
+// the call fail. Default 2 × workers, and at least 8.
+func WithReadAhead(n int) CallOption {
+	return callFunc(func(c *callConfig) { c.ahead, c.aheadSet = n, true })
+}
+
+// WithProgress makes the call report its progress, so that a caller can
+// draw a progress bar: fn receives the number of items done (finished with a
+// value or an error) and the total. Map, MapAsync, Starmap and ApplyAsync
+// report as each chunk returns, in the goroutine that completed it; Imap and
+// ImapUnordered report in the loop's goroutine as they deliver each chunk.
+// The total is -1 while it is unknown (the lazy input of Imap and
+// ImapUnordered, until the input ends, unless WithTotal gives it). Calls to
+// fn are serialized and done only grows; the last call reports done == total,
+// before the result is ready or the loop ends (unless the loop is left
+// early). Keep fn quick. A panic in fn is recovered, reported
+// (WithCallbackPanicHandler) and stops further reports.
+func WithProgress(fn func(done, total int)) CallOption {
+	return callFunc(func(c *callConfig) { c.progress = fn })
+}
+
+// WithTotal tells WithProgress the number of items of a lazy input, for a
+// progress bar that knows its end.
+func WithTotal(n int) CallOption {
+	return callFunc(func(c *callConfig) { c.total, c.totalSet = n, true })
+}
+
+// WithCallback sets a function called with the result of a successful
+// ApplyAsync (T = the result type R) or MapAsync and StarmapAsync (T = []R),
+// before the result becomes ready (Python's callback). If T does not match,
+// the call fails. Callbacks of one Pool run one at a time, in the goroutine
+// that completed the work, so they need no lock between them; a callback must
+// therefore not wait for another call of the same Pool that has a callback,
+// nor call Terminate or Join.
+// A panic in the callback is recovered and reported
+// (see WithCallbackPanicHandler), and the result then fails with an error
+// wrapping the *future.CallbackPanicError: nothing hangs.
+func WithCallback[T any](fn func(T)) CallOption {
+	return callFunc(func(c *callConfig) { c.onSuccess = fn })
+}
+
+// WithErrorCallback sets a function called with the error of a failed
+// ApplyAsync, MapAsync or StarmapAsync (including ErrTerminated), before the
+// result becomes ready (Python's error_callback). It runs as WithCallback's
+// function does; if it panics, the result's error also wraps the
+// *future.CallbackPanicError.
+func WithErrorCallback(fn func(error)) CallOption {
+	return callFunc(func(c *callConfig) { c.onError = fn })
+}
+
+// successCallback returns the WithCallback function for result type T, or an
+// error if it was given for another type.
+func successCallback[T any](c *callConfig) (func(T), error) {
+	if c.onSuccess == nil {
+		return nil, nil
+	}
+	fn, ok := c.onSuccess.(func(T))
+	if !ok {
+		return nil, fmt.Errorf("pool: WithCallback got a %T, this call needs a %v", c.onSuccess, reflect.TypeFor[func(T)]())
+	}
+	return fn, nil
+}
