@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/panjf2000/ants/v2"
@@ -26,6 +27,11 @@ type GoPool struct {
 
 	runCtx  context.Context // given to tasks; cancelled by Stop
 	stopRun context.CancelCauseFunc
+	epoch   time.Time // origin of entry.at
+
+	ticks    atomic.Int64  // the reaper's coarse clock, in half idle timeouts
+	stopReap chan struct{} // closed to stop the reaper
+	reaped   chan struct{} // closed when the reaper has returned
 
 	mu       sync.Mutex
 	queue    ring
@@ -37,16 +43,22 @@ type GoPool struct {
 	notFull  chan struct{} // closed and replaced when room appears in a bounded queue
 	released sync.Once
 	nextID   int
+
+	// Which tasks to time for the hooks: see timeLocked.
+	timeEvery  uint32 // time one task in timeEvery (0 or 1: every one)
+	sinceTimed uint32 // tasks scheduled since the last one timed
+	lastTimed  int64  // when the last one timed was scheduled (p.now)
 }
 
 var _ Executor = (*GoPool)(nil)
 
 // worker is one goroutine's loop. Work is handed to an idle worker on ch.
 type worker struct {
-	id    int
-	ch    chan entry // buffered 1; a nil task means "exit"
-	first entry
-	timer *time.Timer
+	id     int
+	ch     chan entry // buffered 1; a nil task means "exit", for the reason in exit
+	first  entry
+	idleAt int64      // p.ticks when it went idle; guarded by p.mu
+	exit   WorkerExit // set by whoever sends the nil task, before sending
 }
 
 // NewGoPool returns a running GoPool. It fails if an option is invalid.
@@ -58,7 +70,14 @@ func NewGoPool(opts ...Option) (*GoPool, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	p := &GoPool{cfg: cfg, log: cfg.logger.With(zap.String("executor", cfg.name)), allDone: make(chan struct{})}
+	p := &GoPool{
+		cfg:      cfg,
+		log:      cfg.logger.With(zap.String("executor", cfg.name)),
+		allDone:  make(chan struct{}),
+		epoch:    time.Now(),
+		stopReap: make(chan struct{}),
+		reaped:   make(chan struct{}),
+	}
 	p.runCtx, p.stopRun = context.WithCancelCause(context.Background())
 	pool, err := ants.NewPoolWithFuncGeneric(cfg.workers, p.loop,
 		ants.WithPanicHandler(func(v any) { p.log.Error("worker panicked outside a task", zap.Any("panic", v)) }),
@@ -69,6 +88,7 @@ func NewGoPool(opts ...Option) (*GoPool, error) {
 		return nil, fmt.Errorf("executor: %w", err)
 	}
 	p.ants = pool
+	go p.reap()
 	return p, nil
 }
 
@@ -99,10 +119,10 @@ func (p *GoPool) Schedule(ctx context.Context, t Task) error {
 		panic("executor: nil Context")
 	}
 	e := entry{t: t}
-	if p.cfg.hooks != nil {
-		e.at = time.Now()
-	}
 	p.mu.Lock()
+	if p.cfg.hooks != nil {
+		e.at = p.timeLocked()
+	}
 	for {
 		if err := p.acceptLocked(); err != nil {
 			p.mu.Unlock()
@@ -155,6 +175,35 @@ func (p *GoPool) Schedule(ctx context.Context, t Task) error {
 	}
 }
 
+// fastArrivals is the mean gap between scheduled tasks below which timing
+// every task would cost too much: three clock reads take about 150ns.
+const fastArrivals = 5 * time.Microsecond
+
+// timeLocked returns p.now() if the task being scheduled is to be timed for
+// the hooks, else 0. It times every task while tasks
+// arrive more than fastArrivals apart on average; when they come faster, it
+// doubles the interval between timed tasks, up to Hooks.TimeEvery, and halves
+// it again when they slow down.
+func (p *GoPool) timeLocked() int64 {
+	limit := p.cfg.hooks.TimeEvery
+	if limit <= 1 {
+		return p.now()
+	}
+	p.sinceTimed++
+	if p.sinceTimed < p.timeEvery {
+		return 0
+	}
+	now := p.now()
+	if time.Duration(now-p.lastTimed) < time.Duration(p.sinceTimed)*fastArrivals {
+		p.timeEvery = min(max(2*p.timeEvery, 2), limit)
+	} else {
+		p.timeEvery = max(p.timeEvery/2, 1)
+	}
+	p.sinceTimed = 0
+	p.lastTimed = now
+	return now
+}
+
 func (p *GoPool) acceptLocked() error {
 	if p.broken != nil {
 		return p.broken
@@ -175,8 +224,6 @@ func (p *GoPool) loop(w *worker) {
 			return
 		}
 	}
-	w.timer = time.NewTimer(p.cfg.idleTimeout)
-	w.timer.Stop()
 	e := w.first
 	w.first = entry{}
 	for {
@@ -232,10 +279,16 @@ func (p *GoPool) run(e entry) {
 		_ = e.t.Run(p.runCtx)
 		return
 	}
-	start := time.Now()
-	p.cfg.hooks.OnStarted(start.Sub(e.at))
+	if e.at == 0 { // not sampled: see Hooks.TimeEvery
+		p.cfg.hooks.OnStarted(-1)
+		err := e.t.Run(p.runCtx)
+		p.cfg.hooks.OnFinished(Finish{Outcome: OutcomeOf(err), Ran: true, Run: -1})
+		return
+	}
+	start := p.now()
+	p.cfg.hooks.OnStarted(time.Duration(start - e.at))
 	err := e.t.Run(p.runCtx)
-	p.cfg.hooks.OnFinished(Finish{Outcome: OutcomeOf(err), Ran: true, Run: time.Since(start)})
+	p.cfg.hooks.OnFinished(Finish{Outcome: OutcomeOf(err), Ran: true, Run: time.Duration(p.now() - start)})
 }
 
 // next returns the worker's next task, waiting while idle; an entry with a
@@ -251,27 +304,48 @@ func (p *GoPool) next(w *worker) (entry, WorkerExit) {
 		p.mu.Unlock()
 		return entry{}, ExitShutdown
 	}
+	w.idleAt = p.ticks.Load()
 	p.idle = append(p.idle, w)
 	p.mu.Unlock()
+	// No timer here: this is the hot path. The reaper expires idle workers.
+	e := <-w.ch
+	return e, w.exit
+}
 
-	w.timer.Reset(p.cfg.idleTimeout)
-	select {
-	case e := <-w.ch:
-		w.timer.Stop()
-		return e, ExitShutdown
-	case <-w.timer.C:
-	}
-	p.mu.Lock()
-	for i, x := range p.idle {
-		if x == w {
-			p.idle = append(p.idle[:i], p.idle[i+1:]...)
-			p.mu.Unlock()
-			return entry{}, ExitIdle
+// now returns the nanoseconds since p.epoch on the monotonic clock, plus
+// one so that it is never 0 (an entry's "not timed").
+func (p *GoPool) now() int64 { return int64(time.Since(p.epoch)) + 1 }
+
+// reap expires idle workers. It ticks every half idle timeout and tells a
+// worker to exit once it has been idle for three ticks, so a worker exits
+// after between one and one and a half idle timeouts.
+func (p *GoPool) reap() {
+	defer close(p.reaped)
+	tick := time.NewTicker(max(p.cfg.idleTimeout/2, time.Millisecond))
+	defer tick.Stop()
+	for {
+		select {
+		case <-p.stopReap:
+			return
+		case <-tick.C:
 		}
+		now := p.ticks.Add(1)
+		p.mu.Lock()
+		// idle is a stack: the longest idle are at the bottom.
+		n := 0
+		for n < len(p.idle) && now-p.idle[n].idleAt >= 3 {
+			w := p.idle[n]
+			w.exit = ExitIdle
+			w.ch <- entry{}
+			n++
+		}
+		if n > 0 {
+			k := copy(p.idle, p.idle[n:])
+			clear(p.idle[k:])
+			p.idle = p.idle[:k]
+		}
+		p.mu.Unlock()
 	}
-	p.mu.Unlock()
-	// Someone took this worker off the idle list and is handing it work.
-	return <-w.ch, ExitShutdown
 }
 
 // roomLocked wakes Schedule calls blocked on a full queue.
@@ -285,6 +359,7 @@ func (p *GoPool) roomLocked() {
 // wakeLocked tells every idle worker to exit and wakes blocked Schedule calls.
 func (p *GoPool) wakeLocked() {
 	for _, w := range p.idle {
+		w.exit = ExitShutdown
 		w.ch <- entry{}
 	}
 	p.idle = nil
@@ -368,6 +443,8 @@ func (p *GoPool) wait(ctx context.Context) error {
 	}
 	var err error
 	p.released.Do(func() {
+		close(p.stopReap)
+		<-p.reaped
 		p.stopRun(ErrShutdown)
 		if e := p.ants.ReleaseContext(ctx); e != nil && !errors.Is(e, ants.ErrPoolClosed) {
 			err = e

@@ -1,11 +1,10 @@
 package executor
 
-import "time"
-
-// entry is a scheduled task and, when hooks are set, when it was scheduled.
+// entry is a scheduled task and, when it is timed for the hooks, when it was
+// scheduled (GoPool.now; 0: not timed).
 type entry struct {
 	t  Task
-	at time.Time
+	at int64
 }
 
 // ring is a FIFO queue of entries that grows as needed; not safe for

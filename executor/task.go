@@ -291,10 +291,11 @@ var (
 // hard. Submit blocks only when ex has a bounded queue that applies
 // backpressure, until there is room or ctx ends. It fails with ErrShutdown,
 // ErrBroken, ErrOverloaded or ctx's cause, and then no future is made. It costs
-// two allocations (the future and the task).
+// one allocation (the future and the task together) besides fn itself.
 func Submit[R any](ctx context.Context, ex Executor, fn func(context.Context) (R, error)) (*future.Future[R], error) {
-	f, p := future.New[R]()
-	if err := ex.Schedule(ctx, &funcTask[R]{promise: promise[R]{p}, fn: fn}); err != nil {
+	f, p, t := future.NewWith[R](funcTask[R]{fn: fn})
+	t.p = p
+	if err := ex.Schedule(ctx, t); err != nil {
 		return nil, err
 	}
 	return f, nil
@@ -303,8 +304,9 @@ func Submit[R any](ctx context.Context, ex Executor, fn func(context.Context) (R
 // Call schedules fn(arg) on ex and returns its future, as Submit does. A
 // remote executor needs fn to be registered by name.
 func Call[A, R any](ctx context.Context, ex Executor, fn Func[A, R], arg A) (*future.Future[R], error) {
-	f, p := future.New[R]()
-	if err := ex.Schedule(ctx, &callTask[A, R]{promise: promise[R]{p}, named: named[A, R]{fn}, arg: arg}); err != nil {
+	f, p, t := future.NewWith[R](callTask[A, R]{named: named[A, R]{fn}, arg: arg})
+	t.p = p
+	if err := ex.Schedule(ctx, t); err != nil {
 		return nil, err
 	}
 	return f, nil
@@ -316,11 +318,7 @@ func Call[A, R any](ctx context.Context, ex Executor, fn Func[A, R], arg A) (*fu
 // future instead. args is not copied: do not change it until the future is
 // done.
 func CallChunk[A, R any](ctx context.Context, ex Executor, fn Func[A, R], args []A) (*future.Future[Chunk[R]], error) {
-	f, p := future.New[Chunk[R]]()
-	if err := ex.Schedule(ctx, &chunkTask[A, R]{promise: promise[Chunk[R]]{p}, named: named[A, R]{fn}, args: args}); err != nil {
-		return nil, err
-	}
-	return f, nil
+	return callChunk(ctx, ex, fn, args, nil)
 }
 
 // CallChunkInto is CallChunk that writes the values into dst, which must
@@ -333,8 +331,13 @@ func CallChunkInto[A, R any](ctx context.Context, ex Executor, fn Func[A, R], ar
 	if len(dst) != len(args) {
 		return nil, fmt.Errorf("executor: CallChunkInto: %d results for %d arguments", len(dst), len(args))
 	}
-	f, p := future.New[Chunk[R]]()
-	if err := ex.Schedule(ctx, &chunkTask[A, R]{promise: promise[Chunk[R]]{p}, named: named[A, R]{fn}, args: args, dst: dst}); err != nil {
+	return callChunk(ctx, ex, fn, args, dst)
+}
+
+func callChunk[A, R any](ctx context.Context, ex Executor, fn Func[A, R], args []A, dst []R) (*future.Future[Chunk[R]], error) {
+	f, p, t := future.NewWith[Chunk[R]](chunkTask[A, R]{named: named[A, R]{fn}, args: args, dst: dst})
+	t.p = p
+	if err := ex.Schedule(ctx, t); err != nil {
 		return nil, err
 	}
 	return f, nil

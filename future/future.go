@@ -20,12 +20,14 @@ var closedChan = func() chan struct{} {
 // value of type T or an error. It is created, pending, by New together with
 // the Promise that completes it.
 //
-// All methods are safe for concurrent use. A Future must not be copied.
+// All methods are safe for concurrent use. A Future must not be copied, and
+// must be made by New or NewWith: the zero value is not a usable future.
 type Future[T any] struct {
 	state atomic.Uint32 // a State; written under mu, read lock-free
 
 	mu        sync.Mutex
-	done      chan struct{} // nil until Done is first called; closed when done
+	wg        sync.WaitGroup // one Add at New, Done at completion: waits that need no channel
+	done      chan struct{}  // nil until Done is first called; closed when done
 	value     T
 	err       error
 	callbacks []func(*Future[T])
@@ -66,6 +68,24 @@ func WithCallbackPanicHandler(h func(*CallbackPanicError)) Option {
 // block; it costs one allocation.
 func New[T any](opts ...Option) (*Future[T], Promise[T]) {
 	f := &Future[T]{}
+	f.init(opts)
+	return f, Promise[T]{f}
+}
+
+// NewWith is New for executors: it allocates the future together with x, the
+// executor's own state for the task, in one allocation, and returns a pointer
+// to that copy of x as well. It does not block.
+func NewWith[T, X any](x X, opts ...Option) (*Future[T], Promise[T], *X) {
+	b := &struct {
+		f Future[T]
+		x X
+	}{x: x}
+	b.f.init(opts)
+	return &b.f, Promise[T]{&b.f}, &b.x
+}
+
+func (f *Future[T]) init(opts []Option) {
+	f.wg.Add(1)
 	if len(opts) > 0 {
 		var c config
 		for _, o := range opts {
@@ -73,7 +93,6 @@ func New[T any](opts ...Option) (*Future[T], Promise[T]) {
 		}
 		f.onPanic = c.onPanic
 	}
-	return f, Promise[T]{f}
 }
 
 // Completed returns a future already finished with v.
@@ -161,6 +180,10 @@ func (f *Future[T]) wait(ctx context.Context) error {
 	if f.State().Done() {
 		return nil
 	}
+	if ctx.Done() == nil { // ctx never ends: wait without making a channel
+		f.wg.Wait()
+		return nil
+	}
 	select {
 	case <-f.Done():
 		return nil
@@ -215,6 +238,7 @@ func (f *Future[T]) completeLocked(s State) {
 	if f.done != nil {
 		close(f.done)
 	}
+	f.wg.Done()
 	cbs, ws := f.callbacks, f.waiters
 	f.callbacks, f.waiters = nil, nil
 	f.mu.Unlock()

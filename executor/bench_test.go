@@ -1,0 +1,192 @@
+package executor_test
+
+import (
+	"context"
+	"runtime"
+	"strconv"
+	"testing"
+
+	"github.com/gofutures/gofutures/executor"
+	"github.com/gofutures/gofutures/future"
+)
+
+// benchBatch is the number of tasks one benchmark operation submits and waits for.
+const benchBatch = 1000
+
+func benchPool(b *testing.B, workers int) *executor.GoPool {
+	b.Helper()
+	p, err := executor.NewGoPool(executor.WithWorkers(workers))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() {
+		if err := p.Shutdown(context.Background()); err != nil {
+			b.Error(err)
+		}
+	})
+	return p
+}
+
+// reportPerTask adds ns/task next to ns/op (an op is benchBatch tasks).
+func reportPerTask(b *testing.B) {
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*benchBatch), "ns/task")
+}
+
+var benchInc = executor.Fn(func(_ context.Context, x int) (int, error) { return x + 1, nil })
+
+// BenchmarkSubmitWait submits benchBatch trivial tasks and then waits for
+// every future's Result, per operation: Submit with a closure that captures
+// its argument (3 allocations per task: closure, future, task), and Call with
+// executor.Fn, which passes the argument and needs no closure.
+func BenchmarkSubmitWait(b *testing.B) {
+	for _, workers := range []int{runtime.NumCPU(), 10_000} {
+		b.Run("Submit/workers="+strconv.Itoa(workers), func(b *testing.B) {
+			p := benchPool(b, workers)
+			ctx := context.Background()
+			futs := make([]*future.Future[int], benchBatch)
+			b.ReportAllocs()
+			for b.Loop() {
+				for i := range futs {
+					f, err := executor.Submit(ctx, p, func(context.Context) (int, error) { return i + 1, nil })
+					if err != nil {
+						b.Fatal(err)
+					}
+					futs[i] = f
+				}
+				for i, f := range futs {
+					if v, err := f.Result(ctx); err != nil || v != i+1 {
+						b.Fatalf("task %d: (%d, %v)", i, v, err)
+					}
+				}
+			}
+			reportPerTask(b)
+		})
+		b.Run("Call/workers="+strconv.Itoa(workers), func(b *testing.B) {
+			p := benchPool(b, workers)
+			ctx := context.Background()
+			futs := make([]*future.Future[int], benchBatch)
+			b.ReportAllocs()
+			for b.Loop() {
+				for i := range futs {
+					f, err := executor.Call(ctx, p, benchInc, i)
+					if err != nil {
+						b.Fatal(err)
+					}
+					futs[i] = f
+				}
+				for i, f := range futs {
+					if v, err := f.Result(ctx); err != nil || v != i+1 {
+						b.Fatalf("task %d: (%d, %v)", i, v, err)
+					}
+				}
+			}
+			reportPerTask(b)
+		})
+	}
+}
+
+var benchSink *future.Future[int]
+
+// BenchmarkFutureNew measures a future's own life without an executor:
+// creating it, completing it, and completing it with a done-callback and a
+// waiter that blocks in Result.
+func BenchmarkFutureNew(b *testing.B) {
+	b.Run("New", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			f, _ := future.New[int]()
+			benchSink = f
+		}
+	})
+	b.Run("New+SetResult+Result", func(b *testing.B) {
+		ctx := context.Background()
+		b.ReportAllocs()
+		for b.Loop() {
+			f, p := future.New[int]()
+			if err := p.SetResult(1); err != nil {
+				b.Fatal(err)
+			}
+			if v, err := f.Result(ctx); err != nil || v != 1 {
+				b.Fatalf("(%d, %v)", v, err)
+			}
+		}
+	})
+	b.Run("New+AddDoneCallback+SetResult", func(b *testing.B) {
+		calls := 0
+		cb := func(*future.Future[int]) { calls++ }
+		b.ReportAllocs()
+		for b.Loop() {
+			f, p := future.New[int]()
+			f.AddDoneCallback(cb)
+			if err := p.SetResult(1); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if calls != b.N {
+			b.Fatalf("callback ran %d times, want %d", calls, b.N)
+		}
+	})
+	b.Run("New+Done+SetResult", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			f, p := future.New[int]()
+			done := f.Done()
+			if err := p.SetResult(1); err != nil {
+				b.Fatal(err)
+			}
+			<-done
+		}
+	})
+}
+
+// BenchmarkAsCompleted iterates AsCompleted over benchBatch futures: all
+// already done ("ready", the iteration's own cost), and just submitted to a
+// GoPool of NumCPU workers ("pool", subscribing and waking as they complete).
+func BenchmarkAsCompleted(b *testing.B) {
+	ctx := context.Background()
+	b.Run("ready", func(b *testing.B) {
+		futs := make([]*future.Future[int], benchBatch)
+		for i := range futs {
+			futs[i] = future.Completed(i)
+		}
+		b.ReportAllocs()
+		for b.Loop() {
+			n := 0
+			for _, err := range future.AsCompleted(ctx, futs) {
+				if err != nil {
+					b.Fatal(err)
+				}
+				n++
+			}
+			if n != benchBatch {
+				b.Fatalf("yielded %d futures, want %d", n, benchBatch)
+			}
+		}
+		reportPerTask(b)
+	})
+	b.Run("pool", func(b *testing.B) {
+		p := benchPool(b, runtime.NumCPU())
+		futs := make([]*future.Future[int], benchBatch)
+		b.ReportAllocs()
+		for b.Loop() {
+			for i := range futs {
+				f, err := executor.Call(ctx, p, benchInc, i)
+				if err != nil {
+					b.Fatal(err)
+				}
+				futs[i] = f
+			}
+			n := 0
+			for _, err := range future.AsCompleted(ctx, futs) {
+				if err != nil {
+					b.Fatal(err)
+				}
+				n++
+			}
+			if n != benchBatch {
+				b.Fatalf("yielded %d futures, want %d", n, benchBatch)
+			}
+		}
+		reportPerTask(b)
+	})
+}
