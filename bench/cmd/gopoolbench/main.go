@@ -1,0 +1,272 @@
+// Command gopoolbench compares gofutures' GoPool with raw goroutines, ants,
+// pond and conc on trivial tasks, and with Python's ThreadPoolExecutor(4).
+//
+// Every variant runs the same task, i -> i+1, n times: submit all, then wait
+// for all (for ours, Result on every future). Pool creation is outside the
+// timed region, the workers' lazy start is inside, as in Python's baseline.
+// Measurements are interleaved (every variant once per round, in a rotating
+// order) so that machine noise hits them alike, and the median of the rounds
+// is printed as a Markdown table.
+//
+//	cd bench && go run ./cmd/gopoolbench            # 1,000,000 tasks, 3 rounds, with Python
+//	cd bench && go run ./cmd/gopoolbench -quick     # CI: 20,000 tasks, 1 round, no Python
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"regexp"
+	"runtime"
+	"runtime/pprof"
+	"strconv"
+	"strings"
+	"time"
+)
+
+type key struct {
+	variant int
+	size    int // 0 for variants that take no size
+}
+
+func main() {
+	n := flag.Int("n", 1_000_000, "tasks per measurement")
+	runs := flag.Int("runs", 3, "rounds; the median is printed")
+	batch := flag.Int("batch", 0, "submit and wait in batches of this many tasks (0: all n at once); with a batch smaller than the pool, every task goes to an idle worker")
+	quick := flag.Bool("quick", false, "fast mode for CI: -n 20000 -runs 1 -python=false unless set explicitly")
+	sizesFlag := flag.String("sizes", "", "comma-separated pool sizes (default NumCPU,10000)")
+	only := flag.String("only", "", "regexp: measure only the variants whose name matches (ours is always measured)")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the measured rounds to this file")
+	warmup := flag.Bool("warmup", true, "run every variant once on n/10 tasks before measuring")
+	withPython := flag.Bool("python", true, "also run Python's ThreadPoolExecutor(4) baseline")
+	python := flag.String("python-bin", "python3", "Python interpreter")
+	script := flag.String("python-script", "/work/shared/baselines/python/bench1_threadpool.py", "Python baseline script")
+	flag.Parse()
+
+	set := map[string]bool{}
+	flag.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if *quick {
+		if !set["n"] {
+			*n = 20_000
+		}
+		if !set["runs"] {
+			*runs = 1
+		}
+		if !set["python"] {
+			*withPython = false
+		}
+	}
+	sizes := []int{runtime.NumCPU(), 10_000}
+	if *sizesFlag != "" {
+		sizes = nil
+		for _, s := range strings.Split(*sizesFlag, ",") {
+			v, err := strconv.Atoi(strings.TrimSpace(s))
+			if err != nil || v <= 0 {
+				fatalf("bad -sizes %q", *sizesFlag)
+			}
+			sizes = append(sizes, v)
+		}
+	}
+	if *n <= 0 || *runs <= 0 {
+		fatalf("-n and -runs must be > 0")
+	}
+
+	oursIdx := -1
+	for i, v := range variants {
+		if v.name == oursName {
+			oursIdx = i
+		}
+	}
+	ours := variants[oursIdx]
+	onlyRE, err := regexp.Compile(*only)
+	if err != nil {
+		fatalf("bad -only: %v", err)
+	}
+	include := func(i int) bool { return i == oursIdx || onlyRE.MatchString(variants[i].name) }
+
+	out := make([]int, *n)
+	results := map[key][]sample{}
+	var ours4 []sample
+	var pyRates []float64
+	start := time.Now()
+	if *warmup {
+		// One short unrecorded pass, so that the first round does not pay
+		// for faulting in the heap.
+		wn := max(1, *n/10)
+		for i, v := range variants {
+			if !include(i) {
+				continue
+			}
+			for _, size := range sizes {
+				if _, err := measure(v, size, wn, *batch, out[:wn]); err != nil {
+					fatalf("warm-up %s: %v", variants[i].name, err)
+				}
+				if !v.sized {
+					break
+				}
+			}
+		}
+	}
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err != nil {
+			fatalf("%v", err)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fatalf("%v", err)
+		}
+		defer func() {
+			pprof.StopCPUProfile()
+			if err := f.Close(); err != nil {
+				fatalf("%v", err)
+			}
+		}()
+	}
+	for r := range *runs {
+		// One job per (variant, size); the order rotates each round.
+		var jobs []key
+		for i, v := range variants {
+			if !include(i) {
+				continue
+			}
+			if !v.sized {
+				jobs = append(jobs, key{i, 0})
+				continue
+			}
+			for _, s := range sizes {
+				jobs = append(jobs, key{i, s})
+			}
+		}
+		for j := range jobs {
+			k := jobs[(j + r*len(jobs) / *runs)%len(jobs)]
+			s, err := measure(variants[k.variant], k.size, *n, *batch, out)
+			if err != nil {
+				fatalf("%s size %d: %v", variants[k.variant].name, k.size, err)
+			}
+			results[k] = append(results[k], s)
+			progress("round %d/%d  %-45s size %-6d %8.1f ns/task", r+1, *runs, variants[k.variant].name, k.size,
+				float64(s.elapsed.Nanoseconds())/float64(*n))
+		}
+		if *withPython {
+			s, err := measure(ours, 4, pythonN, 0, out[:pythonN])
+			if err != nil {
+				fatalf("ours(4): %v", err)
+			}
+			ours4 = append(ours4, s)
+			rate, err := runPython(*python, *script)
+			if err != nil {
+				fatalf("python: %v", err)
+			}
+			pyRates = append(pyRates, rate)
+			progress("round %d/%d  ours(4) %.0f tasks/s, Python TPE(4) %.0f tasks/s", r+1, *runs,
+				float64(pythonN)/s.elapsed.Seconds(), rate)
+		}
+	}
+
+	batchNote := "all submitted, then all waited"
+	if *batch > 0 && *batch < *n {
+		batchNote = fmt.Sprintf("in batches of %d (submit a batch, wait for it)", *batch)
+	}
+	fmt.Printf("gopoolbench: %d trivial tasks (i -> i+1) per measurement, %s; median of %d rounds; %s %s/%s, NumCPU=%d GOMAXPROCS=%d, %s (took %s)\n\n",
+		*n, batchNote, *runs, runtime.Version(), runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.GOMAXPROCS(0),
+		time.Now().UTC().Format(time.RFC3339), time.Since(start).Round(time.Second))
+	fmt.Println("| variant | pool size | future per task | ns/task | time / ours | CPU ns/task | CPU / ours | B/task | allocs/task | peak heap+stacks MB |")
+	fmt.Println("|---|---:|:---:|---:|---:|---:|---:|---:|---:|---:|")
+	medians := map[key]sample{}
+	for k, ss := range results {
+		medians[k] = median(ss)
+	}
+	per := func(x uint64) float64 { return float64(x) / float64(*n) }
+	for _, size := range sizes {
+		ref := medians[key{oursIdx, size}]
+		for i, v := range variants {
+			if !include(i) {
+				continue
+			}
+			k := key{i, size}
+			sizeCol := strconv.Itoa(size)
+			if !v.sized {
+				k.size = 0
+				sizeCol = "— (1 goroutine/task)"
+			}
+			m := medians[k]
+			fut := "no"
+			if v.future {
+				fut = "yes"
+			}
+			fmt.Printf("| %s | %s | %s | %.1f | %.2f× | %.1f | %.2f× | %.1f | %.2f | %.1f |\n",
+				v.name, sizeCol, fut,
+				per(uint64(m.elapsed.Nanoseconds())), float64(m.elapsed)/float64(ref.elapsed),
+				per(uint64(m.cpu.Nanoseconds())), float64(m.cpu)/float64(ref.cpu),
+				per(m.bytes), per(m.mallocs), float64(m.peak)/(1<<20))
+		}
+	}
+
+	var pyRate, ours4Rate float64
+	if *withPython {
+		pyRate = medianFloat(pyRates)
+		o := median(ours4)
+		ours4Rate = float64(pythonN) / o.elapsed.Seconds()
+		fmt.Printf("\n| %d tasks, submit + result each, 4 workers | tasks/s | throughput vs Python |\n", pythonN)
+		fmt.Println("|---|---:|---:|")
+		fmt.Printf("| Python %s ThreadPoolExecutor(4) (bench1_threadpool.py, C1) | %.0f | 1× |\n", pythonVersion(*python), pyRate)
+		fmt.Printf("| ours: executor.Submit + Result, WithWorkers(4) | %.0f | %.1f× |\n", ours4Rate, ours4Rate/pyRate)
+	}
+
+	fmt.Println("\nTargets (from the issue):")
+	antsIdx, pondIdx, callIdx := indexOf("ants Pool.Submit + WaitGroup"), indexOf("pond/v2 Pool.Submit + Task.Wait"), indexOf(oursCallName)
+	for _, size := range sizes {
+		if !include(antsIdx) || !include(pondIdx) || !include(callIdx) {
+			fmt.Println("- (ants, pond and ours Call are needed for the target checks)")
+			break
+		}
+		o := medians[key{oursIdx, size}]
+		a := medians[key{antsIdx, size}]
+		p := medians[key{pondIdx, size}]
+		ra := float64(o.elapsed) / float64(a.elapsed)
+		rp := float64(p.elapsed) / float64(o.elapsed)
+		c := medians[key{callIdx, size}]
+		closure := per(a.mallocs)
+		fmt.Printf("- size %d: ours/ants time %.2f× (target ≤ 1.5×) %s; pond/ours time %.2f× (target ≥ 2×) %s; CPU time: ours/ants %.2f×, pond/ours %.2f×\n",
+			size, ra, verdict(ra <= 1.5), rp, verdict(rp >= 2), float64(o.cpu)/float64(a.cpu), float64(p.cpu)/float64(o.cpu))
+		fmt.Printf("  allocs/task (target ≤ 2): executor.Call %.2f %s; executor.Submit %.2f %s, of which ~1 is the task's own capturing closure (ants, which allocates nothing else, shows %.2f)\n",
+			per(c.mallocs), verdict(per(c.mallocs) < 2.005), per(o.mallocs), verdict(per(o.mallocs) < 2.005), closure)
+	}
+	if *withPython {
+		r := ours4Rate / pyRate
+		fmt.Printf("- ours(4 workers) vs Python ThreadPoolExecutor(4): %.1f× throughput (target ≥ 25×) %s\n", r, verdict(r >= 25))
+	}
+}
+
+func indexOf(name string) int {
+	for i, v := range variants {
+		if v.name == name {
+			return i
+		}
+	}
+	panic("no variant " + name)
+}
+
+func verdict(ok bool) string {
+	if ok {
+		return "**PASS**"
+	}
+	return "**MISS**"
+}
+
+func pythonVersion(python string) string {
+	out, err := execOutput(python, "-c", "import platform; print(platform.python_version())")
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(out)
+}
+
+func progress(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, format+"\n", args...)
+}
+
+func fatalf(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "gopoolbench: "+format+"\n", args...)
+	os.Exit(1)
+}

@@ -1,0 +1,279 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/alitto/pond/v2"
+	"github.com/gofutures/gofutures/executor"
+	"github.com/gofutures/gofutures/future"
+	"github.com/panjf2000/ants/v2"
+	"github.com/sourcegraph/conc/pool"
+)
+
+// A variant runs n trivial tasks (i -> i+1) through one way of running
+// goroutines. setup builds the pool outside the timed region and returns:
+// run, called in the timed region once per batch (submit tasks lo..hi-1,
+// call mark once they are submitted, then wait for all of them), and check,
+// which releases the pool and verifies every result, outside the timed region.
+type variant struct {
+	name   string
+	sized  bool // whether the pool size applies
+	future bool // whether each submit returns a waitable handle
+	setup  func(size, n int, out []int) (run func(lo, hi int, mark func()), check func() error)
+}
+
+// checkOut verifies that the tasks that write into out did their work, and
+// clears it for the next variant.
+func checkOut(out []int) error {
+	for i, v := range out {
+		if v != i+1 {
+			return fmt.Errorf("task %d: got %d, want %d", i, v, i+1)
+		}
+	}
+	clear(out)
+	return nil
+}
+
+func checkSum(name string, sum, n int) error {
+	if want := n * (n + 1) / 2; sum != want {
+		return fmt.Errorf("%s: sum of results %d, want %d", name, sum, want)
+	}
+	return nil
+}
+
+const releaseTimeout = 30 * time.Second
+
+var variants = []variant{
+	{
+		name: "goroutines + WaitGroup",
+		setup: func(_, _ int, out []int) (func(lo, hi int, mark func()), func() error) {
+			return func(lo, hi int, mark func()) {
+					var wg sync.WaitGroup
+					wg.Add(hi - lo)
+					for i := lo; i < hi; i++ {
+						go func() {
+							out[i] = i + 1
+							wg.Done()
+						}()
+					}
+					mark()
+					wg.Wait()
+				}, func() error {
+					return checkOut(out)
+				}
+		},
+	},
+	{
+		name: "ants Pool.Submit + WaitGroup", sized: true,
+		setup: func(size, n int, out []int) (func(lo, hi int, mark func()), func() error) {
+			p, err := ants.NewPool(size)
+			if err != nil {
+				panic(err)
+			}
+			var submitErr error
+			return func(lo, hi int, mark func()) {
+					var wg sync.WaitGroup
+					wg.Add(hi - lo)
+					for i := lo; i < hi; i++ {
+						if err := p.Submit(func() {
+							out[i] = i + 1
+							wg.Done()
+						}); err != nil {
+							submitErr = err
+							wg.Done()
+						}
+					}
+					mark()
+					wg.Wait()
+				}, func() error {
+					if err := p.ReleaseTimeout(releaseTimeout); err != nil {
+						return err
+					}
+					if submitErr != nil {
+						return submitErr
+					}
+					return checkOut(out)
+				}
+		},
+	},
+	{
+		name: "pond/v2 Pool.Submit + Task.Wait", sized: true, future: true,
+		setup: func(size, n int, out []int) (func(lo, hi int, mark func()), func() error) {
+			p := pond.NewPool(size)
+			tasks := make([]pond.Task, n)
+			var waitErr error
+			return func(lo, hi int, mark func()) {
+					for i := lo; i < hi; i++ {
+						tasks[i] = p.Submit(func() { out[i] = i + 1 })
+					}
+					mark()
+					for k, t := range tasks[lo:hi] {
+						tasks[lo+k] = nil // handled: drop it, as a caller would
+						if err := t.Wait(); err != nil {
+							waitErr = err
+						}
+					}
+				}, func() error {
+					p.StopAndWait()
+					clear(tasks)
+					if waitErr != nil {
+						return waitErr
+					}
+					return checkOut(out)
+				}
+		},
+	},
+	{
+		name: "pond/v2 ResultPool.Submit + Wait (value)", sized: true, future: true,
+		setup: func(size, n int, _ []int) (func(lo, hi int, mark func()), func() error) {
+			p := pond.NewResultPool[int](size)
+			tasks := make([]pond.ResultTask[int], n)
+			var sum int
+			var waitErr error
+			return func(lo, hi int, mark func()) {
+					for i := lo; i < hi; i++ {
+						tasks[i] = p.Submit(func() int { return i + 1 })
+					}
+					mark()
+					for k, t := range tasks[lo:hi] {
+						tasks[lo+k] = nil // handled: drop it, as a caller would
+						v, err := t.Wait()
+						if err != nil {
+							waitErr = err
+						}
+						sum += v
+					}
+				}, func() error {
+					p.StopAndWait()
+					clear(tasks)
+					if waitErr != nil {
+						return waitErr
+					}
+					return checkSum("pond result", sum, n)
+				}
+		},
+	},
+	{
+		name: "conc pool.Go + Wait", sized: true,
+		setup: func(size, n int, out []int) (func(lo, hi int, mark func()), func() error) {
+			return func(lo, hi int, mark func()) {
+					// A conc pool cannot be reused after Wait: one per batch.
+					p := pool.New().WithMaxGoroutines(size)
+					for i := lo; i < hi; i++ {
+						p.Go(func() { out[i] = i + 1 })
+					}
+					mark()
+					p.Wait()
+				}, func() error {
+					return checkOut(out)
+				}
+		},
+	},
+	{
+		name: "**ours** executor.Submit + Result", sized: true, future: true,
+		setup: oursSubmit,
+	},
+	{
+		name: oursCallName, sized: true, future: true,
+		setup: oursCall,
+	},
+}
+
+// oursName is the variant the ratios are taken against.
+const oursName = "**ours** executor.Submit + Result"
+
+// oursCallName is ours without a closure per task.
+const oursCallName = "ours executor.Call(Fn, i) + Result"
+
+func newGoPool(size int) *executor.GoPool {
+	p, err := executor.NewGoPool(executor.WithWorkers(size))
+	if err != nil {
+		panic(err)
+	}
+	return p
+}
+
+func shutdown(p *executor.GoPool) error {
+	ctx, cancel := context.WithTimeout(context.Background(), releaseTimeout)
+	defer cancel()
+	return p.Shutdown(ctx)
+}
+
+// oursSubmit is the variant the targets are about: a closure per
+// task (as for every other variant), a future per task, every Result waited.
+func oursSubmit(size, n int, _ []int) (func(lo, hi int, mark func()), func() error) {
+	p := newGoPool(size)
+	futs := make([]*future.Future[int], n)
+	var sum int
+	var firstErr error
+	return func(lo, hi int, mark func()) {
+			ctx := context.Background()
+			for i := lo; i < hi; i++ {
+				f, err := executor.Submit(ctx, p, func(context.Context) (int, error) { return i + 1, nil })
+				if err != nil {
+					panic(err)
+				}
+				futs[i] = f
+			}
+			mark()
+			for k, f := range futs[lo:hi] {
+				futs[lo+k] = nil // handled: drop it, as a caller would
+				v, err := f.Result(ctx)
+				if err != nil && firstErr == nil {
+					firstErr = err
+				}
+				sum += v
+			}
+		}, func() error {
+			clear(futs)
+			if err := shutdown(p); err != nil {
+				return err
+			}
+			if firstErr != nil {
+				return firstErr
+			}
+			return checkSum("ours", sum, n)
+		}
+}
+
+var inc = executor.Fn(func(_ context.Context, x int) (int, error) { return x + 1, nil })
+
+// oursCall passes the argument instead of capturing it, as Python's
+// submit(fn, i) does: no closure is allocated per task.
+func oursCall(size, n int, _ []int) (func(lo, hi int, mark func()), func() error) {
+	p := newGoPool(size)
+	futs := make([]*future.Future[int], n)
+	var sum int
+	var firstErr error
+	return func(lo, hi int, mark func()) {
+			ctx := context.Background()
+			for i := lo; i < hi; i++ {
+				f, err := executor.Call(ctx, p, inc, i)
+				if err != nil {
+					panic(err)
+				}
+				futs[i] = f
+			}
+			mark()
+			for k, f := range futs[lo:hi] {
+				futs[lo+k] = nil // handled: drop it, as a caller would
+				v, err := f.Result(ctx)
+				if err != nil && firstErr == nil {
+					firstErr = err
+				}
+				sum += v
+			}
+		}, func() error {
+			clear(futs)
+			if err := shutdown(p); err != nil {
+				return err
+			}
+			if firstErr != nil {
+				return firstErr
+			}
+			return checkSum("ours call", sum, n)
+		}
+}
