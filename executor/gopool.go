@@ -281,8 +281,11 @@ func (p *GoPool) run(e entry) {
 	}
 	if e.at == 0 { // not sampled: see Hooks.TimeEvery
 		p.cfg.hooks.OnStarted(-1)
-		err := e.t.Run(p.runCtx)
-		p.cfg.hooks.OnFinished(Finish{Outcome: OutcomeOf(err), Ran: true, Run: -1})
+		var o Outcome // OutcomeOK
+		if err := e.t.Run(p.runCtx); err != nil {
+			o = OutcomeOf(err)
+		}
+		p.cfg.hooks.OnFinished(Finish{Outcome: o, Ran: true, Run: -1})
 		return
 	}
 	start := p.now()
