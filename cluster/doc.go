@@ -1,0 +1,63 @@
+// Package cluster runs registered functions on many machines through NATS
+// JetStream: Python's multiprocessing.managers master/worker, done on a real
+// distributed engine. Its Executor implements executor.Executor, so the
+// futures, executor.Call, executor.CallChunk, executor.Map and package pool
+// work unchanged: moving from a process.Pool to a cluster is a change of
+// constructor. It runs the functions of a process.Registry and keeps their
+// errors' type name, message, stack and registered sentinels.
+//
+// # Servers
+//
+// Without WithURL, New starts nats-server in this process (JetStream on,
+// file or memory storage, WithStorage), listening on loopback with a random
+// port and requiring credentials (a random token unless WithToken,
+// WithUserPassword or WithNKeySeed is given): a single machine and the tests
+// need nothing installed. With WithURL it connects to an existing NATS
+// cluster; see README.md for a three-node cluster and workers on other
+// machines.
+//
+// # Workers
+//
+// A worker (NewWorker, Worker.Run) connects, pulls tasks from a durable pull
+// consumer and runs them, WithConcurrency at a time. ServeIfWorker turns a
+// process into one when its environment says so: call it at the top of main.
+// WithWorkerProcesses makes the executor start such processes on this
+// machine (and replace those that die); on other machines start the same
+// program with GOFUTURES_CLUSTER_WORKER=1 and the Env variables. A worker
+// given WithWorkerProcesses (GOFUTURES_CLUSTER_PROCESSES) runs its tasks in
+// that many supervised child processes instead, so that a task that crashes
+// its process takes only that process down.
+//
+// # Delivery
+//
+// Tasks go to a work-queue stream, one message per task (a chunk of
+// CallChunk is one message, within the server's maximum payload), published
+// asynchronously with the task id as Nats-Msg-Id, so a publish repeated after
+// a lost confirmation is dropped by the server. Workers acknowledge
+// explicitly. While a task runs its worker sends progress heartbeats every
+// third of the ack wait, so long tasks stay with their worker, and the task
+// of a worker that died is redelivered after the ack wait (WithAckWait),
+// with a doubling back-off on later deliveries. After WithMaxAttempts failed
+// deliveries the future fails with a *DeliveryError (ErrDeliveryLimit) and
+// the message is removed: no poison message stays behind. If workers cannot
+// reach the submitting executor through the whole back-off schedule, the
+// executor later finds its tasks whose message vanished and publishes them
+// again. A task whose
+// function returns an error is not retried: the error is its result.
+//
+// Before it runs a task a worker asks the submitting executor (batched with
+// other tasks), which moves the future to running; a cancelled future's task
+// is skipped and removed. Results go back to the submitting executor only
+// (batched), which completes each future once and ignores duplicates from
+// redeliveries; a worker acknowledges a task after the executor confirmed its
+// result. Cancellation therefore works while a task waits in the stream, not
+// once it runs (Python's semantics); Stop cancels the contexts of the
+// executor's running tasks on every worker.
+//
+// # Security
+//
+// Executors and workers authenticate with a token, a user and password, or
+// an NKey, over TLS if configured (WithTLS, WithServerTLS). A worker the
+// server refuses returns an error wrapping ErrAuth (ServeIfWorker prints it
+// and exits with status 1).
+package cluster

@@ -1,0 +1,461 @@
+package cluster
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+	"sync"
+	"time"
+
+	"github.com/gofutures/gofutures/cluster/internal/wire"
+	"github.com/gofutures/gofutures/executor"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/nats-io/nuid"
+	"go.uber.org/zap"
+)
+
+// Executor runs registered functions on workers that pull tasks from a NATS
+// JetStream work queue: the cluster counterpart of process.Pool, with the
+// same executor.Executor interface, futures and pool API. Without WithURL it
+// starts an embedded nats-server in this process.
+//
+// Schedule publishes the task (asynchronously; the server confirms it stored
+// the task, and a task it did not confirm is published again with the same
+// id, which the server de-duplicates) and never blocks. A task's future stays
+// pending until a worker asks this executor to start it, so Cancel works
+// until then and a cancelled task is not run. Results come back to this
+// executor only; the first completes the future, later duplicates (from
+// redeliveries) are ignored.
+//
+// All methods are safe for concurrent use. An Executor must be shut down
+// (Shutdown or Stop) to release its connection, server and processes.
+type Executor struct {
+	cfg       config
+	log       *zap.Logger
+	codec     codec
+	emb       *embedded // nil with WithURL
+	url       string    // where workers connect
+	nc        *nats.Conn
+	js        jetstream.JetStream
+	sid       string
+	subj      string // tasks subject
+	ackPrefix string // the server's confirmations of stored tasks arrive on ackPrefix<seq>
+	subs      []*nats.Subscription
+	procs     *procs
+
+	mu       sync.Mutex
+	tasks    map[uint64]*entry
+	unstored map[uint64]*entry // published, not yet confirmed by the server
+	seq      uint64
+	closed   bool
+	stopped  bool
+	idle     chan struct{} // closed when closed and no task is left
+	retry    []*entry      // tasks to publish again
+	wake     chan struct{} // buffered 1: retry has work
+
+	auditAge time.Duration // see audit.go
+
+	quit     chan struct{} // closed by Stop: abandon the wait for idle
+	quitOnce sync.Once
+	torn     chan struct{} // closed when teardown finished
+	tearOnce sync.Once
+	bg       sync.WaitGroup
+}
+
+var _ executor.Executor = (*Executor)(nil)
+
+// entry is a task this executor holds until its result arrives.
+type entry struct {
+	seq       uint64
+	t         executor.Task
+	r         executor.Remote
+	data      []byte    // encoded call; nil once the server stored it
+	pubAt     time.Time // last published
+	gen       int       // times published again after its message was lost
+	streamSeq uint64    // the message's sequence in the stream, once stored
+	checked   time.Time // last audit (see audit.go)
+	queued    bool      // in the retry queue
+	at        time.Time // scheduled (with hooks)
+	started   time.Time // first started (with hooks)
+	running   bool
+}
+
+func newExecutor(ctx context.Context, c codec, opts []Option) (*Executor, error) {
+	if ctx == nil {
+		panic("cluster: nil Context")
+	}
+	cfg := defaultConfig()
+	for _, o := range opts {
+		o.apply(&cfg)
+	}
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	if cfg.workers == 0 {
+		cfg.workers = runtime.NumCPU()
+		if cfg.workerProcs > 0 {
+			cfg.workers = cfg.workerProcs * cfg.concurrency
+		}
+	}
+	e := &Executor{
+		cfg: cfg, codec: c, sid: nuid.Next(), subj: tasksSubject(cfg.stream),
+		tasks: map[uint64]*entry{}, unstored: map[uint64]*entry{}, idle: make(chan struct{}), wake: make(chan struct{}, 1),
+		quit: make(chan struct{}), torn: make(chan struct{}),
+	}
+	e.log = cfg.logger.With(zap.String("executor", cfg.name))
+	e.auditAge = auditAge(&e.cfg)
+	if cfg.audit > 0 {
+		e.auditAge = cfg.audit
+	}
+	if err := e.start(ctx); err != nil {
+		e.teardown()
+		return nil, err
+	}
+	return e, nil
+}
+
+func (e *Executor) start(ctx context.Context) error {
+	var extra []nats.Option
+	if e.cfg.url == "" {
+		if e.cfg.token == "" && e.cfg.user == "" && e.cfg.nkeySeed == "" {
+			e.cfg.token = randomToken() // the embedded server always requires credentials
+		}
+		emb, err := startEmbedded(&e.cfg)
+		if err != nil {
+			return err
+		}
+		e.emb, e.url = emb, emb.url()
+		extra = append(extra, nats.InProcessServer(emb.srv))
+	} else {
+		e.url = e.cfg.url
+	}
+	nc, err := connect(&e.cfg, e.url, "submitter", extra...)
+	if err != nil {
+		return err
+	}
+	e.nc = nc
+	e.js, err = jetstream.New(nc)
+	if err != nil {
+		return fmt.Errorf("cluster: %w", err)
+	}
+	if _, err := e.js.CreateOrUpdateStream(ctx, streamConfig(&e.cfg)); err != nil {
+		return fmt.Errorf("cluster: create stream %s: %w", e.cfg.stream, err)
+	}
+	if _, err := e.js.CreateOrUpdateConsumer(ctx, e.cfg.stream, consumerConfig(&e.cfg)); err != nil {
+		return fmt.Errorf("cluster: create consumer %s: %w", consumerName, err)
+	}
+	e.ackPrefix = nc.NewInbox() + "."
+	for subj, h := range map[string]nats.MsgHandler{
+		startSubject(e.cfg.stream, e.sid):  e.onStart,
+		resultSubject(e.cfg.stream, e.sid): e.onResult,
+		e.ackPrefix + "*":                  e.onStored,
+	} {
+		sub, err := nc.Subscribe(subj, h)
+		if err != nil {
+			return fmt.Errorf("cluster: subscribe: %w", err)
+		}
+		_ = sub.SetPendingLimits(-1, 256<<20)
+		e.subs = append(e.subs, sub)
+	}
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, e.cfg.requestTimeout)
+		defer cancel()
+	}
+	if err := nc.FlushWithContext(ctx); err != nil {
+		return fmt.Errorf("cluster: %w", err)
+	}
+	e.bg.Add(2)
+	go e.retryLoop()
+	go e.auditLoop()
+	if e.cfg.workerProcs > 0 {
+		p, err := startProcs(&e.cfg, e.url, e.log)
+		if err != nil {
+			return err
+		}
+		e.procs = p
+	}
+	e.log.Info("cluster executor started", zap.String("url", redact(e.url)), zap.String("submitter", e.sid),
+		zap.Bool("embedded", e.emb != nil))
+	return nil
+}
+
+// URL returns the address workers connect to: the embedded server's (on
+// the WithListen address) or the one given with WithURL. It is safe for
+// concurrent use.
+func (e *Executor) URL() string { return e.url }
+
+// Workers returns the number of tasks the cluster is expected to run at once
+// (see WithWorkers).
+func (e *Executor) Workers() int { return e.cfg.workers }
+
+// Schedule implements executor.Executor. It encodes the task and publishes
+// it without waiting for the server's confirmation; it blocks only while the
+// connection's write buffer is full (the server applies backpressure). It
+// costs one gob encoding and one message. It fails with executor.ErrNotRemote for
+// a closure or an unregistered function, ErrTooLarge for a task that does
+// not fit in a message, and executor.ErrShutdown after Shutdown or Stop.
+func (e *Executor) Schedule(ctx context.Context, t executor.Task) error {
+	if ctx == nil {
+		panic("cluster: nil Context")
+	}
+	r := t.Remote()
+	if r == nil {
+		return fmt.Errorf("cluster: %w", executor.ErrNotRemote)
+	}
+	data, err := e.codec.encodeCall(r)
+	if err != nil {
+		return err
+	}
+	if limit := e.nc.MaxPayload() - 256; int64(len(data)) > limit {
+		return fmt.Errorf("%w: task %s of %d bytes, the server's limit is %d", ErrTooLarge, r.FuncName(), len(data), limit)
+	}
+	en := &entry{t: t, r: r, data: data}
+	if e.cfg.hooks != nil {
+		en.at = time.Now()
+	}
+	e.mu.Lock()
+	if e.closed {
+		e.mu.Unlock()
+		return fmt.Errorf("cluster: %w", executor.ErrShutdown)
+	}
+	e.seq++
+	en.seq = e.seq
+	en.pubAt = time.Now()
+	e.tasks[en.seq] = en
+	e.unstored[en.seq] = en
+	e.mu.Unlock()
+	e.cfg.hooks.OnSubmitted()
+	e.publish(en, data)
+	return nil
+}
+
+// onStart answers a worker's start request: run (future moved to running,
+// or already running: a redelivery) or skip (unknown, finished or cancelled).
+func (e *Executor) onStart(m *nats.Msg) {
+	seqs, err := wire.Seqs(m.Data)
+	if err != nil {
+		e.log.Warn("bad start request", zap.Error(err))
+		_ = m.Respond(nil)
+		return
+	}
+	verdicts := make([]byte, len(seqs))
+	var started, cancelled []*entry
+	now := time.Time{}
+	if e.cfg.hooks != nil {
+		now = time.Now()
+	}
+	e.mu.Lock()
+	for i, s := range seqs {
+		en := e.tasks[s]
+		switch {
+		case en == nil:
+		case en.running:
+			verdicts[i] = wire.Run
+		case en.t.Start():
+			en.running, en.started = true, now
+			e.storedLocked(en)
+			verdicts[i] = wire.Run
+			started = append(started, en)
+		default:
+			e.forgetLocked(en)
+			cancelled = append(cancelled, en)
+		}
+	}
+	e.checkIdleLocked()
+	e.mu.Unlock()
+	if err := m.Respond(verdicts); err != nil {
+		e.log.Debug("start reply failed", zap.Error(err))
+	}
+	for _, en := range started {
+		e.cfg.hooks.OnStarted(now.Sub(en.at))
+	}
+	for range cancelled {
+		e.cfg.hooks.OnFinished(executor.Finish{Outcome: executor.OutcomeCancelled})
+	}
+}
+
+// onResult completes futures from a batch of results; results for tasks no
+// longer held (duplicates from redeliveries) are ignored.
+func (e *Executor) onResult(m *nats.Msg) {
+	rs, err := wire.Results(m.Data)
+	if err != nil {
+		e.log.Warn("bad result batch", zap.Error(err))
+		_ = m.Respond(nil)
+		return
+	}
+	ens := make([]*entry, len(rs))
+	e.mu.Lock()
+	for i := range rs {
+		if en := e.tasks[rs[i].Seq]; en != nil {
+			e.forgetLocked(en)
+			ens[i] = en
+		}
+	}
+	e.checkIdleLocked()
+	e.mu.Unlock()
+	// Reply first: the worker acknowledges the tasks while we decode.
+	if err := m.Respond(nil); err != nil {
+		e.log.Debug("result reply failed", zap.Error(err))
+	}
+	for i, en := range ens {
+		if en == nil {
+			continue
+		}
+		var err error
+		r := &rs[i]
+		switch r.Status {
+		case wire.StatusResult:
+			err = e.codec.finish(en.r, r.Data)
+		case wire.StatusLimit:
+			err = &DeliveryError{Attempts: int(r.Attempts), Last: workerFailure(string(r.Data))}
+			en.t.Fail(err)
+		default:
+			err = fmt.Errorf("cluster: worker could not run the task: %s", r.Data)
+			en.t.Fail(err)
+		}
+		if e.cfg.hooks != nil {
+			e.cfg.hooks.OnFinished(executor.Finish{Outcome: executor.OutcomeOf(err), Ran: en.running, Run: time.Duration(r.RunNanos)})
+		}
+	}
+}
+
+func (e *Executor) checkIdleLocked() {
+	if e.closed && len(e.tasks) == 0 {
+		select {
+		case <-e.idle:
+		default:
+			close(e.idle)
+		}
+	}
+}
+
+// Shutdown implements executor.Executor: no new tasks; it waits until every
+// accepted task has a result (with executor.CancelPending, the tasks no
+// worker started are cancelled first), then stops the worker processes, the
+// connection and the embedded server. It returns context.Cause(ctx) if ctx
+// ends first; the shutdown goes on. Idempotent.
+func (e *Executor) Shutdown(ctx context.Context, opts ...executor.ShutdownOption) error {
+	if ctx == nil {
+		panic("cluster: nil Context")
+	}
+	sc := executor.ShutdownSettings(opts...)
+	e.mu.Lock()
+	e.closed = true
+	var cancel []*entry
+	if sc.CancelPending {
+		for _, en := range e.tasks {
+			if !en.running {
+				cancel = append(cancel, en)
+			}
+		}
+	}
+	e.mu.Unlock()
+	for _, en := range cancel {
+		// Cancel runs the future's callbacks: not under e.mu. A worker's
+		// start request may find the task cancelled first; whoever removes
+		// the entry reports it.
+		if !en.t.Cancel() {
+			continue // started meanwhile
+		}
+		e.mu.Lock()
+		ours := e.tasks[en.seq] == en
+		if ours {
+			e.forgetLocked(en)
+		}
+		e.mu.Unlock()
+		if ours {
+			e.cfg.hooks.OnFinished(executor.Finish{Outcome: executor.OutcomeCancelled})
+		}
+	}
+	e.mu.Lock()
+	e.checkIdleLocked()
+	e.mu.Unlock()
+	e.startTeardown(false)
+	select {
+	case <-e.torn:
+		return nil
+	case <-ctx.Done():
+		return context.Cause(ctx)
+	}
+}
+
+// Stop implements executor.Executor: tasks not finished fail with
+// executor.ErrStopped, workers are told to cancel the running ones (their
+// contexts are cancelled; results that still come are ignored), worker
+// processes are killed, and the connection and embedded server close. It
+// waits for that until ctx ends. Idempotent.
+func (e *Executor) Stop(ctx context.Context) error {
+	if ctx == nil {
+		panic("cluster: nil Context")
+	}
+	e.mu.Lock()
+	e.closed, e.stopped = true, true
+	left := e.tasks
+	e.tasks, e.unstored = map[uint64]*entry{}, map[uint64]*entry{}
+	e.retry = nil
+	e.checkIdleLocked()
+	e.mu.Unlock()
+	for _, en := range left {
+		if en.t.Fail(fmt.Errorf("cluster: %w", executor.ErrStopped)) {
+			e.cfg.hooks.OnFinished(executor.Finish{Outcome: executor.OutcomeStopped, Ran: en.running})
+		}
+	}
+	e.startTeardown(true)
+	select {
+	case <-e.torn:
+		return nil
+	case <-ctx.Done():
+		return context.Cause(ctx)
+	}
+}
+
+// startTeardown starts, once, the goroutine that waits for the last result
+// (unless hard) and releases everything; a later hard call cuts the wait.
+func (e *Executor) startTeardown(hard bool) {
+	if hard {
+		e.quitOnce.Do(func() { close(e.quit) })
+	}
+	e.tearOnce.Do(func() {
+		go func() {
+			select {
+			case <-e.idle:
+			case <-e.quit:
+			}
+			e.teardown()
+		}()
+	})
+}
+
+func (e *Executor) teardown() {
+	e.quitOnce.Do(func() { close(e.quit) })
+	if e.procs != nil {
+		e.mu.Lock()
+		hard := e.stopped
+		e.mu.Unlock()
+		e.procs.stop(hard)
+	}
+	e.bg.Wait()
+	for _, s := range e.subs {
+		_ = s.Unsubscribe()
+	}
+	if e.nc != nil && e.nc.IsConnected() {
+		// Workers cancel this executor's running tasks and drop its
+		// messages still in the stream (cancelled ones, after Shutdown).
+		_ = e.nc.Publish(stopSubject(e.cfg.stream), []byte(e.sid))
+		_ = e.nc.FlushTimeout(time.Second)
+	}
+	if e.nc != nil {
+		e.nc.Close()
+	}
+	if e.emb != nil {
+		e.emb.shutdown()
+	}
+	e.log.Info("cluster executor stopped")
+	select {
+	case <-e.torn:
+	default:
+		close(e.torn)
+	}
+}

@@ -1,0 +1,102 @@
+package cluster
+
+import (
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// Subject layout, for a stream named S (p = lower(S)):
+//
+//	p.tasks             the task messages (the stream's only subject)
+//	p.s.<sid>.start     worker -> submitter: may these tasks start?
+//	p.s.<sid>.result    worker -> submitter: results
+//	p.stop              submitter -> workers: <sid> stopped, cancel its tasks
+//
+// A task message has one header, Nats-Msg-Id "<sid>.<seq>": the task id,
+// which the server uses to drop duplicate publishes; sid is the submitting
+// executor's id, seq the task's number there.
+const consumerName = "workers"
+
+func prefix(stream string) string             { return strings.ToLower(stream) }
+func tasksSubject(stream string) string       { return prefix(stream) + ".tasks" }
+func stopSubject(stream string) string        { return prefix(stream) + ".stop" }
+func startSubject(stream, sid string) string  { return prefix(stream) + ".s." + sid + ".start" }
+func resultSubject(stream, sid string) string { return prefix(stream) + ".s." + sid + ".result" }
+
+// taskID is the Nats-Msg-Id of a task message: "<sid>.<seq>", and
+// "<sid>.<seq>-<gen>" for a task published again after its message was lost
+// (gen > 0), which the server must not drop as a duplicate.
+func taskID(sid string, seq uint64, gen int) string {
+	id := sid + "." + strconv.FormatUint(seq, 10)
+	if gen > 0 {
+		id += "-" + strconv.Itoa(gen)
+	}
+	return id
+}
+
+// parseTaskID splits a task id; ok is false if it is malformed.
+func parseTaskID(id string) (sid string, seq uint64, ok bool) {
+	i := strings.LastIndexByte(id, '.')
+	if i <= 0 {
+		return "", 0, false
+	}
+	num := id[i+1:]
+	if j := strings.IndexByte(num, '-'); j >= 0 {
+		num = num[:j]
+	}
+	seq, err := strconv.ParseUint(num, 10, 64)
+	if err != nil {
+		return "", 0, false
+	}
+	return id[:i], seq, true
+}
+
+func streamConfig(cfg *config) jetstream.StreamConfig {
+	st := jetstream.FileStorage
+	if cfg.storage == MemoryStorage {
+		st = jetstream.MemoryStorage
+	}
+	return jetstream.StreamConfig{
+		Name:        cfg.stream,
+		Description: "gofutures cluster executor tasks",
+		Subjects:    []string{tasksSubject(cfg.stream)},
+		Retention:   jetstream.WorkQueuePolicy,
+		Storage:     st,
+		Replicas:    cfg.replicas,
+		Duplicates:  cfg.dupWindow,
+	}
+}
+
+// backOff returns the ack wait of each delivery: ackWait, doubling up to
+// maxBackOff. Its length is the consumer's MaxDeliver.
+func backOff(cfg *config) []time.Duration {
+	out := make([]time.Duration, cfg.maxAttempts+1)
+	d := cfg.ackWait
+	for i := range out {
+		out[i] = d
+		if d < cfg.maxBackOff/2 {
+			d *= 2
+		} else {
+			d = max(cfg.maxBackOff, cfg.ackWait)
+		}
+	}
+	return out
+}
+
+func consumerConfig(cfg *config) jetstream.ConsumerConfig {
+	bo := backOff(cfg)
+	return jetstream.ConsumerConfig{
+		Durable:       consumerName,
+		Description:   "gofutures cluster workers",
+		AckPolicy:     jetstream.AckExplicitPolicy,
+		AckWait:       bo[0],
+		BackOff:       bo,
+		MaxDeliver:    cfg.maxAttempts + 1, // the last delivery only reports the failure
+		MaxAckPending: cfg.maxAckPend,
+		FilterSubject: tasksSubject(cfg.stream),
+		Replicas:      cfg.replicas,
+	}
+}

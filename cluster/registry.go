@@ -1,0 +1,100 @@
+package cluster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync/atomic"
+
+	"github.com/gofutures/gofutures/executor"
+	"github.com/gofutures/gofutures/process"
+)
+
+// New starts a cluster executor for the functions registered in reg (the
+// registry a process.Pool would use; workers must have the same one). Without
+// WithURL it starts an embedded nats-server with JetStream, listening on the
+// WithListen address (loopback by default) and requiring the credentials
+// given (or a random token, see URL and WithWorkerProcesses). It creates or
+// updates the task stream and the workers' consumer. ctx bounds the start-up;
+// New blocks until the server is ready.
+func New(ctx context.Context, reg *process.Registry, opts ...Option) (*Executor, error) {
+	if reg == nil {
+		return nil, errors.New("cluster: nil registry")
+	}
+	return newExecutor(ctx, newRegistryCodec(reg), opts)
+}
+
+// NewWorker returns a worker that runs the functions registered in reg.
+// WithURL is required; credentials and TLS as the cluster needs them. Run
+// starts it.
+func NewWorker(reg *process.Registry, opts ...Option) (*Worker, error) {
+	if reg == nil {
+		return nil, errors.New("cluster: nil registry")
+	}
+	return newWorker(newRegistryCodec(reg), opts)
+}
+
+// registryCodec encodes calls and runs them with process's single-message
+// call encoding (process.EncodeCall, Registry.ServeCall, Registry.DecodeReply),
+// so errors keep their type name, message, stack and registered sentinel.
+type registryCodec struct {
+	reg   *process.Registry
+	names atomic.Pointer[map[string]bool] // registered names, refreshed on a miss
+}
+
+func newRegistryCodec(reg *process.Registry) *registryCodec {
+	c := &registryCodec{reg: reg}
+	c.refresh()
+	return c
+}
+
+func (c *registryCodec) refresh() {
+	m := map[string]bool{}
+	for _, n := range c.reg.Names() {
+		m[n] = true
+	}
+	c.names.Store(&m)
+}
+
+func (c *registryCodec) encodeCall(r executor.Remote) ([]byte, error) {
+	name := r.FuncName()
+	if !(*c.names.Load())[name] {
+		c.refresh() // registered after New
+		if !(*c.names.Load())[name] {
+			return nil, fmt.Errorf("cluster: %w: %w: %q", executor.ErrNotRemote, process.ErrNotRegistered, name)
+		}
+	}
+	return process.EncodeCall(r)
+}
+
+func (c *registryCodec) finish(r executor.Remote, result []byte) error {
+	cr := &capture{Remote: r}
+	if err := c.reg.DecodeReply(result, cr); err != nil {
+		r.Finish(err, nil)
+		return err
+	}
+	return cr.err
+}
+
+func (c *registryCodec) runCall(ctx context.Context, call []byte) ([]byte, error) {
+	return c.reg.ServeCall(ctx, call)
+}
+
+// capture records the error a Remote finished with, for hooks.
+type capture struct {
+	executor.Remote
+	err error
+}
+
+func (c *capture) Finish(err error, items []error) {
+	c.err = err
+	if err == nil {
+		for _, e := range items {
+			if e != nil {
+				c.err = e
+				break
+			}
+		}
+	}
+	c.Remote.Finish(err, items)
+}

@@ -1,0 +1,414 @@
+package cluster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gofutures/gofutures/cluster/internal/wire"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"go.uber.org/zap"
+)
+
+// Worker pulls tasks from the cluster's work queue and runs them: in this
+// process, up to WithConcurrency at once. Start one on every machine that
+// should take part (the same program as the submitter, or any program with
+// the same registry), with WithURL and the cluster's credentials.
+//
+// A Worker asks the task's submitter before it runs a task, so a task whose
+// future was cancelled is skipped; it sends progress heartbeats while the
+// task runs, and acknowledges the task only after the submitter confirmed
+// it received the result. A Worker is safe for concurrent use; Run may be
+// called more than once, one call at a time.
+type Worker struct {
+	cfg    config
+	log    *zap.Logger
+	runner runner
+}
+
+func newWorker(r runner, opts []Option) (*Worker, error) {
+	cfg := defaultConfig()
+	cfg.name = "worker"
+	for _, o := range opts {
+		o.apply(&cfg)
+	}
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	if cfg.url == "" {
+		return nil, errors.New("cluster: a worker needs WithURL")
+	}
+	return &Worker{cfg: cfg, log: cfg.logger.With(zap.String("worker", cfg.name)), runner: r}, nil
+}
+
+// Run connects to the cluster and runs tasks until ctx ends, then drains:
+// it stops taking tasks, returns those it had not started, lets running
+// tasks finish for up to the drain timeout (then cancels them: they are
+// redelivered), and closes its connection. It returns nil after a drain
+// caused by ctx, an error wrapping ErrAuth if the server refused the
+// credentials, or another connection error. It blocks.
+func (w *Worker) Run(ctx context.Context) error {
+	if ctx == nil {
+		panic("cluster: nil Context")
+	}
+	nc, err := connect(&w.cfg, w.cfg.url, "worker")
+	if err != nil {
+		w.log.Error("worker refused", zap.Error(err))
+		return err
+	}
+	defer nc.Close()
+	if w.cfg.workerProcs > 0 {
+		return w.supervise(ctx)
+	}
+	s := &session{w: w, cfg: &w.cfg, log: w.log, nc: nc, stop: make(chan struct{}),
+		jobs: map[*job]struct{}{}, batchers: map[batchKey]*batcher{}, gone: map[string]bool{}}
+	return s.run(ctx)
+}
+
+// supervise runs worker processes (WithWorkerProcesses) until ctx ends,
+// then lets them drain.
+func (w *Worker) supervise(ctx context.Context) error {
+	ps, err := startProcs(&w.cfg, w.cfg.url, w.log)
+	if err != nil {
+		return err
+	}
+	w.log.Info("worker processes running", zap.Int("processes", w.cfg.workerProcs))
+	<-ctx.Done()
+	ps.stop(false)
+	return nil
+}
+
+// session is one Run.
+type session struct {
+	w   *Worker
+	cfg *config
+	log *zap.Logger
+	nc  *nats.Conn
+
+	maxAttempts uint64
+	backOff     []time.Duration
+	maxResult   int
+
+	hold    chan struct{} // tasks held: running + prefetched
+	runq    chan *job     // approved tasks, for the runners
+	runners sync.WaitGroup
+	stop    chan struct{}   // closed when ctx ends
+	taskCtx context.Context // cancelled after the drain timeout
+	wg      sync.WaitGroup  // deliveries being handled, jobs, batcher goroutines
+
+	stopping atomic.Bool
+	mu       sync.Mutex
+	jobs     map[*job]struct{}
+	batchers map[batchKey]*batcher
+	gone     map[string]bool // submitters that stopped
+}
+
+// job is one delivery of a task.
+type job struct {
+	msg      jetstream.Msg
+	sid      string
+	seq      uint64
+	attempts uint64 // deliveries including this one
+	cancel   context.CancelFunc
+	res      wire.Result
+}
+
+func (s *session) run(ctx context.Context) error {
+	js, err := jetstream.New(s.nc)
+	if err != nil {
+		return fmt.Errorf("cluster: %w", err)
+	}
+	cons := s.bind(ctx, js)
+	if cons == nil {
+		return nil // ctx ended first
+	}
+	info := cons.CachedInfo()
+	s.maxAttempts = uint64(max(info.Config.MaxDeliver-1, 1))
+	s.backOff = info.Config.BackOff
+	ackWait := info.Config.AckWait
+	if len(s.backOff) == 0 {
+		s.backOff = []time.Duration{ackWait}
+	}
+	s.maxResult = int(s.nc.MaxPayload()) - 1024
+	s.hold = make(chan struct{}, s.cfg.concurrency+s.cfg.prefetch)
+	s.runq = make(chan *job, cap(s.hold))
+	for range s.cfg.concurrency {
+		s.runners.Add(1)
+		go s.runner()
+	}
+	defer func() {
+		close(s.runq) // after every job is done (s.wg.Wait below)
+		s.runners.Wait()
+	}()
+	var cancelTasks context.CancelFunc
+	s.taskCtx, cancelTasks = context.WithCancel(context.Background())
+	defer cancelTasks()
+
+	stopSub, err := s.nc.Subscribe(stopSubject(s.cfg.stream), s.onStop)
+	if err != nil {
+		return fmt.Errorf("cluster: subscribe: %w", err)
+	}
+	defer func() { _ = stopSub.Unsubscribe() }()
+
+	batch := max(1, (s.cfg.concurrency+s.cfg.prefetch)/2)
+	cc, err := cons.Consume(s.onMsg,
+		jetstream.PullMaxMessages(batch),
+		// Short pull requests with frequent idle heartbeats: a pull request
+		// the server lost (seen right after a restart) is noticed and
+		// replaced within seconds instead of the default 30s.
+		jetstream.PullExpiry(5*time.Second),
+		jetstream.PullHeartbeat(time.Second),
+		jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
+			s.log.Debug("consume", zap.Error(err))
+		}))
+	if err != nil {
+		return fmt.Errorf("cluster: consume: %w", err)
+	}
+	hbDone := make(chan struct{})
+	hbStop := make(chan struct{})
+	go s.heartbeats(max(ackWait/3, 5*time.Millisecond), hbStop, hbDone)
+	s.log.Info("worker running", zap.String("url", redact(s.cfg.url)), zap.Int("concurrency", s.cfg.concurrency))
+
+	<-ctx.Done()
+	s.log.Info("worker draining")
+	s.mu.Lock()
+	s.stopping.Store(true) // under mu: onMsg counts itself in wg only before this
+	s.mu.Unlock()
+	close(s.stop)
+	// Drain hands the buffered deliveries to onMsg, which returns them to
+	// the server; without a connection there is nothing to return them to.
+	if s.nc.IsConnected() {
+		cc.Drain()
+	} else {
+		cc.Stop()
+	}
+	closed := time.NewTimer(time.Second) // if the server is going away too
+	select {
+	case <-cc.Closed():
+	case <-closed.C:
+		cc.Stop()
+	}
+	closed.Stop()
+	done := make(chan struct{})
+	go func() { s.wg.Wait(); close(done) }()
+	t := time.NewTimer(s.cfg.drainTimeout)
+	select {
+	case <-done:
+		t.Stop()
+	case <-t.C:
+		s.log.Warn("drain timeout: cancelling running tasks")
+		cancelTasks()
+		<-done
+	}
+	close(hbStop)
+	<-hbDone
+	if s.nc.IsConnected() {
+		_ = s.nc.FlushTimeout(s.cfg.requestTimeout)
+	}
+	s.log.Info("worker stopped")
+	return nil
+}
+
+// bind waits until the executor created the stream and consumer; it
+// returns nil if ctx ends first.
+func (s *session) bind(ctx context.Context, js jetstream.JetStream) jetstream.Consumer {
+	warned := false
+	for {
+		cons, err := js.Consumer(ctx, s.cfg.stream, consumerName)
+		if err == nil {
+			return cons
+		}
+		if !warned {
+			s.log.Info("waiting for the task stream", zap.String("stream", s.cfg.stream), zap.Error(err))
+			warned = true
+		}
+		t := time.NewTimer(200 * time.Millisecond)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+// onMsg receives a delivery (Consume calls it in one goroutine).
+func (s *session) onMsg(m jetstream.Msg) {
+	s.mu.Lock()
+	if s.stopping.Load() {
+		s.mu.Unlock()
+		_ = m.Nak()
+		return
+	}
+	s.wg.Add(1)
+	s.mu.Unlock()
+	defer s.wg.Done()
+	select {
+	case s.hold <- struct{}{}:
+	case <-s.stop:
+		_ = m.Nak()
+		return
+	}
+	sid, seq, ok := parseTaskID(m.Headers().Get(jetstream.MsgIDHeader))
+	meta, err := m.Metadata()
+	if !ok || err != nil {
+		s.log.Warn("malformed task message: removed", zap.Error(err))
+		_ = m.TermWithReason("malformed task message")
+		<-s.hold
+		return
+	}
+	j := &job{msg: m, sid: sid, seq: seq, attempts: meta.NumDelivered}
+	s.mu.Lock()
+	gone := s.gone[sid]
+	if !gone {
+		s.jobs[j] = struct{}{}
+	}
+	s.mu.Unlock()
+	if gone {
+		_ = m.TermWithReason("submitter stopped")
+		<-s.hold
+		return
+	}
+	if j.attempts > s.maxAttempts {
+		// The last attempt's worker vanished: report and remove.
+		j.res = wire.Result{Seq: seq, Attempts: j.attempts - 1, Status: wire.StatusLimit}
+		s.batcher(sid, kindResult).add(j)
+		return
+	}
+	s.batcher(sid, kindStart).add(j)
+}
+
+type ackKind int
+
+const (
+	ack ackKind = iota
+	term
+	nak
+)
+
+// release settles a job's message and frees its place.
+func (s *session) release(j *job, k ackKind, why string, delay time.Duration) {
+	var err error
+	switch k {
+	case ack:
+		err = j.msg.Ack()
+	case term:
+		err = j.msg.TermWithReason(why)
+	case nak:
+		err = j.msg.NakWithDelay(delay)
+	}
+	if err != nil {
+		s.log.Debug("settle failed; the server will redeliver", zap.Error(err))
+	}
+	s.mu.Lock()
+	delete(s.jobs, j)
+	s.mu.Unlock()
+	<-s.hold
+}
+
+func (s *session) delay(attempts uint64) time.Duration {
+	i := min(int(attempts), len(s.backOff)-1)
+	return s.backOff[max(i, 0)]
+}
+
+// runJob queues an approved job for the runners.
+func (s *session) runJob(j *job) {
+	s.wg.Add(1)
+	s.runq <- j // never blocks: the queue holds as many jobs as hold allows
+}
+
+// runner runs queued jobs, one at a time, until runq is closed. A fixed set
+// of runners (WithConcurrency) keeps their grown stacks across tasks.
+func (s *session) runner() {
+	defer s.runners.Done()
+	for j := range s.runq {
+		s.execute(j)
+		s.wg.Done()
+	}
+}
+
+// execute runs a job and passes its outcome on.
+func (s *session) execute(j *job) {
+	ctx, cancel := context.WithCancel(s.taskCtx)
+	s.mu.Lock()
+	j.cancel = cancel
+	gone := s.gone[j.sid]
+	s.mu.Unlock()
+	if gone {
+		cancel()
+		s.release(j, term, "submitter stopped", 0)
+		return
+	}
+	t0 := time.Now()
+	res, err := s.w.runner.runCall(ctx, j.msg.Data())
+	elapsed := time.Since(t0)
+	cancel()
+	s.mu.Lock()
+	gone = s.gone[j.sid]
+	s.mu.Unlock()
+	switch {
+	case gone:
+		s.release(j, term, "submitter stopped", 0)
+		return
+	case s.taskCtx.Err() != nil:
+		s.release(j, nak, "", 0) // cancelled by our drain: let another worker run it
+		return
+	case err != nil && j.attempts >= s.maxAttempts:
+		j.res = wire.Result{Seq: j.seq, Attempts: j.attempts, Status: wire.StatusLimit, Data: []byte(err.Error())}
+	case err != nil:
+		s.log.Warn("task failed on this worker; redelivering", zap.Uint64("attempt", j.attempts), zap.Error(err))
+		s.release(j, nak, "", s.delay(j.attempts))
+		return
+	case len(res) > s.maxResult:
+		j.res = wire.Result{Seq: j.seq, Attempts: j.attempts, Status: wire.StatusFailed,
+			Data: fmt.Appendf(nil, "%v: result of %d bytes, the server's limit is %d", ErrTooLarge, len(res), s.maxResult)}
+	default:
+		j.res = wire.Result{Seq: j.seq, Attempts: j.attempts, Status: wire.StatusResult, Data: res}
+	}
+	j.res.RunNanos = uint64(elapsed)
+	s.batcher(j.sid, kindResult).add(j)
+}
+
+// onStop: a submitter stopped: cancel and drop its tasks.
+func (s *session) onStop(m *nats.Msg) {
+	sid := string(m.Data)
+	s.mu.Lock()
+	if len(s.gone) > 4096 {
+		clear(s.gone)
+	}
+	s.gone[sid] = true
+	for j := range s.jobs {
+		if j.sid == sid && j.cancel != nil {
+			j.cancel()
+		}
+	}
+	s.mu.Unlock()
+}
+
+// heartbeats tells the server every interval that held tasks are in progress.
+func (s *session) heartbeats(every time.Duration, stop, done chan struct{}) {
+	defer close(done)
+	t := time.NewTicker(every)
+	defer t.Stop()
+	var held []*job
+	for {
+		select {
+		case <-stop:
+			return
+		case <-t.C:
+		}
+		s.mu.Lock()
+		held = held[:0]
+		for j := range s.jobs {
+			held = append(held, j)
+		}
+		s.mu.Unlock()
+		for _, j := range held {
+			_ = j.msg.InProgress()
+		}
+	}
+}
