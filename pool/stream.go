@@ -69,14 +69,25 @@ func (s *stream[A, R]) run(in1 iter.Seq[A], in2 iter.Seq2[A, error]) {
 	cs := s.cs
 	buf := make([]A, 0, min(cs, 1024))
 	if in1 != nil {
+		// The hot loop: an indexed store per item (cheaper than append on
+		// the captured slice), growing only the first, small buffer.
+		k, full := 0, buf[:cap(buf)]
 		for a := range in1 {
-			if buf = append(buf, a); len(buf) == cs {
-				if !s.flush(buf) {
+			if k == len(full) {
+				full = append(full[:k], a)
+				full = full[:cap(full)]
+			} else {
+				full[k] = a
+			}
+			if k++; k == cs {
+				if !s.flush(full[:k:k]) {
 					return
 				}
-				buf = s.buffer()
+				full, k = s.buffer(), 0
+				full = full[:cap(full)]
 			}
 		}
+		buf = full[:k]
 	} else {
 		for a, err := range in2 {
 			if err != nil {
