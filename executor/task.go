@@ -201,34 +201,37 @@ func (t *chunkTask[A, R]) Run(ctx context.Context) error {
 // runFrom runs the items from i on, until the end or a panic, which it
 // records as its item's error; it returns the index to go on from. One
 // deferred recover covers a whole run of items, so the per-item cost is the
-// call itself (this loop is the hot path of package pool).
+// call itself (this loop is the hot path of package pool). The loop keeps its
+// index in a register and publishes it to pos, which only the recover reads.
 func (t *chunkTask[A, R]) runFrom(ctx context.Context, c *Chunk[R], i int) (next int) {
+	var pos int
 	defer func() {
 		if v := recover(); v != nil {
-			c.setErr(next, &PanicError{Value: v, Stack: debug.Stack()})
-			next++
+			c.setErr(pos, &PanicError{Value: v, Stack: debug.Stack()})
+			next = pos + 1
 		}
 	}()
-	next = i
 	args, vals := t.args, c.Values[:len(t.args)]
 	if f, ok := t.fn.(goFunc[A, R]); ok { // a plain Go func: call it directly
-		for ; next < len(args); next++ {
-			v, err := f(ctx, args[next])
-			vals[next] = v
+		for k := i; k < len(args); k++ {
+			pos = k
+			v, err := f(ctx, args[k])
+			vals[k] = v
 			if err != nil {
-				c.setErr(next, err)
+				c.setErr(k, err)
 			}
 		}
-		return next
+		return len(args)
 	}
-	for ; next < len(args); next++ {
-		v, err := t.fn.Call(ctx, args[next])
-		vals[next] = v
+	for k := i; k < len(args); k++ {
+		pos = k
+		v, err := t.fn.Call(ctx, args[k])
+		vals[k] = v
 		if err != nil {
-			c.setErr(next, err)
+			c.setErr(k, err)
 		}
 	}
-	return next
+	return len(args)
 }
 
 func (c *Chunk[R]) setErr(i int, err error) {
