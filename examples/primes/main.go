@@ -11,56 +11,27 @@ package main
 import (
 	"context"
 	"fmt"
-	"math"
 	"os"
 	"time"
 
 	"github.com/gofutures/gofutures/executor"
 	"github.com/gofutures/gofutures/future"
+	"github.com/gofutures/gofutures/internal/primes"
 	"github.com/gofutures/gofutures/process"
 )
-
-// primes is the PRIMES list of the Python example.
-var primes = []int64{
-	112272535095293,
-	112582705942171,
-	112272535095293,
-	115280095190773,
-	115797848077099,
-	1099726899285419,
-}
 
 // reg holds the functions helper processes can run. It is filled at package
 // level, so that the helpers (this program, started again) have it too.
 var reg = process.NewRegistry()
 
 var isPrime = process.MustRegister(reg, "isPrime", func(_ context.Context, n int64) (bool, error) {
-	return checkPrime(n), nil
+	return primes.IsPrime(n), nil
 })
-
-func checkPrime(n int64) bool {
-	if n < 2 {
-		return false
-	}
-	if n == 2 {
-		return true
-	}
-	if n%2 == 0 {
-		return false
-	}
-	sqrtN := int64(math.Floor(math.Sqrt(float64(n))))
-	for i := int64(3); i <= sqrtN; i += 2 {
-		if n%i == 0 {
-			return false
-		}
-	}
-	return true
-}
 
 // mapOn calls isPrime on every prime on ex and returns the results in order.
 func mapOn(ctx context.Context, ex executor.Executor) ([]bool, error) {
-	fs := make([]*future.Future[bool], len(primes))
-	for i, n := range primes {
+	fs := make([]*future.Future[bool], len(primes.PRIMES))
+	for i, n := range primes.PRIMES {
 		f, err := executor.Call(ctx, ex, isPrime, n)
 		if err != nil {
 			return nil, err
@@ -91,9 +62,9 @@ func run() error {
 	const workers = 2
 
 	start := time.Now()
-	serial := make([]bool, len(primes))
-	for i, n := range primes {
-		serial[i] = checkPrime(n)
+	serial := make([]bool, len(primes.PRIMES))
+	for i, n := range primes.PRIMES {
+		serial[i] = primes.IsPrime(n)
 	}
 	tSerial := time.Since(start)
 
@@ -128,7 +99,7 @@ func run() error {
 	}
 	tProc := time.Since(start)
 
-	for i, n := range primes {
+	for i, n := range primes.PRIMES {
 		if onGo[i] != serial[i] || onProc[i] != serial[i] {
 			return fmt.Errorf("results differ for %d: serial %v, goroutines %v, processes %v", n, serial[i], onGo[i], onProc[i])
 		}

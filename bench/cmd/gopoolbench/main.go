@@ -148,7 +148,7 @@ func main() {
 				float64(s.elapsed.Nanoseconds())/float64(*n))
 		}
 		if *withPython {
-			s, err := measure(ours, 4, pythonN, 0, out[:pythonN])
+			s, err := measure(ours, 4, pythonN, 0, make([]int, pythonN))
 			if err != nil {
 				fatalf("ours(4): %v", err)
 			}

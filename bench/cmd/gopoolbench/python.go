@@ -1,14 +1,11 @@
 package main
 
 import (
-	"bufio"
-	"bytes"
-	"encoding/json"
 	"fmt"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
+
+	"github.com/gofutures/gofutures/bench/internal/pybase"
 )
 
 // pythonN is the number of tasks bench1_threadpool.py runs (its N).
@@ -22,31 +19,20 @@ const pythonBench = "C1 TPE(4) submit+result"
 // runPython runs bench1_threadpool.py once (PYBASE_REPS=1) and returns the
 // tasks per second of its submit+result measurement.
 func runPython(python, script string) (float64, error) {
-	cmd := exec.Command(python, filepath.Base(script))
-	cmd.Dir = filepath.Dir(script)
-	cmd.Env = append(os.Environ(), "PYBASE_REPS=1")
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
+	recs, err := pybase.Run(python, script, 1)
 	if err != nil {
-		return 0, fmt.Errorf("%s %s: %w: %s", python, script, err, strings.TrimSpace(stderr.String()))
+		return 0, err
 	}
-	sc := bufio.NewScanner(bytes.NewReader(out))
-	for sc.Scan() {
-		var rec struct {
-			Bench    string  `json:"bench"`
-			TasksPer float64 `json:"median_tasks_per_s"`
-			N        int     `json:"n_tasks"`
-		}
-		if json.Unmarshal(sc.Bytes(), &rec) != nil || !strings.HasPrefix(rec.Bench, pythonBench) {
+	for _, rec := range recs {
+		if !strings.HasPrefix(rec.Bench, pythonBench) {
 			continue
 		}
 		if rec.N != pythonN {
 			return 0, fmt.Errorf("%s ran %d tasks, expected %d", script, rec.N, pythonN)
 		}
-		return rec.TasksPer, nil
+		return rec.Rate, nil
 	}
-	return 0, fmt.Errorf("%s: no %q line in its output:\n%s", script, pythonBench, out)
+	return 0, fmt.Errorf("%s: no %q line in its output: %+v", script, pythonBench, recs)
 }
 
 func execOutput(name string, args ...string) (string, error) {

@@ -1,14 +1,10 @@
 package main
 
 import (
-	"bufio"
-	"bytes"
-	"encoding/json"
 	"fmt"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
+
+	"github.com/gofutures/gofutures/bench/internal/pybase"
 )
 
 type pyResult struct {
@@ -22,30 +18,16 @@ type pyResult struct {
 // (the script's own choice: 1,000,000 items at chunk size 1 would take
 // Python half a minute).
 func runPython(python, script string, reps int) (map[int]pyResult, error) {
-	cmd := exec.Command(python, filepath.Base(script))
-	cmd.Dir = filepath.Dir(script)
-	cmd.Env = append(os.Environ(), fmt.Sprintf("PYBASE_REPS=%d", reps))
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
+	recs, err := pybase.Run(python, script, reps)
 	if err != nil {
-		return nil, fmt.Errorf("%s %s: %w: %s", python, script, err, strings.TrimSpace(stderr.String()))
+		return nil, err
 	}
 	want := map[string]int{
 		"C3 Pool(2).imap_unordered cs=1 warm":     1,
 		"C3L Pool(2).imap_unordered cs=1000 warm": 1000,
 	}
 	res := map[int]pyResult{}
-	sc := bufio.NewScanner(bytes.NewReader(out))
-	for sc.Scan() {
-		var rec struct {
-			Bench string  `json:"bench"`
-			Rate  float64 `json:"median_tasks_per_s"`
-			N     int     `json:"n_tasks"`
-		}
-		if json.Unmarshal(sc.Bytes(), &rec) != nil {
-			continue
-		}
+	for _, rec := range recs {
 		for prefix, cs := range want {
 			if strings.HasPrefix(rec.Bench, prefix) {
 				res[cs] = pyResult{rate: rec.Rate, n: rec.N}
@@ -53,7 +35,7 @@ func runPython(python, script string, reps int) (map[int]pyResult, error) {
 		}
 	}
 	if len(res) != len(want) {
-		return nil, fmt.Errorf("%s: expected imap_unordered lines missing from its output:\n%s", script, out)
+		return nil, fmt.Errorf("%s: expected imap_unordered lines missing from its output: %+v", script, recs)
 	}
 	return res, nil
 }

@@ -26,7 +26,6 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
-	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -36,6 +35,7 @@ import (
 
 	"github.com/gofutures/gofutures/executor"
 	"github.com/gofutures/gofutures/future"
+	"github.com/gofutures/gofutures/internal/primes"
 	"github.com/gofutures/gofutures/process"
 )
 
@@ -43,29 +43,8 @@ var reg = process.NewRegistry()
 
 var (
 	inc     = process.MustRegister(reg, "inc", func(_ context.Context, x int) (int, error) { return x + 1, nil })
-	isPrime = process.MustRegister(reg, "isPrime", func(_ context.Context, n int64) (bool, error) { return checkPrime(n), nil })
+	isPrime = process.MustRegister(reg, "isPrime", func(_ context.Context, n int64) (bool, error) { return primes.IsPrime(n), nil })
 )
-
-var primes = []int64{112272535095293, 112582705942171, 112272535095293, 115280095190773, 115797848077099, 1099726899285419}
-
-func checkPrime(n int64) bool {
-	if n < 2 {
-		return false
-	}
-	if n == 2 {
-		return true
-	}
-	if n%2 == 0 {
-		return false
-	}
-	s := int64(math.Floor(math.Sqrt(float64(n))))
-	for i := int64(3); i <= s; i += 2 {
-		if n%i == 0 {
-			return false
-		}
-	}
-	return true
-}
 
 const workers = 2
 
@@ -322,9 +301,9 @@ func benchStartup(ctx context.Context) (float64, error) {
 }
 
 func primesOn(ctx context.Context, p executor.Executor) error {
-	fs := make([]*future.Future[bool], len(primes))
+	fs := make([]*future.Future[bool], len(primes.PRIMES))
 	var err error
-	for i, n := range primes {
+	for i, n := range primes.PRIMES {
 		if fs[i], err = executor.Call(ctx, p, isPrime, n); err != nil {
 			return err
 		}
@@ -332,7 +311,7 @@ func primesOn(ctx context.Context, p executor.Executor) error {
 	for i, f := range fs {
 		v, err := f.Result(ctx)
 		if err != nil || v != (i < 5) {
-			return fmt.Errorf("isPrime(%d) = %v, %v", primes[i], v, err)
+			return fmt.Errorf("isPrime(%d) = %v, %v", primes.PRIMES[i], v, err)
 		}
 	}
 	return nil
@@ -354,9 +333,9 @@ func benchPrimes(ctx context.Context, rounds int) (serial, warm, cold, goroutine
 	defer gp.Shutdown(ctx)
 	for range rounds {
 		start := time.Now()
-		for i, n := range primes {
-			if checkPrime(n) != (i < 5) {
-				return 0, 0, 0, 0, fmt.Errorf("checkPrime(%d) wrong", n)
+		for i, n := range primes.PRIMES {
+			if primes.IsPrime(n) != (i < 5) {
+				return 0, 0, 0, 0, fmt.Errorf("IsPrime(%d) wrong", n)
 			}
 		}
 		ss = append(ss, time.Since(start).Seconds())

@@ -1,0 +1,49 @@
+// Package pybase runs the Python baselines of ../shared/baselines/python and
+// reads their results, for the comparison programs of this module.
+package pybase
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+)
+
+// Record is one result line of a baseline script.
+type Record struct {
+	Bench string  `json:"bench"`              // the measurement's name
+	Rate  float64 `json:"median_tasks_per_s"` // median tasks (items) per second
+	N     int     `json:"n_tasks"`            // tasks per run
+}
+
+// Run runs script with python in the script's folder, reps runs per
+// measurement (PYBASE_REPS), and returns its result lines. It blocks until
+// the script exits.
+func Run(python, script string, reps int) ([]Record, error) {
+	cmd := exec.Command(python, filepath.Base(script))
+	cmd.Dir = filepath.Dir(script)
+	cmd.Env = append(os.Environ(), "PYBASE_REPS="+strconv.Itoa(reps))
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: %w: %s", python, script, err, strings.TrimSpace(stderr.String()))
+	}
+	var recs []Record
+	sc := bufio.NewScanner(bytes.NewReader(out))
+	for sc.Scan() {
+		var r Record
+		if json.Unmarshal(sc.Bytes(), &r) == nil && r.Bench != "" {
+			recs = append(recs, r)
+		}
+	}
+	if len(recs) == 0 {
+		return nil, fmt.Errorf("%s: no results in its output:\n%s", script, out)
+	}
+	return recs, nil
+}
