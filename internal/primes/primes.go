@@ -1,5 +1,3 @@
-// Package primes is the is_prime job of Python's concurrent.futures
-// documentation, shared by examples/primes and the process benchmark.
 package primes
 
 import "math"

@@ -1,0 +1,6 @@
+// Package wire encodes the small control messages that cluster workers and
+// submitters exchange besides the task messages themselves: a batch of task
+// sequence numbers a worker asks to start, the submitter's verdicts, and a
+// batch of results. Every decoder checks its input: the bytes come from
+// another process.
+package wire
