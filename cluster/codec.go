@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/gofutures/gofutures/executor"
+	"github.com/gofutures/gofutures/process"
 )
 
 // codec turns remote tasks into task messages and results back into
@@ -26,4 +27,13 @@ type runner interface {
 	// encoded by this worker: a process-pool helper died, for instance.
 	// Such failures are retried on another delivery.
 	runCall(ctx context.Context, call []byte) (result []byte, err error)
+}
+
+// helperRunner runs calls on a local process pool (WithLocalHelpers). A
+// helper that dies or overruns fails the call with an error, so the task is
+// redelivered.
+type helperRunner struct{ pool *process.Pool }
+
+func (h helperRunner) runCall(ctx context.Context, call []byte) ([]byte, error) {
+	return h.pool.RunCall(ctx, call)
 }

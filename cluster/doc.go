@@ -26,7 +26,9 @@
 // program with GOFUTURES_CLUSTER_WORKER=1 and the Env variables. A worker
 // given WithWorkerProcesses (GOFUTURES_CLUSTER_PROCESSES) runs its tasks in
 // that many supervised child processes instead, so that a task that crashes
-// its process takes only that process down.
+// its process takes only that process down. A worker given WithLocalHelpers
+// (GOFUTURES_CLUSTER_HELPERS) runs each task on a local process.Pool
+// (process.Pool.RunCall), one connection for all of its cores.
 //
 // # Delivery
 //

@@ -3,6 +3,7 @@ package cluster
 import (
 	"context"
 	"errors"
+	"os"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -268,5 +269,42 @@ func TestMap(t *testing.T) {
 	}
 	if i != 100 {
 		t.Fatalf("%d items, want 100", i)
+	}
+}
+
+// TestLocalHelpers runs a worker whose tasks run on a local process pool:
+// results and errors come back as usual, from other processes, and a task
+// that kills its helper fails at the delivery limit while the worker lives on.
+func TestLocalHelpers(t *testing.T) {
+	ex := newTestExecutor(t)
+	startWorker(t, ex.URL(), WithLocalHelpers(2))
+	ctx := waitCtx(t)
+
+	pids := map[int]bool{}
+	for i := range 20 {
+		f, err := executor.Call(ctx, ex, pid, i)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := f.Result(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pids[p] = true
+	}
+	if pids[os.Getpid()] || len(pids) == 0 {
+		t.Fatalf("tasks ran in pids %v; the worker is %d: they must run in its helpers", pids, os.Getpid())
+	}
+	ff, _ := executor.Call(ctx, ex, fail, 3)
+	if err := ff.Err(ctx); !errors.Is(err, errBoom) {
+		t.Fatalf("error from a helper: %v", err)
+	}
+	cf, _ := executor.Call(ctx, ex, crash, 1)
+	if err := cf.Err(ctx); !errors.Is(err, ErrDeliveryLimit) {
+		t.Fatalf("a task that kills its helper every time: %v", err)
+	}
+	sf, _ := executor.Call(ctx, ex, square, 9)
+	if v, err := sf.Result(ctx); v != 81 || err != nil {
+		t.Fatalf("after helper crashes: %v, %v", v, err)
 	}
 }

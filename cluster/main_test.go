@@ -85,6 +85,7 @@ func TestMain(m *testing.M) {
 		l, _ := zap.NewDevelopment()
 		opts = append(opts, WithLogger(l))
 	}
+	process.ServeIfHelper(testReg) // the local helpers of WithLocalHelpers
 	ServeIfWorker(testReg, opts...)
 	ignore := goleak.IgnoreCurrent()
 	code := m.Run()

@@ -63,6 +63,7 @@ type config struct {
 	// submitter
 	workers        int
 	workerProcs    int
+	localHelpers   int // a worker's local process.Pool (WithLocalHelpers)
 	pubAckTimeout  time.Duration
 	requestTimeout time.Duration
 	audit          time.Duration // tests: audit age instead of the back-off schedule
@@ -103,7 +104,7 @@ func (c *config) validate() error {
 		return fmt.Errorf("cluster: worker concurrency must be >= 1, got %d", c.concurrency)
 	case c.prefetch < 0:
 		return fmt.Errorf("cluster: prefetch must be >= 0, got %d", c.prefetch)
-	case c.workers < 0 || c.workerProcs < 0:
+	case c.workers < 0 || c.workerProcs < 0 || c.localHelpers < 0:
 		return fmt.Errorf("cluster: worker counts must be >= 0")
 	case c.replicas < 1 || c.replicas > 5:
 		return fmt.Errorf("cluster: replicas must be 1..5, got %d", c.replicas)
@@ -244,6 +245,15 @@ func WithWorkers(n int) Option { return optionFunc(func(c *config) { c.workers =
 // replaced; at shutdown they drain and exit (Stop kills them). Not with
 // WithTLS or WithServerTLS: TLS settings do not cross the environment.
 func WithWorkerProcesses(n int) Option { return optionFunc(func(c *config) { c.workerProcs = n }) }
+
+// WithLocalHelpers makes a Worker run its tasks on a local process.Pool of n
+// helper processes (this program again), so that one worker uses n cores
+// and a task that crashes kills a helper, not the worker: such a task is
+// redelivered. The worker's concurrency is raised to n if lower. The
+// program's main must call process.ServeIfHelper(reg) before
+// cluster.ServeIfWorker. Default 0: tasks run in the worker's goroutines.
+// For a Worker only; the executor ignores it.
+func WithLocalHelpers(n int) Option { return optionFunc(func(c *config) { c.localHelpers = n }) }
 
 // WithPublishTimeout sets how long the executor waits for the server to
 // confirm it stored a task before it publishes it again (de-duplicated by

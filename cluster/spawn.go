@@ -25,10 +25,11 @@ const (
 	EnvConcurrency = "GOFUTURES_CLUSTER_CONCURRENCY" // tasks at once
 	EnvPrefetch    = "GOFUTURES_CLUSTER_PREFETCH"    // tasks held beyond those running
 	EnvProcesses   = "GOFUTURES_CLUSTER_PROCESSES"   // run this many worker processes (WithWorkerProcesses)
+	EnvHelpers     = "GOFUTURES_CLUSTER_HELPERS"     // run tasks on this many local helpers (WithLocalHelpers)
 	envStdin       = "GOFUTURES_CLUSTER_STDIN"       // "1": stop when stdin closes (set by the executor)
 )
 
-var envVars = []string{EnvWorker, EnvURL, EnvToken, EnvUser, EnvPassword, EnvNKeySeed, EnvStream, EnvConcurrency, EnvPrefetch, EnvProcesses, envStdin}
+var envVars = []string{EnvWorker, EnvURL, EnvToken, EnvUser, EnvPassword, EnvNKeySeed, EnvStream, EnvConcurrency, EnvPrefetch, EnvProcesses, EnvHelpers, envStdin}
 
 // ServeIfWorker turns a process whose environment has
 // GOFUTURES_CLUSTER_WORKER=1 into a cluster worker: it runs tasks with the
@@ -69,7 +70,7 @@ func serveWorkerMain(reg *process.Registry, opts []Option) int {
 	for _, kv := range []struct {
 		key string
 		opt func(int) Option
-	}{{EnvConcurrency, WithConcurrency}, {EnvPrefetch, WithPrefetch}, {EnvProcesses, WithWorkerProcesses}} {
+	}{{EnvConcurrency, WithConcurrency}, {EnvPrefetch, WithPrefetch}, {EnvProcesses, WithWorkerProcesses}, {EnvHelpers, WithLocalHelpers}} {
 		if v := env[kv.key]; v != "" {
 			n, err := strconv.Atoi(v)
 			if err != nil {

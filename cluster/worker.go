@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/gofutures/gofutures/cluster/internal/wire"
+	"github.com/gofutures/gofutures/process"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"go.uber.org/zap"
@@ -42,6 +43,7 @@ func newWorker(r runner, opts []Option) (*Worker, error) {
 	if cfg.url == "" {
 		return nil, errors.New("cluster: a worker needs WithURL")
 	}
+	cfg.concurrency = max(cfg.concurrency, cfg.localHelpers)
 	return &Worker{cfg: cfg, log: cfg.logger.With(zap.String("worker", cfg.name)), runner: r}, nil
 }
 
@@ -64,7 +66,21 @@ func (w *Worker) Run(ctx context.Context) error {
 	if w.cfg.workerProcs > 0 {
 		return w.supervise(ctx)
 	}
-	s := &session{w: w, cfg: &w.cfg, log: w.log, nc: nc, stop: make(chan struct{}),
+	run := w.runner
+	if n := w.cfg.localHelpers; n > 0 {
+		rc, ok := w.runner.(*registryCodec)
+		if !ok {
+			return errors.New("cluster: WithLocalHelpers needs a worker made by NewWorker")
+		}
+		pool, err := process.New(rc.reg, process.WithWorkers(n), process.WithLogger(w.log), process.WithName(w.cfg.name+"-helpers"))
+		if err != nil {
+			return fmt.Errorf("cluster: local helpers: %w", err)
+		}
+		defer pool.Shutdown(context.WithoutCancel(ctx))
+		run = helperRunner{pool}
+		w.log.Info("running tasks on local helpers", zap.Int("helpers", n))
+	}
+	s := &session{w: w, cfg: &w.cfg, log: w.log, nc: nc, stop: make(chan struct{}), calls: run,
 		jobs: map[*job]struct{}{}, batchers: map[batchKey]*batcher{}, gone: map[string]bool{}}
 	return s.run(ctx)
 }
@@ -84,10 +100,11 @@ func (w *Worker) supervise(ctx context.Context) error {
 
 // session is one Run.
 type session struct {
-	w   *Worker
-	cfg *config
-	log *zap.Logger
-	nc  *nats.Conn
+	w     *Worker
+	cfg   *config
+	log   *zap.Logger
+	nc    *nats.Conn
+	calls runner // w.runner, or local helpers
 
 	maxAttempts uint64
 	backOff     []time.Duration
@@ -344,7 +361,7 @@ func (s *session) execute(j *job) {
 		return
 	}
 	t0 := time.Now()
-	res, err := s.w.runner.runCall(ctx, j.msg.Data())
+	res, err := s.calls.runCall(ctx, j.msg.Data())
 	elapsed := time.Since(t0)
 	cancel()
 	s.mu.Lock()

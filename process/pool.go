@@ -338,3 +338,23 @@ func (p *Pool) wait(ctx context.Context) error {
 	p.doneLog.Do(func() { p.log.Info("shutdown done") })
 	return nil
 }
+
+// RunCall runs a call encoded by EncodeCall in one of the pool's helpers and
+// returns the reply as Registry.ServeCall makes it (for Registry.DecodeReply):
+// the function's value, or its error, which is part of the reply. err is
+// non-nil only when the call could not be run there: the helper died
+// (*WorkerError), overran the task timeout (*TimeoutError), the call could
+// not be decoded, the pool refused it, or ctx ended. It blocks until then.
+// It lets another remote executor (package cluster) run the calls it
+// receives on local helper processes, so one worker uses every core.
+func (p *Pool) RunCall(ctx context.Context, call []byte) ([]byte, error) {
+	f, err := executor.Call(ctx, p, p.reg.serveCall, call)
+	if err != nil {
+		return nil, err
+	}
+	reply, err := f.Result(ctx)
+	if err != nil && !f.Ready() {
+		f.Cancel() // ctx ended: do not start it if it has not started
+	}
+	return reply, err
+}

@@ -203,3 +203,56 @@ func TestEncodeFailures(t *testing.T) {
 		t.Fatalf("helper replaced: %d -> %d", before, after)
 	}
 }
+
+// capture is an executor that only records the task it is given, to get at
+// a Remote to encode.
+type capture struct {
+	executor.Executor
+	t executor.Task
+}
+
+func (c *capture) Schedule(_ context.Context, t executor.Task) error { c.t = t; return nil }
+
+func TestRunCall(t *testing.T) {
+	ctx := context.Background()
+	p, err := process.New(reg, process.WithWorkers(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Shutdown(ctx)
+	for _, tc := range []struct {
+		arg     int
+		wantV   int
+		wantErr error
+	}{{arg: 20, wantV: 21}, {arg: 7, wantV: 0, wantErr: errTest}} {
+		fn := incFn
+		if tc.wantErr != nil {
+			fn = failFn
+		}
+		c := &capture{}
+		f, _ := executor.Call(ctx, c, fn, tc.arg)
+		call, err := process.EncodeCall(c.t.Remote())
+		if err != nil {
+			t.Fatal(err)
+		}
+		reply, err := p.RunCall(ctx, call) // runs in the helper
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := reg.DecodeReply(reply, c.t.Remote()); err != nil {
+			t.Fatal(err)
+		}
+		v, err := f.Result(ctx)
+		if v != tc.wantV || !errors.Is(err, tc.wantErr) || (err == nil) != (tc.wantErr == nil) {
+			t.Fatalf("%d: %v, %v", tc.arg, v, err)
+		}
+	}
+	if _, err := p.RunCall(ctx, []byte("garbage")); err == nil {
+		t.Fatal("a bad call must fail RunCall")
+	}
+	for _, n := range reg.Names() {
+		if strings.Contains(n, "ServeCall") {
+			t.Fatal("Names lists the built-in function")
+		}
+	}
+}

@@ -28,7 +28,13 @@ type Registry struct {
 	mu        sync.Mutex // serialises registration
 	funcs     atomic.Pointer[map[string]entry]
 	sentinels atomic.Pointer[[]sentinel]
+	serveCall *Func[[]byte, []byte] // built in: runs an encoded call (Pool.RunCall)
 }
+
+// serveCallName is the name of the function every Registry has built in:
+// it runs a call encoded by EncodeCall with ServeCall, so that Pool.RunCall
+// can run another executor's encoded calls in a helper. Names omits it.
+const serveCallName = "gofutures/process.ServeCall"
 
 type sentinel struct {
 	name string
@@ -69,6 +75,7 @@ func NewRegistry() *Registry {
 	r.funcs.Store(&m)
 	s := slices.Clone(builtinSentinels)
 	r.sentinels.Store(&s)
+	r.serveCall = MustRegister(r, serveCallName, r.ServeCall)
 	return r
 }
 
@@ -177,7 +184,8 @@ func (reg *Registry) MustRegisterError(name string, err error) error {
 
 // Names returns the names of the registered functions, sorted.
 func (reg *Registry) Names() []string {
-	return slices.Sorted(maps.Keys(*reg.funcs.Load()))
+	names := slices.Sorted(maps.Keys(*reg.funcs.Load()))
+	return slices.DeleteFunc(names, func(n string) bool { return n == serveCallName })
 }
 
 func (reg *Registry) lookup(name string) entry { return (*reg.funcs.Load())[name] }
