@@ -144,17 +144,23 @@ func (p *GoPool) Schedule(ctx context.Context, t Task) error {
 			p.mu.Unlock()
 			p.cfg.hooks.OnSubmitted()
 			if err := p.ants.Invoke(w); err != nil {
-				// Only when ants itself is closed, which happens after the
-				// last worker exited: undo and report it.
-				p.workerGone(w, ExitCrashed)
+				// Only if ants is closed, which happens after the last worker
+				// exited and the pool was closed: undo, keeping hooks balanced.
+				p.cfg.hooks.OnFinished(Finish{Outcome: OutcomeStopped})
+				p.mu.Lock()
+				p.workers--
+				p.checkDoneLocked()
+				p.mu.Unlock()
 				return fmt.Errorf("%w: %w", ErrShutdown, err)
 			}
 			return nil
 		}
 		if p.cfg.queueLimit == 0 || p.queue.len() < p.cfg.queueLimit {
+			// Counted before a worker can see it, so that Started never
+			// precedes Submitted; an atomic add, under the lock.
+			p.cfg.hooks.OnSubmitted()
 			p.queue.push(e)
 			p.mu.Unlock()
-			p.cfg.hooks.OnSubmitted()
 			return nil
 		}
 		if p.cfg.failFast {
