@@ -39,50 +39,39 @@ var benchInc = executor.Fn(func(_ context.Context, x int) (int, error) { return 
 // its argument (3 allocations per task: closure, future, task), and Call with
 // executor.Fn, which passes the argument and needs no closure.
 func BenchmarkSubmitWait(b *testing.B) {
-	for _, workers := range []int{runtime.NumCPU(), 10_000} {
-		b.Run("Submit/workers="+strconv.Itoa(workers), func(b *testing.B) {
-			p := benchPool(b, workers)
-			ctx := context.Background()
-			futs := make([]*future.Future[int], benchBatch)
-			b.ReportAllocs()
-			for b.Loop() {
-				for i := range futs {
-					f, err := executor.Submit(ctx, p, func(context.Context) (int, error) { return i + 1, nil })
-					if err != nil {
-						b.Fatal(err)
-					}
-					futs[i] = f
-				}
-				for i, f := range futs {
-					if v, err := f.Result(ctx); err != nil || v != i+1 {
-						b.Fatalf("task %d: (%d, %v)", i, v, err)
-					}
-				}
-			}
-			reportPerTask(b)
-		})
-		b.Run("Call/workers="+strconv.Itoa(workers), func(b *testing.B) {
-			p := benchPool(b, workers)
-			ctx := context.Background()
-			futs := make([]*future.Future[int], benchBatch)
-			b.ReportAllocs()
-			for b.Loop() {
-				for i := range futs {
-					f, err := executor.Call(ctx, p, benchInc, i)
-					if err != nil {
-						b.Fatal(err)
-					}
-					futs[i] = f
-				}
-				for i, f := range futs {
-					if v, err := f.Result(ctx); err != nil || v != i+1 {
-						b.Fatalf("task %d: (%d, %v)", i, v, err)
-					}
-				}
-			}
-			reportPerTask(b)
-		})
+	submit := func(ctx context.Context, p executor.Executor, i int) (*future.Future[int], error) {
+		return executor.Submit(ctx, p, func(context.Context) (int, error) { return i + 1, nil })
 	}
+	call := func(ctx context.Context, p executor.Executor, i int) (*future.Future[int], error) {
+		return executor.Call(ctx, p, benchInc, i)
+	}
+	for _, workers := range []int{runtime.NumCPU(), 10_000} {
+		b.Run("Submit/workers="+strconv.Itoa(workers), func(b *testing.B) { benchSubmitWait(b, workers, submit) })
+		b.Run("Call/workers="+strconv.Itoa(workers), func(b *testing.B) { benchSubmitWait(b, workers, call) })
+	}
+}
+
+// benchSubmitWait submits benchBatch tasks with submit, then waits for each.
+func benchSubmitWait(b *testing.B, workers int, submit func(context.Context, executor.Executor, int) (*future.Future[int], error)) {
+	p := benchPool(b, workers)
+	ctx := context.Background()
+	futs := make([]*future.Future[int], benchBatch)
+	b.ReportAllocs()
+	for b.Loop() {
+		for i := range futs {
+			f, err := submit(ctx, p, i)
+			if err != nil {
+				b.Fatal(err)
+			}
+			futs[i] = f
+		}
+		for i, f := range futs {
+			if v, err := f.Result(ctx); err != nil || v != i+1 {
+				b.Fatalf("task %d: (%d, %v)", i, v, err)
+			}
+		}
+	}
+	reportPerTask(b)
 }
 
 var benchSink *future.Future[int]

@@ -34,7 +34,7 @@ type GoPool struct {
 	reaped   chan struct{} // closed when the reaper has returned
 
 	mu       sync.Mutex
-	queue    ring
+	queue    ring[entry]
 	idle     []*worker // LIFO: the most recently idle worker is reused first
 	workers  int       // alive
 	closed   bool      // Shutdown or Stop called

@@ -48,7 +48,7 @@ func Map[A, R any](ctx context.Context, ex Executor, fn Func[A, R], in iter.Seq[
 			yield(zero, fmt.Errorf("executor: Map read-ahead must be >= 1, got %d", cfg.readAhead))
 			return
 		}
-		var window fifo[*future.Future[R]]
+		var window ring[*future.Future[R]]
 		defer func() {
 			for f, ok := window.pop(); ok; f, ok = window.pop() {
 				f.Cancel()
@@ -85,33 +85,4 @@ func Map[A, R any](ctx context.Context, ex Executor, fn Func[A, R], in iter.Seq[
 			}
 		}
 	}
-}
-
-// fifo is a small slice-backed queue.
-type fifo[T any] struct {
-	items []T
-	head  int
-}
-
-func (q *fifo[T]) len() int { return len(q.items) - q.head }
-
-func (q *fifo[T]) push(v T) {
-	if q.head > 0 && q.head >= len(q.items)/2 {
-		// Slide the live part down so that a long stream reuses the memory.
-		n := copy(q.items, q.items[q.head:])
-		clear(q.items[n:])
-		q.items, q.head = q.items[:n], 0
-	}
-	q.items = append(q.items, v)
-}
-
-func (q *fifo[T]) pop() (T, bool) {
-	var zero T
-	if q.len() == 0 {
-		return zero, false
-	}
-	v := q.items[q.head]
-	q.items[q.head] = zero
-	q.head++
-	return v, true
 }

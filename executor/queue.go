@@ -7,19 +7,20 @@ type entry struct {
 	at int64
 }
 
-// ring is a FIFO queue of entries that grows as needed; not safe for
-// concurrent use.
-type ring struct {
-	buf        []entry
+// ring is a FIFO queue that grows as needed and gives a burst's memory
+// back when it empties; not safe for concurrent use. GoPool queues its
+// entries in one, Map its futures.
+type ring[T any] struct {
+	buf        []T
 	head, size int
 }
 
-func (q *ring) len() int { return q.size }
+func (q *ring[T]) len() int { return q.size }
 
-func (q *ring) push(e entry) {
+func (q *ring[T]) push(e T) {
 	if q.size == len(q.buf) {
 		n := max(16, 2*len(q.buf))
-		buf := make([]entry, n)
+		buf := make([]T, n)
 		k := copy(buf, q.buf[q.head:])
 		copy(buf[k:], q.buf[:q.head])
 		q.buf, q.head = buf, 0
@@ -28,12 +29,13 @@ func (q *ring) push(e entry) {
 	q.size++
 }
 
-func (q *ring) pop() (entry, bool) {
+func (q *ring[T]) pop() (T, bool) {
+	var zero T
 	if q.size == 0 {
-		return entry{}, false
+		return zero, false
 	}
 	e := q.buf[q.head]
-	q.buf[q.head] = entry{}
+	q.buf[q.head] = zero
 	q.head = (q.head + 1) % len(q.buf)
 	q.size--
 	if q.size == 0 && len(q.buf) > 1024 {
@@ -43,8 +45,8 @@ func (q *ring) pop() (entry, bool) {
 }
 
 // drain removes and returns every entry.
-func (q *ring) drain() []entry {
-	out := make([]entry, 0, q.size)
+func (q *ring[T]) drain() []T {
+	out := make([]T, 0, q.size)
 	for {
 		e, ok := q.pop()
 		if !ok {

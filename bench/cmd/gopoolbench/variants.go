@@ -205,38 +205,9 @@ func shutdown(p *executor.GoPool) error {
 // oursSubmit is the variant the targets are about: a closure per
 // task (as for every other variant), a future per task, every Result waited.
 func oursSubmit(size, n int, _ []int) (func(lo, hi int, mark func()), func() error) {
-	p := newGoPool(size)
-	futs := make([]*future.Future[int], n)
-	var sum int
-	var firstErr error
-	return func(lo, hi int, mark func()) {
-			ctx := context.Background()
-			for i := lo; i < hi; i++ {
-				f, err := executor.Submit(ctx, p, func(context.Context) (int, error) { return i + 1, nil })
-				if err != nil {
-					panic(err)
-				}
-				futs[i] = f
-			}
-			mark()
-			for k, f := range futs[lo:hi] {
-				futs[lo+k] = nil // handled: drop it, as a caller would
-				v, err := f.Result(ctx)
-				if err != nil && firstErr == nil {
-					firstErr = err
-				}
-				sum += v
-			}
-		}, func() error {
-			clear(futs)
-			if err := shutdown(p); err != nil {
-				return err
-			}
-			if firstErr != nil {
-				return firstErr
-			}
-			return checkSum("ours", sum, n)
-		}
+	return ours("ours", size, n, func(ctx context.Context, p *executor.GoPool, i int) (*future.Future[int], error) {
+		return executor.Submit(ctx, p, func(context.Context) (int, error) { return i + 1, nil })
+	})
 }
 
 var inc = executor.Fn(func(_ context.Context, x int) (int, error) { return x + 1, nil })
@@ -244,6 +215,14 @@ var inc = executor.Fn(func(_ context.Context, x int) (int, error) { return x + 1
 // oursCall passes the argument instead of capturing it, as Python's
 // submit(fn, i) does: no closure is allocated per task.
 func oursCall(size, n int, _ []int) (func(lo, hi int, mark func()), func() error) {
+	return ours("ours call", size, n, func(ctx context.Context, p *executor.GoPool, i int) (*future.Future[int], error) {
+		return executor.Call(ctx, p, inc, i)
+	})
+}
+
+// ours measures our GoPool: submit tasks lo..hi with submit, then wait for
+// every future's Result.
+func ours(name string, size, n int, submit func(context.Context, *executor.GoPool, int) (*future.Future[int], error)) (func(lo, hi int, mark func()), func() error) {
 	p := newGoPool(size)
 	futs := make([]*future.Future[int], n)
 	var sum int
@@ -251,7 +230,7 @@ func oursCall(size, n int, _ []int) (func(lo, hi int, mark func()), func() error
 	return func(lo, hi int, mark func()) {
 			ctx := context.Background()
 			for i := lo; i < hi; i++ {
-				f, err := executor.Call(ctx, p, inc, i)
+				f, err := submit(ctx, p, i)
 				if err != nil {
 					panic(err)
 				}
@@ -274,6 +253,6 @@ func oursCall(size, n int, _ []int) (func(lo, hi int, mark func()), func() error
 			if firstErr != nil {
 				return firstErr
 			}
-			return checkSum("ours call", sum, n)
+			return checkSum(name, sum, n)
 		}
 }
