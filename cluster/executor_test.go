@@ -171,23 +171,32 @@ func waitStreamEmpty(t *testing.T, ex *Executor) {
 	t.Helper()
 	ctx := waitCtx(t)
 	for {
-		st, err := ex.js.Stream(ctx, ex.cfg.stream)
-		if err != nil {
-			t.Fatal(err)
-		}
-		info, err := st.Info(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if info.State.Msgs == 0 {
+		n := streamMsgs(t, ex)
+		if n == 0 {
 			return
 		}
 		select {
 		case <-ctx.Done():
-			t.Fatalf("stream still holds %d messages", info.State.Msgs)
+			t.Fatalf("stream still holds %d messages", n)
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
+}
+
+// streamMsgs returns the number of messages in the executor's stream.
+func streamMsgs(t *testing.T, ex *Executor) uint64 {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	st, err := ex.js.Stream(ctx, ex.cfg.stream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := st.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return info.State.Msgs
 }
 
 // TestWorkerProcesses: the executor starts worker processes of this binary
