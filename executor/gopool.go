@@ -21,9 +21,12 @@ import (
 // A GoPool must be shut down (Shutdown or Stop) to release its goroutines.
 // All methods are safe for concurrent use.
 type GoPool struct {
-	cfg  config
-	ants *ants.PoolWithFuncGeneric[*worker]
-	log  *zap.Logger
+	cfg     config
+	ants    *ants.PoolWithFuncGeneric[*worker]
+	log     *zap.Logger
+	hooks   *Hooks // cfg.hooks, or the ones its Own returned
+	own     bool   // counting for the hooks: see Hooks.Own
+	release func() // from Hooks.Own
 
 	runCtx  context.Context // given to tasks; cancelled by Stop
 	stopRun context.CancelCauseFunc
@@ -43,6 +46,10 @@ type GoPool struct {
 	notFull  chan struct{} // closed and replaced when room appears in a bounded queue
 	released sync.Once
 	nextID   int
+	// Tasks accepted so far, and tasks taken by a worker that has not come
+	// back for more: the counts of Hooks.Own.
+	submitted uint64
+	running   int
 
 	// Which tasks to time for the hooks: see timeLocked.
 	timeEvery  uint32 // time one task in timeEvery (0 or 1: every one)
@@ -77,6 +84,11 @@ func NewGoPool(opts ...Option) (*GoPool, error) {
 		epoch:    time.Now(),
 		stopReap: make(chan struct{}),
 		reaped:   make(chan struct{}),
+	}
+	p.hooks = cfg.hooks
+	if h := cfg.hooks; h != nil && h.Own != nil {
+		p.hooks, p.release = h.Own(p.counts)
+		p.own = true
 	}
 	p.runCtx, p.stopRun = context.WithCancelCause(context.Background())
 	pool, err := ants.NewPoolWithFuncGeneric(cfg.workers, p.loop,
@@ -120,7 +132,7 @@ func (p *GoPool) Schedule(ctx context.Context, t Task) error {
 	}
 	e := entry{t: t}
 	p.mu.Lock()
-	if p.cfg.hooks != nil {
+	if p.hooks != nil {
 		e.at = p.timeLocked()
 	}
 	for {
@@ -132,8 +144,8 @@ func (p *GoPool) Schedule(ctx context.Context, t Task) error {
 			w := p.idle[n-1]
 			p.idle[n-1] = nil
 			p.idle = p.idle[:n-1]
+			p.acceptedLocked(true)
 			p.mu.Unlock()
-			p.cfg.hooks.OnSubmitted()
 			w.ch <- e
 			return nil
 		}
@@ -141,14 +153,15 @@ func (p *GoPool) Schedule(ctx context.Context, t Task) error {
 			p.workers++
 			p.nextID++
 			w := &worker{id: p.nextID, ch: make(chan entry, 1), first: e}
+			p.acceptedLocked(true)
 			p.mu.Unlock()
-			p.cfg.hooks.OnSubmitted()
 			if err := p.ants.Invoke(w); err != nil {
 				// Only if ants is closed, which happens after the last worker
 				// exited and the pool was closed: undo, keeping hooks balanced.
-				p.cfg.hooks.OnFinished(Finish{Outcome: OutcomeStopped})
+				p.hooks.OnFinished(Finish{Outcome: OutcomeStopped})
 				p.mu.Lock()
 				p.workers--
+				p.running--
 				p.checkDoneLocked()
 				p.mu.Unlock()
 				return fmt.Errorf("%w: %w", ErrShutdown, err)
@@ -156,9 +169,7 @@ func (p *GoPool) Schedule(ctx context.Context, t Task) error {
 			return nil
 		}
 		if p.cfg.queueLimit == 0 || p.queue.len() < p.cfg.queueLimit {
-			// Counted before a worker can see it, so that Started never
-			// precedes Submitted; an atomic add, under the lock.
-			p.cfg.hooks.OnSubmitted()
+			p.acceptedLocked(false)
 			p.queue.push(e)
 			p.mu.Unlock()
 			return nil
@@ -181,6 +192,26 @@ func (p *GoPool) Schedule(ctx context.Context, t Task) error {
 	}
 }
 
+// acceptedLocked counts a task accepted, and taken at once by a worker if
+// taken. Without own counts it also calls Submitted, under the lock and
+// before a worker can see the task, so that Started never precedes it.
+func (p *GoPool) acceptedLocked(taken bool) {
+	p.submitted++
+	if taken {
+		p.running++
+	}
+	if !p.own {
+		p.hooks.OnSubmitted()
+	}
+}
+
+// counts implements the read function of Hooks.Own.
+func (p *GoPool) counts() Counts {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return Counts{Submitted: p.submitted, Queued: p.queue.len(), Running: p.running}
+}
+
 // fastArrivals is the mean gap between scheduled tasks below which timing
 // every task would cost too much: three clock reads take about 150ns.
 const fastArrivals = 5 * time.Microsecond
@@ -191,7 +222,7 @@ const fastArrivals = 5 * time.Microsecond
 // doubles the interval between timed tasks, up to Hooks.TimeEvery, and halves
 // it again when they slow down.
 func (p *GoPool) timeLocked() int64 {
-	limit := p.cfg.hooks.TimeEvery
+	limit := p.hooks.TimeEvery
 	if limit <= 1 {
 		return p.now()
 	}
@@ -222,7 +253,7 @@ func (p *GoPool) acceptLocked() error {
 
 // loop is a worker's life, run on an ants goroutine.
 func (p *GoPool) loop(w *worker) {
-	p.cfg.hooks.OnWorkerStarted()
+	p.hooks.OnWorkerStarted()
 	p.log.Debug("worker started", zap.Int("worker", w.id))
 	if p.cfg.init != nil {
 		if err := p.initWorker(w); err != nil {
@@ -256,6 +287,7 @@ func (p *GoPool) initWorker(w *worker) (err error) {
 		if p.broken == nil {
 			p.broken = broken
 		}
+		p.running-- // w.first
 		queued := p.queue.drain()
 		p.wakeLocked()
 		p.mu.Unlock()
@@ -270,34 +302,36 @@ func (p *GoPool) initWorker(w *worker) (err error) {
 // fail completes a task that will not run.
 func (p *GoPool) fail(e entry, err error) {
 	if e.t.Fail(err) {
-		p.cfg.hooks.OnFinished(Finish{Outcome: OutcomeOf(err)})
+		p.hooks.OnFinished(Finish{Outcome: OutcomeOf(err)})
 	} else {
-		p.cfg.hooks.OnFinished(Finish{Outcome: OutcomeCancelled})
+		p.hooks.OnFinished(Finish{Outcome: OutcomeCancelled})
 	}
 }
 
 func (p *GoPool) run(e entry) {
 	if !e.t.Start() {
-		p.cfg.hooks.OnFinished(Finish{Outcome: OutcomeCancelled})
+		p.hooks.OnFinished(Finish{Outcome: OutcomeCancelled})
 		return
 	}
-	if p.cfg.hooks == nil {
+	if p.hooks == nil {
 		_ = e.t.Run(p.runCtx)
 		return
 	}
 	if e.at == 0 { // not sampled: see Hooks.TimeEvery
-		p.cfg.hooks.OnStarted(-1)
+		if !p.own {
+			p.hooks.OnStarted(-1)
+		}
 		var o Outcome // OutcomeOK
 		if err := e.t.Run(p.runCtx); err != nil {
 			o = OutcomeOf(err)
 		}
-		p.cfg.hooks.OnFinished(Finish{Outcome: o, Ran: true, Run: -1})
+		p.hooks.OnFinished(Finish{Outcome: o, Ran: true, Run: -1})
 		return
 	}
 	start := p.now()
-	p.cfg.hooks.OnStarted(time.Duration(start - e.at))
+	p.hooks.OnStarted(time.Duration(start - e.at))
 	err := e.t.Run(p.runCtx)
-	p.cfg.hooks.OnFinished(Finish{Outcome: OutcomeOf(err), Ran: true, Run: time.Duration(p.now() - start)})
+	p.hooks.OnFinished(Finish{Outcome: OutcomeOf(err), Ran: true, Run: time.Duration(p.now() - start)})
 }
 
 // next returns the worker's next task, waiting while idle; an entry with a
@@ -309,6 +343,7 @@ func (p *GoPool) next(w *worker) (entry, WorkerExit) {
 		p.mu.Unlock()
 		return e, ""
 	}
+	p.running-- // the task it ran; Schedule counts the next one it hands over
 	if p.closed || p.broken != nil {
 		p.mu.Unlock()
 		return entry{}, ExitShutdown
@@ -377,7 +412,7 @@ func (p *GoPool) wakeLocked() {
 
 func (p *GoPool) workerGone(w *worker, reason WorkerExit) {
 	p.log.Debug("worker stopped", zap.Int("worker", w.id), zap.String("reason", string(reason)))
-	p.cfg.hooks.OnWorkerStopped(reason)
+	p.hooks.OnWorkerStopped(reason)
 	p.mu.Lock()
 	p.workers--
 	p.checkDoneLocked()
@@ -417,7 +452,7 @@ func (p *GoPool) Shutdown(ctx context.Context, opts ...ShutdownOption) error {
 	}
 	for _, e := range cancelled {
 		e.t.Cancel()
-		p.cfg.hooks.OnFinished(Finish{Outcome: OutcomeCancelled})
+		p.hooks.OnFinished(Finish{Outcome: OutcomeCancelled})
 	}
 	return p.wait(ctx)
 }
@@ -457,6 +492,9 @@ func (p *GoPool) wait(ctx context.Context) error {
 		p.stopRun(ErrShutdown)
 		if e := p.ants.ReleaseContext(ctx); e != nil && !errors.Is(e, ants.ErrPoolClosed) {
 			err = e
+		}
+		if p.release != nil {
+			p.release()
 		}
 		p.log.Info("shutdown done")
 	})

@@ -444,6 +444,159 @@ func TestHooks(t *testing.T) {
 	}
 }
 
+// ownHooks implements Hooks.Own for tests: it keeps the pool's read
+// function and records the calls to the hooks it hands out.
+type ownHooks struct {
+	t        *testing.T
+	mu       sync.Mutex
+	read     func() executor.Counts
+	owns     int
+	started  int
+	finished map[executor.Outcome]int
+	released int
+}
+
+func (o *ownHooks) hooks() *executor.Hooks {
+	o.finished = map[executor.Outcome]int{}
+	return &executor.Hooks{
+		Submitted: func() { o.t.Error("Submitted called on the hooks that Own replaced") },
+		Own: func(read func() executor.Counts) (*executor.Hooks, func()) {
+			o.mu.Lock()
+			defer o.mu.Unlock()
+			o.read = read
+			o.owns++
+			return &executor.Hooks{
+					Submitted: func() { o.t.Error("Submitted called by an executor with its own counts") },
+					Started: func(time.Duration) {
+						o.mu.Lock()
+						o.started++
+						o.mu.Unlock()
+					},
+					Finished: func(f executor.Finish) {
+						o.mu.Lock()
+						o.finished[f.Outcome]++
+						o.mu.Unlock()
+					},
+				}, func() {
+					o.mu.Lock()
+					o.released++
+					o.mu.Unlock()
+				}
+		},
+	}
+}
+
+func (o *ownHooks) counts() executor.Counts {
+	o.mu.Lock()
+	read := o.read
+	o.mu.Unlock()
+	return read()
+}
+
+// TestHooksOwn: a GoPool given hooks with Own counts for itself: its read
+// function reports tasks accepted, queued and running at each moment, it
+// calls the hooks Own returned (never Submitted; Started for the tasks it
+// times, here all of them; Finished once per task), and it releases once,
+// at Shutdown.
+func TestHooksOwn(t *testing.T) {
+	ctx := context.Background()
+	o := &ownHooks{t: t}
+	p, err := executor.NewGoPool(executor.WithWorkers(2), executor.WithHooks(o.hooks()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.owns != 1 {
+		t.Fatalf("Own called %d times", o.owns)
+	}
+	gate, release := make(chan struct{}), make(chan struct{})
+	fs := []future.Awaitable{submit(t, p, blocker(gate, release)), submit(t, p, blocker(gate, release))}
+	<-gate
+	<-gate
+	if got, want := o.counts(), (executor.Counts{Submitted: 2, Running: 2}); got != want {
+		t.Fatalf("both workers busy: %+v, want %+v", got, want)
+	}
+	fs = append(fs,
+		submit(t, p, func(context.Context) (int, error) { return 0, errBoom }),
+		submit(t, p, func(context.Context) (int, error) { return 2, nil }))
+	victim := submit(t, p, func(context.Context) (int, error) { return 3, nil })
+	victim.Cancel()
+	if got, want := o.counts(), (executor.Counts{Submitted: 5, Queued: 3, Running: 2}); got != want {
+		t.Fatalf("three queued: %+v, want %+v", got, want)
+	}
+	close(release)
+	for _, f := range append(fs, victim) {
+		_ = f.Err(ctx)
+	}
+	waitFor(t, func() bool { return o.counts() == executor.Counts{Submitted: 5} })
+	if err := p.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	_ = p.Shutdown(ctx)
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	want := map[executor.Outcome]int{executor.OutcomeOK: 3, executor.OutcomeError: 1, executor.OutcomeCancelled: 1}
+	for oc, n := range want {
+		if o.finished[oc] != n {
+			t.Errorf("%v: %d, want %d (all: %v)", oc, o.finished[oc], n, o.finished)
+		}
+	}
+	if o.started != 4 || o.released != 1 {
+		t.Errorf("started %d (want 4, the tasks that ran), released %d (want 1)", o.started, o.released)
+	}
+}
+
+// TestHooksOwnStopAndBroken: the own counts come back to nothing queued and
+// nothing running when Stop fails the queue, and when a failing initializer
+// breaks the pool with a task in hand.
+func TestHooksOwnStopAndBroken(t *testing.T) {
+	ctx := context.Background()
+	t.Run("stop", func(t *testing.T) {
+		o := &ownHooks{t: t}
+		p, _ := executor.NewGoPool(executor.WithWorkers(1), executor.WithHooks(o.hooks()))
+		gate := make(chan struct{})
+		running := submit(t, p, func(ctx context.Context) (int, error) {
+			gate <- struct{}{}
+			<-ctx.Done()
+			return 0, context.Cause(ctx)
+		})
+		<-gate
+		queued := []*future.Future[int]{
+			submit(t, p, func(context.Context) (int, error) { return 1, nil }),
+			submit(t, p, func(context.Context) (int, error) { return 1, nil }),
+		}
+		if got, want := o.counts(), (executor.Counts{Submitted: 3, Queued: 2, Running: 1}); got != want {
+			t.Fatalf("%+v, want %+v", got, want)
+		}
+		if err := p.Stop(ctx); err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range append(queued, running) {
+			if err := f.Err(ctx); !errors.Is(err, executor.ErrStopped) {
+				t.Errorf("err %v, want ErrStopped", err)
+			}
+		}
+		if got, want := o.counts(), (executor.Counts{Submitted: 3}); got != want {
+			t.Fatalf("after Stop: %+v, want %+v", got, want)
+		}
+		if o.released != 1 {
+			t.Errorf("released %d times", o.released)
+		}
+	})
+	t.Run("broken", func(t *testing.T) {
+		o := &ownHooks{t: t}
+		p, _ := executor.NewGoPool(executor.WithWorkers(1), executor.WithHooks(o.hooks()),
+			executor.WithInitializer(func(context.Context) error { return errBoom }))
+		f := submit(t, p, func(context.Context) (int, error) { return 1, nil })
+		if err := f.Err(ctx); !errors.Is(err, executor.ErrBroken) || !errors.Is(err, errBoom) {
+			t.Fatalf("err %v, want ErrBroken wrapping errBoom", err)
+		}
+		waitFor(t, func() bool { return o.counts() == executor.Counts{Submitted: 1} })
+		if err := p.Shutdown(ctx); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
 func TestLifecycleLogs(t *testing.T) {
 	core, logs := observer.New(zap.DebugLevel)
 	p, _ := executor.NewGoPool(executor.WithName("web"), executor.WithLogger(zap.New(core)))

@@ -92,7 +92,8 @@ const (
 // read the clock.
 //
 // Every scheduled task gets exactly one Finished call; Started is called
-// only for tasks that ran, before their Finished.
+// only for tasks that ran, before their Finished. An executor that counts
+// for itself (see Own) calls the hooks Own returns instead, and fewer of them.
 type Hooks struct {
 	// Submitted: a task was accepted.
 	Submitted func()
@@ -117,6 +118,27 @@ type Hooks struct {
 	// measured". Executors whose tasks cost far more than a clock read may
 	// time every task regardless.
 	TimeEvery uint32
+
+	// Own, if set, is for executors that keep their own counts of the tasks
+	// accepted, queued and running, as GoPool does under the lock it takes
+	// for each task anyway. Such an executor calls Own once, with a function
+	// that returns its counts at the moment (safe for concurrent use, quick,
+	// not calling back into the hooks), and from then on uses the hooks Own
+	// returns: it never calls their Submitted, calls their Started only for
+	// the tasks it times (see TimeEvery), and calls Finished, WorkerStarted
+	// and WorkerStopped as usual. It calls release once, when it has stopped
+	// for good and every task has finished, after which read is not called
+	// again. This saves two hook calls per task; package metrics implements
+	// it.
+	Own func(read func() Counts) (own *Hooks, release func())
+}
+
+// Counts are the running totals of an executor that counts for itself
+// (see Hooks.Own).
+type Counts struct {
+	Submitted uint64 // tasks accepted so far
+	Queued    int    // accepted and not yet taken by a worker
+	Running   int    // taken by a worker and not yet finished
 }
 
 // The methods below call the hook of the same name if h and it are set, so

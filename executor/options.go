@@ -87,7 +87,9 @@ func WithInitializer(fn func(ctx context.Context) error) Option {
 }
 
 // WithHooks sets the hooks the executor calls (see Hooks); package metrics
-// provides them. Default none.
+// provides them. Default none. A GoPool counts its tasks accepted, queued
+// and running itself when the hooks have Own, and then calls only the hooks
+// Own returns.
 func WithHooks(h *Hooks) Option { return optionFunc(func(c *config) { c.hooks = h }) }
 
 // WithLogger sets the logger for lifecycle events (workers started and

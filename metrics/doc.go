@@ -26,19 +26,24 @@
 //	gofutures_executor_worker_stops_total{reason}      counter  workers stopped: idle, shutdown, init_error,
 //	                                                             max_tasks, crashed, timeout, killed
 //
-// The gauges are derived from the counters when Prometheus scrapes: queued =
-// submitted − started − ended without running; in flight = started − ended
-// after running. A task cancelled while it waits counts as queued until the
-// executor drops it.
+// For a GoPool, which counts for itself under the lock it takes for each
+// task anyway (executor.Hooks.Own), tasks submitted, queued and in flight
+// are read from the pool when Prometheus scrapes; its hooks see only the
+// tasks that end and the times measured. For the other executors the gauges
+// are derived from the counters when Prometheus scrapes: queued = submitted
+// − started − ended without running; in flight = started − ended after
+// running. Either way, a task cancelled while it waits counts as queued
+// until the executor drops it, and executors sharing a name add up.
 //
-// Cost: per task, the hooks do three atomic additions (plus two per
-// histogram for the tasks timed), on counters sharded by goroutine so that
-// workers on different cores rarely share a cache line; no locks, lookups or
-// allocations (about 15ns per task, BenchmarkHooks). Reading the clock costs
-// more: three reads per task cost about as much as a trivial goroutine task.
-// So when tasks arrive faster than one per 5µs a GoPool times only a sample
-// of them, down to one in 256 (Hooks.TimeEvery, WithTimingSample); the
-// counters and gauges stay exact, the two histograms hold the sample.
+// Cost: per task, the hooks do one atomic addition on a GoPool and three on
+// the other executors (plus two per histogram for the tasks timed), on
+// counters sharded by goroutine so that workers on different cores rarely
+// share a cache line; no locks, lookups or allocations (about 15ns per task
+// with three additions, BenchmarkHooks). Reading the clock costs more: three
+// reads per task cost about as much as a trivial goroutine task. So when
+// tasks arrive faster than one per 5µs a GoPool times only a sample of them,
+// down to one in 256 (Hooks.TimeEvery, WithTimingSample); the counters and
+// gauges stay exact, the two histograms hold the sample.
 // BenchmarkOverhead compares a GoPool running trivial tasks with and without
 // metrics. A scrape takes a read lock and allocates the samples.
 //

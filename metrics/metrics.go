@@ -89,7 +89,8 @@ func New(reg prometheus.Registerer, opts ...Option) (*Metrics, error) {
 // (the value of the executor label); pass them with executor.WithHooks or
 // the equivalent option of other executors. It creates the executor's series
 // once, with every outcome and exit reason at zero, so that the hooks do no
-// lookups and no allocations per task, only atomic additions. Executors
+// lookups and no allocations per task, only atomic additions; a GoPool
+// counts for itself through their Own (see the package doc). Executors
 // given hooks for the same name add up into the same series. Hooks takes a
 // lock briefly; the hooks it returns are safe for concurrent use.
 func (m *Metrics) Hooks(name string) *executor.Hooks {
@@ -101,6 +102,9 @@ func (m *Metrics) Hooks(name string) *executor.Hooks {
 		WorkerStarted: s.onWorkerStarted,
 		WorkerStopped: s.onWorkerStopped,
 		TimeEvery:     m.timeEvery,
+		Own: func(read func() executor.Counts) (*executor.Hooks, func()) {
+			return s.own(read, m.timeEvery)
+		},
 	}
 }
 

@@ -197,6 +197,61 @@ func TestGoPoolOutcomes(t *testing.T) {
 	}
 }
 
+// TestOwnersAndPushShareASeries: a GoPool counts for itself (Hooks.Own)
+// while another executor reports every event through the same name's hooks;
+// the series adds them up, keeps the GoPool's totals once it has shut down
+// and released, and goes on adding a second GoPool.
+func TestOwnersAndPushShareASeries(t *testing.T) {
+	ctx := context.Background()
+	_, m := newMetrics(t)
+	h := m.Hooks("mix")
+	// The push executor: three tasks accepted, two started, one finished.
+	for range 3 {
+		h.OnSubmitted()
+	}
+	h.OnStarted(-1)
+	h.OnStarted(time.Millisecond)
+	h.OnFinished(executor.Finish{Outcome: executor.OutcomeOK, Ran: true, Run: -1})
+
+	p := newPool(t, m, "mix", 1)
+	gate, release := make(chan struct{}), make(chan struct{})
+	first := submit(t, p, func(context.Context) (int, error) {
+		gate <- struct{}{}
+		<-release
+		return 1, nil
+	})
+	<-gate
+	second := submit(t, p, func(context.Context) (int, error) { return 0, errors.New("boom") })
+	compare(t, m, counts{
+		submitted: 5, queued: 2, inFlight: 2, workers: 1, starts: 1,
+		finished: map[string]int{"ok": 1},
+	}.exposition("mix"))
+
+	close(release)
+	_ = first.Err(ctx)
+	_ = second.Err(ctx)
+	if err := p.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	want := counts{
+		submitted: 5, queued: 1, inFlight: 1, starts: 1,
+		finished: map[string]int{"ok": 2, "error": 1},
+		stops:    map[string]int{"shutdown": 1},
+	}
+	compare(t, m, want.exposition("mix"))
+
+	p2 := newPool(t, m, "mix", 1)
+	if _, err := submit(t, p2, func(context.Context) (int, error) { return 1, nil }).Result(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := p2.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	want.submitted, want.starts = 6, 2
+	want.finished["ok"], want.stops["shutdown"] = 3, 2
+	compare(t, m, want.exposition("mix"))
+}
+
 // TestGoPoolStop checks the outcome of work failed by a hard Stop.
 func TestGoPoolStop(t *testing.T) {
 	ctx := context.Background()

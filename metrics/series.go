@@ -34,6 +34,7 @@ const (
 //
 //	submitted, started, notRan (finished without running),
 //	outcomes (finished, by executor.Outcome; the last is "unknown"),
+//	owned outcomes (the same, for owners: see below),
 //	queue-wait histogram, run-time histogram.
 //
 // A histogram is its bucket counts (not cumulative; the last counts values
@@ -41,10 +42,16 @@ const (
 // negative duration means that the executor did not measure it: the task
 // counts, the histogram does not. The number of tasks finished after
 // running is the sum of the outcomes minus notRan.
+//
+// An executor that counts for itself (executor.Hooks.Own) is an owner: it
+// reports its tasks accepted, queued and running when a scrape asks, and
+// through its hooks only the tasks that end, into the owned outcomes (which
+// the arithmetic above leaves out), and the times it measured.
 type series struct {
 	cells     []atomic.Uint64
 	stride    int       // cells per shard, padding included
 	outcomes  int       // number of outcome cells
+	ownedAt   int       // offset of the owned outcomes in a shard
 	waitAt    int       // offset of the queue-wait histogram in a shard
 	runAt     int       // offset of the run-time histogram in a shard
 	waitBound []float64 // upper bounds of the queue-wait buckets, seconds
@@ -56,8 +63,15 @@ type series struct {
 	starts atomic.Uint64
 	stops  [len(knownExits)]atomic.Uint64
 
-	mu         sync.Mutex // guards otherStops
+	mu         sync.Mutex // guards the fields below
 	otherStops map[executor.WorkerExit]uint64
+	owners     map[*owner]struct{}
+	released   uint64 // tasks accepted by owners that have released
+}
+
+// owner is an executor that counts for itself.
+type owner struct {
+	read func() executor.Counts
 }
 
 const (
@@ -73,7 +87,8 @@ func newSeries(outcomes int, waitBound, runBound []float64) *series {
 		outcomes: outcomes, waitBound: waitBound, runBound: runBound,
 		waitNS: toNS(waitBound), runNS: toNS(runBound),
 	}
-	s.waitAt = cellOutcomes + outcomes
+	s.ownedAt = cellOutcomes + outcomes
+	s.waitAt = s.ownedAt + outcomes
 	s.runAt = s.waitAt + len(waitBound) + 2
 	s.stride = s.runAt + len(runBound) + 2 + padCells
 	s.cells = make([]atomic.Uint64, numShards*s.stride)
@@ -135,6 +150,48 @@ func (s *series) onFinished(f executor.Finish) {
 		observe(sh, s.runAt, s.runNS, f.Run)
 	} else {
 		sh[cellNotRan].Add(1)
+	}
+}
+
+// own implements executor.Hooks.Own: it registers the executor's read
+// function and returns its hooks and its release function.
+func (s *series) own(read func() executor.Counts, timeEvery uint32) (*executor.Hooks, func()) {
+	o := &owner{read: read}
+	s.mu.Lock()
+	if s.owners == nil {
+		s.owners = make(map[*owner]struct{})
+	}
+	s.owners[o] = struct{}{}
+	s.mu.Unlock()
+	var once sync.Once
+	release := func() {
+		once.Do(func() {
+			last := read()
+			s.mu.Lock()
+			s.released += last.Submitted
+			delete(s.owners, o)
+			s.mu.Unlock()
+		})
+	}
+	return &executor.Hooks{
+		Started:       s.onOwnedStarted,
+		Finished:      s.onOwnedFinished,
+		WorkerStarted: s.onWorkerStarted,
+		WorkerStopped: s.onWorkerStopped,
+		TimeEvery:     timeEvery,
+	}, release
+}
+
+// onOwnedStarted: an owner calls Started only for the tasks it timed.
+func (s *series) onOwnedStarted(wait time.Duration) {
+	observe(s.shard(), s.waitAt, s.waitNS, wait)
+}
+
+func (s *series) onOwnedFinished(f executor.Finish) {
+	sh := s.shard()
+	sh[s.ownedAt+min(int(f.Outcome), s.outcomes-1)].Add(1)
+	if f.Ran {
+		observe(sh, s.runAt, s.runNS, f.Run)
 	}
 }
 
@@ -202,8 +259,9 @@ func (s *series) snapshot() snapshot {
 	var sn snapshot
 	var finished uint64
 	for i := range s.outcomes {
-		sn.outcomes = append(sn.outcomes, sum(cellOutcomes+i))
-		finished += sn.outcomes[i]
+		n := sum(cellOutcomes + i)
+		finished += n
+		sn.outcomes = append(sn.outcomes, n+sum(s.ownedAt+i))
 	}
 	notRan := sum(cellNotRan)
 	ranDone := finished - min(finished, notRan)
@@ -224,6 +282,15 @@ func (s *series) snapshot() snapshot {
 	for k, v := range s.otherStops {
 		sn.stops[k] = v
 	}
+	// After the owned outcomes, so that no task is seen finished and not
+	// accepted; under the lock, so that a release is seen whole or not.
+	for o := range s.owners {
+		c := o.read()
+		sn.submitted += c.Submitted
+		sn.queued += uint64(max(c.Queued, 0))
+		sn.inFlight += uint64(max(c.Running, 0))
+	}
+	sn.submitted += s.released
 	s.mu.Unlock()
 	return sn
 }
