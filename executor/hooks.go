@@ -87,7 +87,8 @@ const (
 // package metrics turns them into Prometheus collectors. Any func field may
 // be nil.
 // Hooks are called synchronously from the executor's goroutines, often
-// concurrently, so they must be safe for concurrent use and quick. A nil
+// concurrently, so they must be safe for concurrent use and quick, and must
+// not call the executor's methods (GoPool calls Submitted under its lock). A nil
 // *Hooks is valid and costs nothing: an executor without hooks does not even
 // read the clock.
 //
