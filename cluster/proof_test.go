@@ -260,22 +260,29 @@ func TestServerRestart(t *testing.T) {
 // waitStoredN waits until the server confirmed the first n tasks.
 func waitStoredN(t *testing.T, ex *Executor, n int) {
 	t.Helper()
+	waitTasks(t, ex, n, "stored", func(en *entry) bool { return en.data == nil })
+}
+
+// waitTasks waits until n of the executor's tasks are in the state that is
+// reports, called what in the failure message.
+func waitTasks(t *testing.T, ex *Executor, n int, what string, is func(*entry) bool) {
+	t.Helper()
 	ctx := waitCtx(t)
 	for {
 		ex.mu.Lock()
-		stored := 0
+		k := 0
 		for _, en := range ex.tasks {
-			if en.data == nil {
-				stored++
+			if is(en) {
+				k++
 			}
 		}
 		ex.mu.Unlock()
-		if stored >= n {
+		if k >= n {
 			return
 		}
 		select {
 		case <-ctx.Done():
-			t.Fatalf("%d of %d tasks stored", stored, n)
+			t.Fatalf("%d of %d tasks %s", k, n, what)
 		case <-time.After(5 * time.Millisecond):
 		}
 	}
@@ -382,31 +389,6 @@ func TestWorkerSurvivesRestart(t *testing.T) {
 	check(5)
 }
 
-// waitRepublished waits until the audit has published n tasks again after
-// their messages left the stream without a result.
-func waitRepublished(t *testing.T, ex *Executor, n int) {
-	t.Helper()
-	ctx := waitCtx(t)
-	for {
-		ex.mu.Lock()
-		k := 0
-		for _, en := range ex.tasks {
-			if en.gen > 0 {
-				k++
-			}
-		}
-		ex.mu.Unlock()
-		if k >= n {
-			return
-		}
-		select {
-		case <-ctx.Done():
-			t.Fatalf("%d of %d tasks published again", k, n)
-		case <-time.After(20 * time.Millisecond):
-		}
-	}
-}
-
 // TestLostWhileUnreachable: workers cannot reach the executor (its
 // subscriptions are gone), so its tasks reach the delivery limit and are
 // removed without their reports reaching it; its audit publishes them again,
@@ -433,7 +415,7 @@ func TestLostWhileUnreachable(t *testing.T) {
 	}
 	waitStoredN(t, ex, 3)
 	startWorker(t, ex.URL())
-	waitRepublished(t, ex, 3)
+	waitTasks(t, ex, 3, "published again", func(en *entry) bool { return en.gen > 0 })
 	// Reconnect, preferably while no delivery is about to report the limit:
 	// a moment when the stream is empty, if one comes soon.
 	quiet, cancel := context.WithTimeout(ctx, 3*time.Second)
