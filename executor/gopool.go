@@ -10,6 +10,8 @@ import (
 
 	"github.com/panjf2000/ants/v2"
 	"go.uber.org/zap"
+
+	"github.com/gofutures/gofutures/internal/ring"
 )
 
 // GoPool is a pool of goroutines that runs tasks: Python's
@@ -37,7 +39,7 @@ type GoPool struct {
 	reaped   chan struct{} // closed when the reaper has returned
 
 	mu       sync.Mutex
-	queue    ring[entry]
+	queue    ring.Ring[entry]
 	idle     []*worker // LIFO: the most recently idle worker is reused first
 	workers  int       // alive
 	closed   bool      // Shutdown or Stop called
@@ -122,7 +124,7 @@ type Stats struct {
 func (p *GoPool) Stats() Stats {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return Stats{Workers: p.workers, Idle: len(p.idle), Queued: p.queue.len()}
+	return Stats{Workers: p.workers, Idle: len(p.idle), Queued: p.queue.Len()}
 }
 
 // Schedule implements Executor.
@@ -168,9 +170,9 @@ func (p *GoPool) Schedule(ctx context.Context, t Task) error {
 			}
 			return nil
 		}
-		if p.cfg.queueLimit == 0 || p.queue.len() < p.cfg.queueLimit {
+		if p.cfg.queueLimit == 0 || p.queue.Len() < p.cfg.queueLimit {
 			p.acceptedLocked(false)
-			p.queue.push(e)
+			p.queue.Push(e)
 			p.mu.Unlock()
 			return nil
 		}
@@ -209,7 +211,7 @@ func (p *GoPool) acceptedLocked(taken bool) {
 func (p *GoPool) counts() Counts {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return Counts{Submitted: p.submitted, Queued: p.queue.len(), Running: p.running}
+	return Counts{Submitted: p.submitted, Queued: p.queue.Len(), Running: p.running}
 }
 
 // fastArrivals is the mean gap between scheduled tasks below which timing
@@ -288,7 +290,7 @@ func (p *GoPool) initWorker(w *worker) (err error) {
 			p.broken = broken
 		}
 		p.running-- // w.first
-		queued := p.queue.drain()
+		queued := p.queue.Drain()
 		p.wakeLocked()
 		p.mu.Unlock()
 		p.fail(w.first, broken)
@@ -338,7 +340,7 @@ func (p *GoPool) run(e entry) {
 // nil task means the worker must exit, for the reason returned.
 func (p *GoPool) next(w *worker) (entry, WorkerExit) {
 	p.mu.Lock()
-	if e, ok := p.queue.pop(); ok {
+	if e, ok := p.queue.Pop(); ok {
 		p.roomLocked()
 		p.mu.Unlock()
 		return e, ""
@@ -442,7 +444,7 @@ func (p *GoPool) Shutdown(ctx context.Context, opts ...ShutdownOption) error {
 	first := !p.closed
 	p.closed = true
 	if sc.CancelPending {
-		cancelled = p.queue.drain()
+		cancelled = p.queue.Drain()
 	}
 	p.wakeLocked()
 	p.checkDoneLocked()
@@ -467,7 +469,7 @@ func (p *GoPool) Stop(ctx context.Context) error {
 	}
 	p.mu.Lock()
 	p.closed = true
-	queued := p.queue.drain()
+	queued := p.queue.Drain()
 	p.wakeLocked()
 	p.checkDoneLocked()
 	p.mu.Unlock()

@@ -6,6 +6,7 @@ import (
 	"iter"
 
 	"github.com/gofutures/gofutures/future"
+	"github.com/gofutures/gofutures/internal/ring"
 )
 
 // MapOption configures Map.
@@ -48,15 +49,15 @@ func Map[A, R any](ctx context.Context, ex Executor, fn Func[A, R], in iter.Seq[
 			yield(zero, fmt.Errorf("executor: Map read-ahead must be >= 1, got %d", cfg.readAhead))
 			return
 		}
-		var window ring[*future.Future[R]]
+		var window ring.Ring[*future.Future[R]]
 		defer func() {
-			for f, ok := window.pop(); ok; f, ok = window.pop() {
+			for f, ok := window.Pop(); ok; f, ok = window.Pop() {
 				f.Cancel()
 			}
 		}()
 		// emit waits for the oldest call and yields it; false stops Map.
 		emit := func() bool {
-			f, _ := window.pop()
+			f, _ := window.Pop()
 			v, err := f.Result(ctx)
 			if err != nil && ctx.Err() != nil && !f.Ready() {
 				yield(zero, err)
@@ -74,12 +75,12 @@ func Map[A, R any](ctx context.Context, ex Executor, fn Func[A, R], in iter.Seq[
 				yield(zero, err)
 				return
 			}
-			window.push(f)
-			if window.len() >= cfg.readAhead && !emit() {
+			window.Push(f)
+			if window.Len() >= cfg.readAhead && !emit() {
 				return
 			}
 		}
-		for window.len() > 0 {
+		for window.Len() > 0 {
 			if !emit() {
 				return
 			}

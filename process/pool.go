@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/gofutures/gofutures/executor"
+	"github.com/gofutures/gofutures/internal/ring"
 	"go.uber.org/zap"
 )
 
@@ -37,7 +38,7 @@ type Pool struct {
 	sp   *spawner
 
 	mu         sync.Mutex
-	queue      ring
+	queue      ring.Ring[*job]
 	workers    []*worker // alive or starting
 	nextWorker int
 	closed     bool  // Shutdown, Stop, or broken
@@ -134,7 +135,7 @@ func (p *Pool) Schedule(ctx context.Context, t executor.Task) error {
 		p.mu.Unlock()
 		return err
 	}
-	p.queue.push(j)
+	p.queue.Push(j)
 	p.wakeLocked()
 	p.mu.Unlock()
 	p.cfg.hooks.OnSubmitted()
@@ -146,7 +147,7 @@ func (p *Pool) Schedule(ctx context.Context, t executor.Task) error {
 func (p *Pool) wakeLocked() {
 	var best *worker
 	for _, w := range p.workers {
-		if w.parked && w.roomLocked() > 0 && (best == nil || w.inflight.len() < best.inflight.len()) {
+		if w.parked && w.roomLocked() > 0 && (best == nil || w.inflight.Len() < best.inflight.Len()) {
 			best = w
 		}
 	}
@@ -159,17 +160,17 @@ func (p *Pool) wakeLocked() {
 // the queued and running work, so that a few long tasks are spread over the
 // helpers instead of piling up on the first one to wake.
 func (p *Pool) shareLocked(w *worker) int {
-	total, ready := p.queue.len(), 0
+	total, ready := p.queue.Len(), 0
 	for _, x := range p.workers {
 		if x.ready && !x.dead && !x.retiring {
-			total += x.inflight.len()
+			total += x.inflight.Len()
 			ready++
 		}
 	}
 	if ready == 0 {
 		return 0
 	}
-	return (total+ready-1)/ready - w.inflight.len()
+	return (total+ready-1)/ready - w.inflight.Len()
 }
 
 func (p *Pool) acceptLocked() error {
@@ -192,7 +193,7 @@ func (p *Pool) spawnLocked() {
 
 // needWorkerLocked reports whether a worker that is gone should be replaced.
 func (p *Pool) needWorkerLocked() bool {
-	return !p.stopped && p.broken == nil && (!p.closed || p.queue.len() > 0)
+	return !p.stopped && p.broken == nil && (!p.closed || p.queue.Len() > 0)
 }
 
 func (p *Pool) removeLocked(w *worker) {
@@ -214,7 +215,7 @@ func (p *Pool) breakLocked(cause error) []*job {
 	for _, w := range p.workers {
 		w.wakeLocked()
 	}
-	return p.queue.drain()
+	return p.queue.Drain()
 }
 
 func (p *Pool) checkDoneLocked() {
@@ -276,14 +277,14 @@ func (p *Pool) Shutdown(ctx context.Context, opts ...executor.ShutdownOption) er
 	p.closed = true
 	if sc.CancelPending {
 		var keep []*job
-		for _, j := range p.queue.drain() {
+		for _, j := range p.queue.Drain() {
 			if j.started { // re-queued after its helper died: it is running
 				keep = append(keep, j)
 			} else {
 				cancelled = append(cancelled, j)
 			}
 		}
-		p.queue.requeue(keep)
+		p.queue.Requeue(keep)
 	}
 	for _, w := range p.workers {
 		w.wakeLocked()
@@ -311,7 +312,7 @@ func (p *Pool) Stop(ctx context.Context) error {
 	p.mu.Lock()
 	first := !p.stopped
 	p.closed, p.stopped = true, true
-	queued := p.queue.drain()
+	queued := p.queue.Drain()
 	workers := append([]*worker(nil), p.workers...)
 	p.checkDoneLocked()
 	p.mu.Unlock()

@@ -139,9 +139,9 @@ func (w *worker) readLoop() error {
 			return err
 		}
 		p.mu.Lock()
-		head := w.inflight.peek() // only this goroutine removes jobs
+		head, ok := w.inflight.Peek() // only this goroutine removes jobs
 		p.mu.Unlock()
-		if head == nil || head.id != rep.ID {
+		if !ok || head.id != rep.ID {
 			w.kill(executor.ExitCrashed)
 			return fmt.Errorf("%w: reply for call %d, which is not the running call", wire.ErrProtocol, rep.ID)
 		}
@@ -156,20 +156,20 @@ func (w *worker) readLoop() error {
 		}
 		now := time.Now()
 		p.mu.Lock()
-		w.inflight.pop()
+		w.inflight.Pop()
 		run := now.Sub(w.headStart)
 		if w.ewma == 0 {
 			w.ewma = max(run, 1)
 		} else {
 			w.ewma = max((7*w.ewma+run)/8, 1)
 		}
-		if w.inflight.len() > 0 {
+		if w.inflight.Len() > 0 {
 			w.headStart = now
 			w.armLocked(now)
 		} else if w.timer != nil {
 			w.timer.Stop()
 		}
-		if w.parked && ((p.queue.len() > 0 && w.inflight.len() <= w.roomLocked()) || w.inflight.len() == 0) {
+		if w.parked && ((p.queue.Len() > 0 && w.inflight.Len() <= w.roomLocked()) || w.inflight.Len() == 0) {
 			w.wakeLocked()
 		}
 		p.mu.Unlock()
@@ -187,7 +187,7 @@ func (w *worker) armLocked(start time.Time) {
 func (w *worker) onTimeout() {
 	p := w.p
 	p.mu.Lock()
-	over := !w.dead && w.inflight.len() > 0 && time.Since(w.headStart) >= p.cfg.taskTimeout
+	over := !w.dead && w.inflight.Len() > 0 && time.Since(w.headStart) >= p.cfg.taskTimeout
 	p.mu.Unlock()
 	if over {
 		w.kill(executor.ExitTimeout)

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/gofutures/gofutures/executor"
+	"github.com/gofutures/gofutures/internal/ring"
 	"github.com/gofutures/gofutures/process/internal/wire"
 	"go.uber.org/zap"
 )
@@ -50,7 +51,7 @@ type worker struct {
 	stderrDone chan struct{}
 	timer      *time.Timer
 
-	inflight  ring                // p.mu: sent, in order; the head is running
+	inflight  ring.Ring[*job]     // p.mu: sent, in order; the head is running
 	headStart time.Time           // p.mu: when the head started (about)
 	ewma      time.Duration       // p.mu: average run time of a task
 	parked    bool                // p.mu: the writer waits on wake
@@ -85,7 +86,7 @@ func (w *worker) roomLocked() int {
 	if w.ewma > 0 {
 		depth = int(targetLatency / w.ewma)
 	}
-	return min(max(depth, 1), w.p.cfg.maxInFlight) - w.inflight.len()
+	return min(max(depth, 1), w.p.cfg.maxInFlight) - w.inflight.Len()
 }
 
 func (w *worker) wakeLocked() {
@@ -254,7 +255,7 @@ func (w *worker) gone(startErr error, fatal bool, werr *WorkerError) {
 	if reason == "" {
 		reason = executor.ExitCrashed
 	}
-	jobs := w.inflight.drain()
+	jobs := w.inflight.Drain()
 	justBroken := false
 	switch {
 	case startErr != nil:

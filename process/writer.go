@@ -47,12 +47,12 @@ func (w *worker) writeLoop() {
 				p.mu.Unlock()
 				return
 			}
-			if p.queue.len() > 0 {
+			if p.queue.Len() > 0 {
 				if n = min(w.roomLocked(), p.shareLocked(w)); n > 0 {
 					break
 				}
 			}
-			if w.inflight.len() == 0 && (w.retiring || (p.closed && p.queue.len() == 0)) {
+			if w.inflight.Len() == 0 && (w.retiring || (p.closed && p.queue.Len() == 0)) {
 				if w.reason == "" {
 					w.reason = executor.ExitShutdown
 					if w.retiring {
@@ -69,7 +69,7 @@ func (w *worker) writeLoop() {
 			p.mu.Lock()
 		}
 		for len(batch) < n {
-			j, ok := p.queue.pop()
+			j, ok := p.queue.Pop()
 			if !ok {
 				break
 			}
@@ -121,12 +121,12 @@ func (w *worker) writeLoop() {
 			}
 			return
 		}
-		if w.inflight.len() == 0 && len(sent) > 0 {
+		if w.inflight.Len() == 0 && len(sent) > 0 {
 			w.headStart = time.Now()
 			w.armLocked(w.headStart)
 		}
 		for _, j := range sent {
-			w.inflight.push(j)
+			w.inflight.Push(j)
 		}
 		p.mu.Unlock()
 		if fe.buf.Len() > 0 {
@@ -155,7 +155,7 @@ func (p *Pool) returnLocked(jobs []*job) ([]*job, error) {
 	if p.broken != nil {
 		return jobs, p.broken
 	}
-	p.queue.requeue(jobs)
+	p.queue.Requeue(jobs)
 	for _, w := range p.workers {
 		if w.parked && w.roomLocked() > 0 {
 			w.wakeLocked()
