@@ -23,6 +23,20 @@ func benchPool(b *testing.B, opts ...process.Option) *process.Pool {
 	return p
 }
 
+// addInFlight appends f to fs and, once fs is full (cap(fs) futures in
+// flight), waits for them all and empties it.
+func addInFlight[T any](ctx context.Context, b *testing.B, fs []*future.Future[T], f *future.Future[T]) []*future.Future[T] {
+	if fs = append(fs, f); len(fs) < cap(fs) {
+		return fs
+	}
+	for _, f := range fs {
+		if _, err := f.Result(ctx); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return fs[:0]
+}
+
 // BenchmarkSubmit: trivial tasks, one per Call, 1000 in flight at a time.
 func BenchmarkSubmit(b *testing.B) {
 	p := benchPool(b)
@@ -35,15 +49,7 @@ func BenchmarkSubmit(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		fs = append(fs, f)
-		if len(fs) == cap(fs) {
-			for _, f := range fs {
-				if _, err := f.Result(ctx); err != nil {
-					b.Fatal(err)
-				}
-			}
-			fs = fs[:0]
-		}
+		fs = addInFlight(ctx, b, fs, f)
 		i++
 	}
 	for _, f := range fs {
@@ -82,15 +88,7 @@ func BenchmarkChunk1000(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		fs = append(fs, f)
-		if len(fs) == cap(fs) {
-			for _, f := range fs {
-				if _, err := f.Result(ctx); err != nil {
-					b.Fatal(err)
-				}
-			}
-			fs = fs[:0]
-		}
+		fs = addInFlight(ctx, b, fs, f)
 	}
 	for _, f := range fs {
 		_, _ = f.Result(ctx)
