@@ -183,19 +183,48 @@ func TestWrongCredentials(t *testing.T) {
 	}
 }
 
-// TestServerRestart: an external server with file storage restarts; tasks
-// accepted before it stops (stored, or in flight), and while it is down,
-// all complete.
-func TestServerRestart(t *testing.T) {
-	ctx := waitCtx(t)
-	cfg := defaultConfig()
-	cfg.token, cfg.storeDir = testToken, t.TempDir()
-	srv, err := startEmbedded(&cfg)
-	if err != nil {
-		t.Fatal(err)
+// fileServer is an embedded server with file storage that a test stops and
+// starts again on the same address, as an external server restarts.
+type fileServer struct {
+	t   *testing.T
+	cfg config
+	srv *embedded // nil while stopped
+	url string
+}
+
+// startFileServer starts a fileServer, stopped at the end of the test.
+func startFileServer(t *testing.T) *fileServer {
+	s := &fileServer{t: t, cfg: defaultConfig()}
+	s.cfg.token, s.cfg.storeDir = testToken, t.TempDir()
+	s.start()
+	s.url = s.srv.url()
+	t.Cleanup(s.stop)
+	return s
+}
+
+// start starts the server, on its first address once it has one.
+func (s *fileServer) start() {
+	if s.url != "" {
+		s.cfg.listen = strings.TrimPrefix(s.url, "nats://")
 	}
-	t.Cleanup(func() { srv.shutdown() })
-	url := srv.url()
+	srv, err := startEmbedded(&s.cfg)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	s.srv = srv
+}
+
+func (s *fileServer) stop() {
+	if s.srv != nil {
+		s.srv.shutdown()
+		s.srv = nil
+	}
+}
+
+// newRestartExecutor returns an executor on url with the short timeouts
+// that the restart tests need, stopped at the end of the test.
+func newRestartExecutor(ctx context.Context, t *testing.T, url string) *Executor {
+	t.Helper()
 	ex, err := New(ctx, testReg, WithURL(url), WithToken(testToken), WithAckWait(400*time.Millisecond),
 		WithPublishTimeout(300*time.Millisecond))
 	if err != nil {
@@ -206,6 +235,16 @@ func TestServerRestart(t *testing.T) {
 			t.Error(err)
 		}
 	})
+	return ex
+}
+
+// TestServerRestart: an external server with file storage restarts; tasks
+// accepted before it stops (stored, or in flight), and while it is down,
+// all complete.
+func TestServerRestart(t *testing.T) {
+	ctx := waitCtx(t)
+	srv := startFileServer(t)
+	ex := newRestartExecutor(ctx, t, srv.url)
 	type fut interface {
 		Result(context.Context) (int, error)
 	}
@@ -224,15 +263,12 @@ func TestServerRestart(t *testing.T) {
 	for i := 20; i < 1000; i++ { // some in flight when the server stops
 		call(i)
 	}
-	srv.shutdown()
+	srv.stop()
 	for i := 1000; i < 1020; i++ { // accepted while the server is down
 		call(i)
 	}
-	cfg.listen = strings.TrimPrefix(url, "nats://")
-	if srv, err = startEmbedded(&cfg); err != nil {
-		t.Fatal(err)
-	}
-	wp := startProc(t, url, testToken)
+	srv.start()
+	wp := startProc(t, srv.url, testToken)
 	for i, f := range fs {
 		if v, err := f.Result(ctx); err != nil || v != i*i {
 			ex.mu.Lock()
@@ -353,25 +389,9 @@ func TestWorkerSupervisor(t *testing.T) {
 // exists waits for it.
 func TestWorkerSurvivesRestart(t *testing.T) {
 	ctx := waitCtx(t)
-	cfg := defaultConfig()
-	cfg.token, cfg.storeDir = testToken, t.TempDir()
-	srv, err := startEmbedded(&cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.shutdown() })
-	url := srv.url()
-	startProc(t, url, testToken) // before the executor creates the stream
-	ex, err := New(ctx, testReg, WithURL(url), WithToken(testToken), WithAckWait(400*time.Millisecond),
-		WithPublishTimeout(300*time.Millisecond))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := ex.Stop(context.Background()); err != nil {
-			t.Error(err)
-		}
-	})
+	srv := startFileServer(t)
+	startProc(t, srv.url, testToken) // before the executor creates the stream
+	ex := newRestartExecutor(ctx, t, srv.url)
 	check := func(n int) {
 		t.Helper()
 		f, _ := executor.Call(ctx, ex, square, n)
@@ -380,11 +400,8 @@ func TestWorkerSurvivesRestart(t *testing.T) {
 		}
 	}
 	check(3)
-	srv.shutdown()
-	cfg.listen = strings.TrimPrefix(url, "nats://")
-	if srv, err = startEmbedded(&cfg); err != nil {
-		t.Fatal(err)
-	}
+	srv.stop()
+	srv.start()
 	check(4)
 	check(5)
 }
