@@ -404,3 +404,58 @@ func TestImapProgress(t *testing.T) {
 		t.Errorf("reports %v", reps)
 	}
 }
+
+// An input iterator that goes on after its yield returned false (a bug
+// that a range loop would report) panics with a clear message, in the
+// loop's goroutine, for both kinds of input; nothing it yields after the
+// loop has ended is scheduled.
+func TestImapInputIgnoresFalse(t *testing.T) {
+	const want = "pool: the input iterator went on after its yield returned false"
+	stubborn := func(yield func(int) bool) {
+		for i := range 50 {
+			yield(i) // ignores false
+		}
+	}
+	stubborn2 := func(yield func(int, error) bool) {
+		for i := range 50 {
+			if i%10 == 9 {
+				yield(0, errors.New("bad item"))
+			} else {
+				yield(i, nil)
+			}
+		}
+	}
+	cases := []struct {
+		name string
+		seq  func(p *pool.Pool) iter.Seq2[int, error]
+	}{
+		{"Imap", func(p *pool.Pool) iter.Seq2[int, error] {
+			return pool.Imap(context.Background(), p, square, stubborn, pool.WithChunkSize(3))
+		}},
+		{"ImapUnordered", func(p *pool.Pool) iter.Seq2[int, error] {
+			return pool.ImapUnordered(context.Background(), p, square, stubborn, pool.WithChunkSize(3))
+		}},
+		{"Imap2", func(p *pool.Pool) iter.Seq2[int, error] {
+			return pool.Imap2(context.Background(), p, square, stubborn2, pool.WithChunkSize(3))
+		}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			p := newPool(t, 2)
+			got := func() (v any) {
+				defer func() { v = recover() }()
+				for range tc.seq(p) {
+					break
+				}
+				return nil
+			}()
+			if got != want {
+				t.Fatalf("recovered %v, want %q", got, want)
+			}
+			p.Close()
+			if err := p.Join(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}

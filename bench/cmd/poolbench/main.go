@@ -20,6 +20,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"runtime/debug"
 	"slices"
 	"text/tabwriter"
 	"time"
@@ -99,7 +100,13 @@ func run(n, workers, reps int, python, script string) error {
 		}
 		for range reps {
 			for i, v := range variants {
-				runtime.GC()
+				// Every run starts from the same memory state: collected,
+				// and the free pages given back to the OS. With runtime.GC()
+				// alone, a run found warm pages or fresh ones depending on
+				// what ran before it (the scavenger returns freed pages in
+				// the background): Map after the unordered pair ran at 40%
+				// of its speed after the other Map.
+				debug.FreeOSMemory()
 				start := time.Now()
 				sum, err := v.run(ctx, n, cs)
 				el := time.Since(start)
