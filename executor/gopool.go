@@ -256,7 +256,9 @@ func (p *GoPool) acceptLocked() error {
 // loop is a worker's life, run on an ants goroutine.
 func (p *GoPool) loop(w *worker) {
 	p.hooks.OnWorkerStarted()
-	p.log.Debug("worker started", zap.Int("worker", w.id))
+	if ce := p.log.Check(zap.DebugLevel, "worker started"); ce != nil { // no allocation when off
+		ce.Write(zap.Int("worker", w.id))
+	}
 	if p.cfg.init != nil {
 		if err := p.initWorker(w); err != nil {
 			p.workerGone(w, ExitInitError)
@@ -413,7 +415,9 @@ func (p *GoPool) wakeLocked() {
 }
 
 func (p *GoPool) workerGone(w *worker, reason WorkerExit) {
-	p.log.Debug("worker stopped", zap.Int("worker", w.id), zap.String("reason", string(reason)))
+	if ce := p.log.Check(zap.DebugLevel, "worker stopped"); ce != nil {
+		ce.Write(zap.Int("worker", w.id), zap.String("reason", string(reason)))
+	}
 	p.hooks.OnWorkerStopped(reason)
 	p.mu.Lock()
 	p.workers--

@@ -2,6 +2,7 @@ package main
 
 import (
 	"runtime"
+	"runtime/debug"
 	"runtime/metrics"
 	"slices"
 	"sync"
@@ -91,7 +92,10 @@ func measure(v variant, size, n, batch int, out []int) (sample, error) {
 		batch = n
 	}
 	run, check := v.setup(size, n, out)
-	runtime.GC()
+	// The same memory state for every run: collected, free pages given back
+	// to the OS, so that no variant finds warm pages left by the one before
+	// (see poolbench).
+	debug.FreeOSMemory()
 	base := newMemSampler(time.Millisecond)
 	floor := base.read()
 	var m0, m1 runtime.MemStats
