@@ -99,6 +99,9 @@ func NewGoPool(opts ...Option) (*GoPool, error) {
 	)
 	if err != nil {
 		p.stopRun(nil)
+		if p.release != nil {
+			p.release()
+		}
 		return nil, fmt.Errorf("executor: %w", err)
 	}
 	p.ants = pool
