@@ -95,13 +95,8 @@ func TestApplyAsyncCallbackPanic(t *testing.T) {
 
 func TestApplyAsyncContext(t *testing.T) {
 	p := newPool(t, 1)
-	release := make(chan struct{})
-	started := make(chan struct{})
-	block := executor.Fn(func(_ context.Context, x int) (int, error) {
-		close(started)
-		<-release
-		return x, nil
-	})
+	g := newGate()
+	block, started, release := g.fn, g.started, g.release
 	var ran atomic.Bool
 	mark := executor.Fn(func(_ context.Context, x int) (int, error) { ran.Store(true); return x, nil })
 	first, err := pool.ApplyAsync(context.Background(), p, block, 1)

@@ -156,22 +156,9 @@ func TestTerminateOutstanding(t *testing.T) {
 // and the pool's outstanding calls fail.
 func TestTerminateNotOwned(t *testing.T) {
 	ctx := context.Background()
-	ex, err := executor.NewGoPool(executor.WithWorkers(1))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ex.Shutdown(ctx)
-	p, _ := pool.New(ex)
-	release := make(chan struct{})
-	started := make(chan struct{})
-	var ran atomic.Int64
-	fn := executor.Fn(func(_ context.Context, x int) (int, error) {
-		if ran.Add(1) == 1 {
-			close(started)
-			<-release
-		}
-		return x, nil
-	})
+	ex, p := newNotOwned(t, 1)
+	g := newGate()
+	fn, started, release, ran := g.fn, g.started, g.release, &g.ran
 	var got []error
 	done := make(chan struct{})
 	go func() {

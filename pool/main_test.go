@@ -68,6 +68,43 @@ func newCounting(t testing.TB, n int) (*pool.Pool, *counting) {
 	return p, c
 }
 
+// newNotOwned returns a GoPool of n workers, shut down at the end of the
+// test, and a Pool over it that does not own it.
+func newNotOwned(t testing.TB, n int) (*executor.GoPool, *pool.Pool) {
+	t.Helper()
+	ex, err := executor.NewGoPool(executor.WithWorkers(n))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = ex.Shutdown(context.Background()) })
+	p, err := pool.New(ex)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ex, p
+}
+
+// gate is a task function whose first call blocks: it closes started and
+// waits until release is closed. ran counts every call.
+type gate struct {
+	fn      executor.Func[int, int]
+	started chan struct{}
+	release chan struct{}
+	ran     atomic.Int64
+}
+
+func newGate() *gate {
+	g := &gate{started: make(chan struct{}), release: make(chan struct{})}
+	g.fn = executor.Fn(func(_ context.Context, x int) (int, error) {
+		if g.ran.Add(1) == 1 {
+			close(g.started)
+			<-g.release
+		}
+		return x, nil
+	})
+	return g
+}
+
 var square = executor.Fn(func(_ context.Context, x int) (int, error) { return x * x, nil })
 
 func ints(n int) []int {

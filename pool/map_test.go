@@ -195,16 +195,8 @@ func TestMapProgress(t *testing.T) {
 func TestMapContextCancelled(t *testing.T) {
 	p := newPool(t, 1)
 	ctx, cancel := context.WithCancelCause(context.Background())
-	started := make(chan struct{})
-	release := make(chan struct{})
-	var ran atomic.Int64
-	fn := executor.Fn(func(_ context.Context, x int) (int, error) {
-		if ran.Add(1) == 1 {
-			close(started)
-			<-release
-		}
-		return x, nil
-	})
+	g := newGate()
+	fn, started, release, ran := g.fn, g.started, g.release, &g.ran
 	f, err := pool.MapAsync(ctx, p, fn, ints(10), pool.WithChunkSize(1))
 	if err != nil {
 		t.Fatal(err)
@@ -228,16 +220,8 @@ func TestMapContextCancelled(t *testing.T) {
 // Cancelling the future of MapAsync cancels the chunks not started.
 func TestMapAsyncCancel(t *testing.T) {
 	p := newPool(t, 1)
-	started := make(chan struct{})
-	release := make(chan struct{})
-	var ran atomic.Int64
-	fn := executor.Fn(func(_ context.Context, x int) (int, error) {
-		if ran.Add(1) == 1 {
-			close(started)
-			<-release
-		}
-		return x, nil
-	})
+	g := newGate()
+	fn, started, release, ran := g.fn, g.started, g.release, &g.ran
 	f, err := pool.MapAsync(context.Background(), p, fn, ints(10), pool.WithChunkSize(1))
 	if err != nil {
 		t.Fatal(err)

@@ -67,13 +67,8 @@ func TestExecutorRefusesMidway(t *testing.T) {
 func TestApplyAsyncCancel(t *testing.T) {
 	p := newPool(t, 1)
 	ctx := context.Background()
-	release := make(chan struct{})
-	started := make(chan struct{})
-	block := executor.Fn(func(_ context.Context, x int) (int, error) {
-		close(started)
-		<-release
-		return x, nil
-	})
+	g := newGate()
+	block, started, release := g.fn, g.started, g.release
 	var ran atomic.Bool
 	mark := executor.Fn(func(_ context.Context, x int) (int, error) { ran.Store(true); return x, nil })
 	first, _ := pool.ApplyAsync(ctx, p, block, 1)
@@ -142,12 +137,7 @@ func TestJoinContext(t *testing.T) {
 // A Pool over an executor it does not own leaves the executor running.
 func TestNotOwnedExecutorSurvivesJoin(t *testing.T) {
 	ctx := context.Background()
-	ex, err := executor.NewGoPool(executor.WithWorkers(2))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ex.Shutdown(ctx)
-	p, _ := pool.New(ex)
+	ex, p := newNotOwned(t, 2)
 	if p.Executor() != ex || p.Workers() != 2 {
 		t.Errorf("Executor/Workers = %v, %d", p.Executor(), p.Workers())
 	}
