@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -315,5 +316,19 @@ func TestLocalHelpers(t *testing.T) {
 	sf, _ := executor.Call(ctx, ex, square, 9)
 	if v, err := sf.Result(ctx); v != 81 || err != nil {
 		t.Fatalf("after helper crashes: %v, %v", v, err)
+	}
+}
+
+// New refuses to run in a process started as a cluster worker, so that a
+// program that forgot ServeIfWorker does not start clusters without end.
+func TestNewInWorkerRefuses(t *testing.T) {
+	t.Setenv(EnvWorker, "1")
+	ex, err := New(context.Background(), testReg)
+	if err == nil {
+		_ = ex.Stop(context.Background())
+		t.Fatal("New in a worker process succeeded")
+	}
+	if !strings.Contains(err.Error(), "ServeIfWorker") {
+		t.Fatalf("err = %v", err)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"sync/atomic"
 
 	"github.com/gofutures/gofutures/executor"
@@ -16,10 +17,17 @@ import (
 // WithListen address (loopback by default) and requiring the credentials
 // given (or a random token, see URL and WithWorkerProcesses). It creates or
 // updates the task stream and the workers' consumer. ctx bounds the start-up;
-// New blocks until the server is ready.
+// New blocks until the server is ready. It refuses to run in a process that
+// an Executor started as its worker whose main did not call ServeIfWorker
+// first (each such worker would start a cluster of its own).
 func New(ctx context.Context, reg *process.Registry, opts ...Option) (*Executor, error) {
 	if reg == nil {
 		return nil, errors.New("cluster: nil registry")
+	}
+	if os.Getenv(EnvWorker) == "1" {
+		err := fmt.Errorf("cluster: New called in a process started as a cluster worker (%s=1): call cluster.ServeIfWorker(reg) first in main, before anything else", EnvWorker)
+		fmt.Fprintln(os.Stderr, err) // a worker's stderr is what its executor shows
+		return nil, err
 	}
 	return newExecutor(ctx, newRegistryCodec(reg), opts)
 }

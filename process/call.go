@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/gob"
 	"fmt"
+	"io"
 	"reflect"
 
 	"github.com/gofutures/gofutures/executor"
@@ -24,26 +25,34 @@ type reply struct {
 	value  any              // R or []R (StatusOK, StatusItemErrs)
 }
 
-// serve decodes the arguments of call c from dec, runs the function and
-// returns the reply. It fails (and the stream is unusable) only if the
-// arguments of an unknown function cannot even be skipped.
-func (reg *Registry) serve(ctx context.Context, c wire.Call, dec decoder) (reply, error) {
+// serve decodes the arguments of call c from dec, which reads from br, runs
+// the function and returns the reply. ok is false if the arguments could not
+// be decoded whole (an error, a panic in a decoding method, bytes left over):
+// then the function did not run, the reply says why (ErrEncode, or
+// ErrNotRegistered for an unknown function), and dec's stream is in an
+// unknown state, so the caller must not decode from it again.
+func (reg *Registry) serve(ctx context.Context, c wire.Call, dec decoder, br *bytes.Reader) (rep reply, ok bool) {
 	e := reg.lookup(c.Name)
 	if e == nil {
-		if err := dec.Decode(nil); err != nil { // skip the value, keep its types
-			return reply{}, fmt.Errorf("%w: skipping arguments of unknown function %q: %w", wire.ErrProtocol, c.Name, err)
-		}
-		return reg.errReply(fmt.Errorf("%w: %q is not registered in the helper", ErrNotRegistered, c.Name)), nil
+		err := decodeSafely(func() error { return dec.Decode(nil) }) // skip the value, keep its types
+		return reg.errReply(fmt.Errorf("%w: %q is not registered in the helper", ErrNotRegistered, c.Name)), err == nil && br.Len() == 0
 	}
-	args, err := e.decodeArgs(dec, c.Chunk)
+	var args any
+	err := decodeSafely(func() (err error) {
+		args, err = e.decodeArgs(dec, c.Chunk)
+		return err
+	})
+	if err == nil && br.Len() != 0 {
+		err = fmt.Errorf("%d bytes left over", br.Len())
+	}
 	if err != nil {
-		return reg.errReply(fmt.Errorf("%w: decoding arguments of %q: %w", ErrEncode, c.Name, err)), nil
+		return reg.errReply(fmt.Errorf("%w: decoding arguments of %q: %w", ErrEncode, c.Name, err)), false
 	}
 	res, err, items := e.run(ctx, args, c.Chunk)
 	if err != nil {
-		return reg.errReply(err), nil
+		return reg.errReply(err), true
 	}
-	rep := reply{status: wire.StatusOK, value: res}
+	rep = reply{status: wire.StatusOK, value: res}
 	if items != nil {
 		rep.status = wire.StatusItemErrs
 		rep.items = make([]wire.ErrorInfo, len(items))
@@ -53,7 +62,18 @@ func (reg *Registry) serve(ctx context.Context, c wire.Call, dec decoder) (reply
 			}
 		}
 	}
-	return rep, nil
+	return rep, true
+}
+
+// decodeSafely runs decode, turning a panic (in a GobDecode or
+// UnmarshalBinary method, or in gob itself on hostile input) into an error.
+func decodeSafely(decode func() error) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = fmt.Errorf("panic while decoding: %v", v)
+		}
+	}()
+	return decode()
 }
 
 func (reg *Registry) errReply(err error) reply {
@@ -61,12 +81,14 @@ func (reg *Registry) errReply(err error) reply {
 }
 
 // frameEncoder appends frames to buf with one persistent gob stream. After an
-// encoding error it rolls the frame back and starts a new stream, flagged on
-// the next frame so that the reader starts a new decoder too.
+// encoding error, or a frame over wire.LargeFrame, it starts a new stream,
+// flagged on the next frame so that the reader starts a new decoder too.
 type frameEncoder struct {
 	buf   bytes.Buffer
 	enc   *gob.Encoder
-	reset bool
+	reset bool // flag the next frame with wire.FlagReset
+	peer  bool // flag the next frame with wire.FlagResetPeer
+	big   bool // a large frame was encoded: start a new stream after the flush
 	max   int
 	hdr   []byte
 }
@@ -75,6 +97,13 @@ func newFrameEncoder(max int) *frameEncoder {
 	f := &frameEncoder{max: max}
 	f.enc = gob.NewEncoder(&f.buf)
 	return f
+}
+
+// newStream drops the gob stream (and the memory its encoder holds); the
+// next frame is flagged with wire.FlagReset.
+func (f *frameEncoder) newStream() {
+	f.enc = gob.NewEncoder(&f.buf)
+	f.reset = true
 }
 
 // add appends a frame of kind with the binary header hdr and the gob values
@@ -92,15 +121,40 @@ func (f *frameEncoder) add(kind byte, hdr []byte, v1, v2 any) error {
 	}
 	if err != nil {
 		f.buf.Truncate(start)
-		f.enc = gob.NewEncoder(&f.buf)
-		f.reset = true
+		f.newStream()
 		return err
 	}
 	if f.reset {
 		wire.SetReset(&f.buf, start)
 		f.reset = false
 	}
+	if f.peer {
+		f.buf.Bytes()[start+4] |= wire.FlagResetPeer
+		f.peer = false
+	}
+	if n > wire.LargeFrame {
+		f.big = true
+	}
 	return nil
+}
+
+// flush writes the frames appended so far to w (if any) and empties the
+// buffer. A buffer grown past wire.LargeFrame (by a large frame, or by one
+// rejected as too large) is let go, and so is the stream after a large frame.
+func (f *frameEncoder) flush(w io.Writer) error {
+	var err error
+	if f.buf.Len() > 0 {
+		_, err = w.Write(f.buf.Bytes())
+	}
+	f.buf.Reset()
+	if f.buf.Cap() > wire.LargeFrame {
+		f.buf = bytes.Buffer{}
+	}
+	if f.big {
+		f.big = false
+		f.newStream()
+	}
+	return err
 }
 
 func (f *frameEncoder) encode(v any) (err error) {
@@ -122,6 +176,16 @@ func (f *frameEncoder) encode(v any) (err error) {
 func (f *frameEncoder) addCall(id uint64, r executor.Remote) error {
 	f.hdr = wire.AppendCall(f.hdr[:0], wire.Call{ID: id, Chunk: r.Chunk(), Name: r.FuncName()})
 	return f.add(wire.KindCall, f.hdr, r.Args(), nil)
+}
+
+// addStarted appends the started marker of call id.
+func (f *frameEncoder) addStarted(id uint64) { wire.AppendStarted(&f.buf, id) }
+
+// addSkipped appends the reply of call id that was not run.
+func (f *frameEncoder) addSkipped(id uint64) {
+	start := wire.Begin(&f.buf, wire.KindReply)
+	f.buf.Write(wire.AppendReply(f.hdr[:0], wire.Reply{ID: id, Status: wire.StatusSkipped}))
+	wire.End(&f.buf, start)
 }
 
 // addReply appends the reply frame of call id. If the result cannot be
@@ -150,42 +214,50 @@ func (f *frameEncoder) addReply(reg *Registry, id uint64, rep reply) {
 }
 
 // decodeReply decodes the rest of a reply frame into r.Result() and returns
-// the task's error and per-item errors. perr is a protocol error: the reply
-// could not be decoded and the sender must not be trusted any more.
-func (reg *Registry) decodeReply(rep wire.Reply, dec decoder, r executor.Remote) (err error, items []error, perr error) {
-	defer func() {
-		if v := recover(); v != nil {
-			perr = fmt.Errorf("%w: decoding reply: panic: %v", wire.ErrProtocol, v)
+// the task's error and per-item errors. A result that cannot be decoded (a
+// value gob refuses, an unregistered concrete type in an interface, a
+// decoding method that fails or panics) is the task's error, wrapping
+// ErrEncode, and inSync is false: dec's stream may have lost type
+// definitions. perr is a protocol error: the reply is malformed and the
+// sender must not be trusted any more.
+func (reg *Registry) decodeReply(rep wire.Reply, dec decoder, r executor.Remote) (err error, items []error, inSync bool, perr error) {
+	result := func() error {
+		e := decodeSafely(func() error { return dec.Decode(r.Result()) })
+		if e != nil {
+			return fmt.Errorf("%w: decoding the result of %q: %w", ErrEncode, r.FuncName(), e)
 		}
-	}()
+		return nil
+	}
 	switch rep.Status {
 	case wire.StatusOK:
-		if e := dec.Decode(r.Result()); e != nil {
-			return nil, nil, fmt.Errorf("%w: decoding result of %q: %w", wire.ErrProtocol, r.FuncName(), e)
+		if e := result(); e != nil {
+			return e, nil, false, nil
 		}
-		return nil, nil, nil
+		return nil, nil, true, nil
 	case wire.StatusErr:
 		var info wire.ErrorInfo
-		if e := dec.Decode(&info); e != nil || info.IsZero() {
-			return nil, nil, fmt.Errorf("%w: decoding error of %q: %v", wire.ErrProtocol, r.FuncName(), e)
+		if e := decodeSafely(func() error { return dec.Decode(&info) }); e != nil || info.IsZero() {
+			return nil, nil, false, fmt.Errorf("%w: decoding error of %q: %v", wire.ErrProtocol, r.FuncName(), e)
 		}
-		return reg.errorOf(info), nil, nil
-	default:
+		return reg.errorOf(info), nil, true, nil
+	case wire.StatusItemErrs:
 		var infos []wire.ErrorInfo
-		if e := dec.Decode(&infos); e != nil || !r.Chunk() {
-			return nil, nil, fmt.Errorf("%w: decoding item errors of %q: %v", wire.ErrProtocol, r.FuncName(), e)
+		if e := decodeSafely(func() error { return dec.Decode(&infos) }); e != nil || !r.Chunk() {
+			return nil, nil, false, fmt.Errorf("%w: decoding item errors of %q: %v", wire.ErrProtocol, r.FuncName(), e)
 		}
-		if e := dec.Decode(r.Result()); e != nil {
-			return nil, nil, fmt.Errorf("%w: decoding result of %q: %w", wire.ErrProtocol, r.FuncName(), e)
+		if e := result(); e != nil {
+			return e, nil, false, nil
 		}
 		if n := reflect.ValueOf(r.Result()).Elem().Len(); n != len(infos) {
-			return nil, nil, fmt.Errorf("%w: %d item errors for %d results", wire.ErrProtocol, len(infos), n)
+			return nil, nil, false, fmt.Errorf("%w: %d item errors for %d results", wire.ErrProtocol, len(infos), n)
 		}
 		items = make([]error, len(infos))
 		for i, info := range infos {
 			items[i] = reg.errorOf(info)
 		}
-		return nil, items, nil
+		return nil, items, true, nil
+	default:
+		return nil, nil, false, fmt.Errorf("%w: reply status %d for a call that ran", wire.ErrProtocol, rep.Status)
 	}
 }
 
@@ -217,10 +289,7 @@ func (reg *Registry) ServeCall(ctx context.Context, call []byte) ([]byte, error)
 		return nil, err
 	}
 	r := bytes.NewReader(rest)
-	rep, err := reg.serve(ctx, c, gob.NewDecoder(r))
-	if err != nil {
-		return nil, err
-	}
+	rep, _ := reg.serve(ctx, c, gob.NewDecoder(r), r) // one message: no stream to keep
 	f := newFrameEncoder(int(^uint(0) >> 1))
 	f.addReply(reg, 0, rep)
 	return f.buf.Bytes()[wire.HeaderSize:], nil
@@ -229,19 +298,21 @@ func (reg *Registry) ServeCall(ctx context.Context, call []byte) ([]byte, error)
 // DecodeReply decodes a reply message made by ServeCall into r.Result() and
 // completes r with r.Finish. A task's error arrives as a *RemoteError (or an
 // *executor.PanicError for a panic) that unwraps to the sentinel registered
-// in reg under the same name. If reply is malformed, DecodeReply returns an
-// error wrapping ErrProtocol and does not call Finish. It does not block.
+// in reg under the same name; a result that cannot be decoded fails the task
+// with an error wrapping ErrEncode. If reply is malformed, DecodeReply
+// returns an error wrapping ErrProtocol and does not call Finish. It does not
+// block.
 func (reg *Registry) DecodeReply(reply []byte, r executor.Remote) error {
 	rep, rest, err := wire.ParseReply(reply)
 	if err != nil {
 		return err
 	}
 	br := bytes.NewReader(rest)
-	taskErr, items, perr := reg.decodeReply(rep, gob.NewDecoder(br), r)
+	taskErr, items, inSync, perr := reg.decodeReply(rep, gob.NewDecoder(br), r)
 	if perr != nil {
 		return perr
 	}
-	if br.Len() != 0 {
+	if inSync && br.Len() != 0 {
 		return fmt.Errorf("%w: %d trailing bytes in reply", wire.ErrProtocol, br.Len())
 	}
 	r.Finish(taskErr, items)

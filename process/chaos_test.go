@@ -1,8 +1,10 @@
 package process_test
 
 import (
+	"context"
 	"errors"
 	"math/rand/v2"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -13,86 +15,101 @@ import (
 	"github.com/gofutures/gofutures/process"
 )
 
-// TestChaos runs 10,000 tasks while helpers are killed at random: every task
-// either succeeds or fails with the dead-worker error; none is lost, none
-// finishes twice.
+// TestChaos runs thousands of tasks while helpers die, on events rather than
+// a clock: tasks chosen by a seeded schedule crash their own helper, and a
+// killer strikes a random helper after every k replies. Every task resolves
+// once; every task that succeeded ran exactly once (its executions are
+// counted in a log); only crashers and tasks whose helper was killed under
+// them fail, with the dead-worker error, and none of those ran twice.
 func TestChaos(t *testing.T) {
-	const n = 10_000
-	var submitted, finished, crashed atomic.Int64
+	const n, k, crashEvery = 3000, 40, 100
+	rng := rand.New(rand.NewPCG(9, 1)) // the schedule is the same every run
+	var submitted, finished atomic.Int64
 	hooks := &executor.Hooks{
 		Submitted: func() { submitted.Add(1) },
 		Finished:  func(executor.Finish) { finished.Add(1) },
-		WorkerStopped: func(r executor.WorkerExit) {
-			if r == executor.ExitCrashed {
-				crashed.Add(1)
-			}
-		},
 	}
 	p := newPool(t, process.WithWorkers(2), process.WithHooks(hooks))
-	ctx := ctxT(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute) // a bound, not a pace
+	defer cancel()
+	log := newLog(t)
+
+	strike := make(chan struct{}, n)
+	var replies atomic.Int64
+	kills := make(chan int)
+	go func() {
+		kr := rand.New(rand.NewPCG(9, 2))
+		killed := 0
+		for range strike {
+			if pids := p.Pids(); len(pids) > 0 && syscall.Kill(pids[kr.IntN(len(pids))], syscall.SIGKILL) == nil {
+				killed++
+			}
+		}
+		kills <- killed
+	}()
+
 	fs := make([]*future.Future[int], n)
+	crasher := make([]bool, n)
 	callbacks := make([]atomic.Int32, n)
+	var inCallbacks sync.WaitGroup // a future is done before its callbacks return
+	inCallbacks.Add(n)
 	for i := range n {
-		f, err := executor.Call(ctx, p, incFn, i)
+		crasher[i] = rng.IntN(crashEvery) == 0
+		f, err := executor.Call(ctx, p, effectFn, effect{Log: log, ID: i, Crash: crasher[i]})
 		if err != nil {
 			t.Fatal(err)
 		}
-		f.AddDoneCallback(func(*future.Future[int]) { callbacks[i].Add(1) })
+		f.AddDoneCallback(func(*future.Future[int]) {
+			defer inCallbacks.Done()
+			callbacks[i].Add(1)
+			if replies.Add(1)%k == 0 {
+				strike <- struct{}{}
+			}
+		})
 		fs[i] = f
 	}
-	// Kill a random helper every few milliseconds until the work is done.
-	allDone := make(chan struct{})
-	killerDone := make(chan int)
-	go func() {
-		kills := 0
-		tick := time.NewTicker(3 * time.Millisecond)
-		defer tick.Stop()
-		for {
-			select {
-			case <-allDone:
-				killerDone <- kills
-				return
-			case <-tick.C:
-				if pids := p.Pids(); len(pids) > 0 {
-					if syscall.Kill(pids[rand.IntN(len(pids))], syscall.SIGKILL) == nil {
-						kills++
-					}
-				}
-			}
-		}
-	}()
-	ok, died := 0, 0
+	ok, crashed, killedUnder := 0, 0, 0
 	for i, f := range fs {
 		v, err := f.Result(ctx)
 		switch {
-		case err == nil && v == i+1:
+		case err == nil && v == i && !crasher[i]:
 			ok++
+		case errors.Is(err, executor.ErrWorkerDied) && crasher[i]:
+			crashed++
 		case errors.Is(err, executor.ErrWorkerDied):
-			died++
+			killedUnder++
 		default:
-			close(allDone)
-			<-killerDone
-			t.Fatalf("task %d: %d, %v", i, v, err)
+			t.Fatalf("task %d (crasher %v): %d, %v", i, crasher[i], v, err)
 		}
 	}
-	close(allDone)
-	kills := <-killerDone
+	inCallbacks.Wait()
+	close(strike)
+	killed := <-kills
 	if err := p.Shutdown(ctx); err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("%d ok, %d failed with a dead worker, %d kills, %d crashed helpers", ok, died, kills, crashed.Load())
-	if kills == 0 || crashed.Load() == 0 {
-		t.Fatalf("no helper was killed (%d kills)", kills)
+	t.Logf("%d ok, %d crashers, %d killed under a task; %d kills", ok, crashed, killedUnder, killed)
+
+	ran := executions(t, log)
+	for i, f := range fs {
+		if c := callbacks[i].Load(); c != 1 {
+			t.Errorf("task %d completed %d times", i, c)
+		}
+		if s, _ := f.Successful(); s {
+			if ran[i] != 1 {
+				t.Errorf("task %d succeeded and ran %d times", i, ran[i])
+			}
+		} else if ran[i] > 1 {
+			t.Errorf("task %d failed and ran %d times", i, ran[i])
+		}
 	}
-	if died > int(crashed.Load()) {
-		t.Fatalf("%d tasks failed for %d dead helpers: only the running task may fail", died, crashed.Load())
+	if killed == 0 || crashed == 0 {
+		t.Fatalf("no chaos: %d kills, %d crashers", killed, crashed)
+	}
+	if killedUnder > killed {
+		t.Errorf("%d tasks failed for %d kills: only the running task may fail", killedUnder, killed)
 	}
 	if submitted.Load() != n || finished.Load() != n {
-		t.Fatalf("hooks: %d submitted, %d finished, want %d", submitted.Load(), finished.Load(), n)
-	}
-	for i := range callbacks {
-		if c := callbacks[i].Load(); c != 1 {
-			t.Fatalf("task %d completed %d times", i, c)
-		}
+		t.Errorf("hooks: %d submitted, %d finished, want %d", submitted.Load(), finished.Load(), n)
 	}
 }

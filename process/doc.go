@@ -34,10 +34,37 @@
 // the pool's zap logger with the helper's pid (and kept, in part, for error
 // messages). A versioned handshake (protocol version, the helper's registry,
 // its pid) makes a stale or foreign helper fail with a clear error. Several
-// tasks are in flight per helper, so small tasks are not bound by the round
-// trip; a chunk (executor.CallChunk) is one frame. Frames are limited in size
-// (WithMaxFrameSize). Nothing a helper sends is trusted: bad bytes kill that
+// calls are in flight per helper, so small tasks are not bound by the round
+// trip; a chunk (executor.CallChunk) is one call. Frames are limited in size
+// (WithMaxFrameSize). Nothing a helper sends is trusted: bad frames kill that
 // helper, not the host.
+//
+// The host always knows what a helper was doing when it died. A helper runs
+// its calls one at a time, in the order sent, and before it takes a call it
+// writes, in one write, every reply still buffered and a started marker for
+// that call. Replies so leave as soon as the next call begins (or the helper
+// would wait for input), and the pipe holds them even if the helper dies
+// right after. When a helper dies, the host has the replies of every call it
+// finished; the one call with a started marker and no reply is the call that
+// was running, and it alone fails (with a *WorkerError, or a *TimeoutError:
+// the task timeout counts from its started marker); calls without a marker
+// never started, and they go back to the front of the queue, to run once,
+// elsewhere. This costs one write per call in the helper.
+//
+// How many calls a helper is sent ahead is set by their run time, measured
+// between marker and reply: about a millisecond's worth, and only one until a
+// run time is known, so that long tasks of unknown length spread over every
+// helper (including those still starting) instead of queueing behind each
+// other on the first one ready.
+//
+// A call whose arguments the helper cannot decode whole (an unregistered
+// concrete type in an interface, a failing GobDecode) fails with ErrEncode;
+// the helper, whose gob stream has then lost its place, skips the calls
+// behind it without running them until the host starts a new stream, and the
+// host sends those calls again. A result the host cannot decode fails its
+// task with ErrEncode, and the host asks the helper for a new reply stream.
+// After a frame over a megabyte, each side starts a new stream and lets its
+// buffers go, so one large argument does not keep its memory.
 //
 // # Failures
 //
@@ -46,18 +73,23 @@
 //     Registry.RegisterError keep working with errors.Is. A panic becomes an
 //     *executor.PanicError with the value and the helper's stack, and the
 //     helper lives on.
-//   - An argument or result that gob cannot encode, or that is over the
-//     frame limit, fails that task only (ErrEncode, ErrFrameTooLarge).
+//   - An argument or result that gob cannot encode or decode, or that is
+//     over the frame limit, fails that task only (ErrEncode,
+//     ErrFrameTooLarge).
 //   - A helper that exits, is killed or runs out of memory fails only the task
 //     it was running, with a *WorkerError (matching executor.ErrWorkerDied)
 //     naming the pid, the exit status or signal, and the tail of its stderr.
-//     The tasks queued behind it are re-queued, and it is replaced.
+//     The calls sent to it that had not started run elsewhere, once, and it
+//     is replaced; a helper that died young (before it finished a call) is
+//     replaced after a backoff that doubles from 10ms up to 1s.
 //   - WithTaskTimeout kills the helper's whole process group when a task
 //     overruns; the task fails with a *TimeoutError (matching
 //     context.DeadlineExceeded).
 //   - The pool is broken (executor.ErrBroken on every queued and later task)
-//     only when helpers cannot start, fail the handshake, or their
-//     initializer keeps failing.
+//     only when helpers cannot start: three in a row exit before the
+//     handshake, fail it, or fail their initializer, or ten in a row are
+//     killed by a signal before it (which says nothing about the binary, so
+//     it counts apart). The error says which, with the exit status or signal.
 //
 // # Lifecycle
 //
@@ -65,9 +97,13 @@
 // WithMaxTasksPerChild replaces a helper after n tasks; WithInitializer runs
 // a registered function once in each helper. Shutdown drains (or, with
 // executor.CancelPending, cancels queued tasks); Stop kills the helpers.
-// Helpers never outlive the host: they are started with a parent-death
-// signal (SIGKILL, even when the host itself is killed with SIGKILL) in their
-// own process group, and they exit when their input pipe closes.
+// Helpers never outlive the host, and neither do the processes their tasks
+// start: each helper leads its own process group and is started with a
+// parent-death signal (SIGTERM, delivered even when the host is killed with
+// SIGKILL), on which it kills its whole group; it also exits when its input
+// pipe closes. New refuses to run in a process that a Pool started as its
+// helper, so a program that forgot ServeIfHelper fails with an error that
+// says so instead of starting helpers without end.
 //
 // In a helper, tasks run one at a time, in order, and receive a context that
 // is never cancelled: a task is stopped by killing its helper (Stop,

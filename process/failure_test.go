@@ -205,7 +205,7 @@ func TestGarbageFromHelper(t *testing.T) {
 		bytes []byte
 		want  string
 	}{
-		"bad kind":       {frame(3, 0x42, "abc"), "unknown frame kind"},
+		"bad kind":       {frame(3, 0x2a, "abc"), "unknown frame kind"},
 		"over the limit": {frame(1<<30, 3, ""), "frame too large"},
 		"bad reply":      {frame(2, 3, "\xff\xff"), "protocol error"},
 		"wrong id":       {frame(2, 3, "\x63\x00"), "not the running call"},
@@ -272,7 +272,7 @@ func TestBroken(t *testing.T) {
 		brokenPool(t, `missing functions ["any" "block"`, process.WithHelper(self), process.WithEnv("PROCESS_TEST_MODE=other"))
 	})
 	t.Run("stale protocol", func(t *testing.T) {
-		brokenPool(t, "speaks protocol version 99, this program 1: rebuild the helper", process.WithHelper(self), process.WithEnv("PROCESS_TEST_MODE=stale"))
+		brokenPool(t, "speaks protocol version 99, this program 2: rebuild the helper", process.WithHelper(self), process.WithEnv("PROCESS_TEST_MODE=stale"))
 	})
 	t.Run("initializer fails", func(t *testing.T) {
 		brokenPool(t, "init refused", process.WithInitializer(initFn, "fail"))

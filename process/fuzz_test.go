@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/gob"
+	"io"
 	"testing"
 
 	"github.com/gofutures/gofutures/process/internal/wire"
@@ -66,6 +67,12 @@ func FuzzHostReader(f *testing.F) {
 			if kind&wire.FlagReset != 0 {
 				dec = gob.NewDecoder(br)
 			}
+			if kind&^wire.FlagReset == wire.KindStarted {
+				if _, err := wire.ParseStarted(body); err != nil {
+					return
+				}
+				continue
+			}
 			rep, rest, err := wire.ParseReply(body)
 			if err != nil {
 				return
@@ -79,17 +86,17 @@ func FuzzHostReader(f *testing.F) {
 			case 0:
 				var v int
 				rr := &remote[int, int]{name: "inc", args: 1, res: &v}
-				_, _, perr = fuzzReg.decodeReply(rep, dec, rr)
+				_, _, _, perr = fuzzReg.decodeReply(rep, dec, rr)
 				r = rr
 			case 1:
 				var v []int
 				rr := &remote[int, int]{name: "inc", chunk: true, args: []int{1, 2}, res: &v}
-				_, _, perr = fuzzReg.decodeReply(rep, dec, rr)
+				_, _, _, perr = fuzzReg.decodeReply(rep, dec, rr)
 				r = rr
 			default:
 				var v map[string]int
 				rr := &remote[[]string, map[string]int]{name: "words", args: []string{"a"}, res: &v}
-				_, _, perr = fuzzReg.decodeReply(rep, dec, rr)
+				_, _, _, perr = fuzzReg.decodeReply(rep, dec, rr)
 				r = rr
 			}
 			_ = r
@@ -152,4 +159,41 @@ func TestSingleMessage(t *testing.T) {
 	}
 	_ = fuzzInc
 	_ = fuzzWords
+}
+
+// A rejected or a large frame does not keep its memory: the encoder's buffer
+// and gob stream are let go at the next flush (the stream is started anew,
+// flagged on the next frame).
+func TestLargeFrameLetGo(t *testing.T) {
+	const limit = 4 << 20
+	fe := newFrameEncoder(limit)
+	big := &remote[[]byte, int]{name: "bytes", args: make([]byte, 16<<20)}
+	if err := fe.addCall(1, big); err == nil {
+		t.Fatal("a 16 MiB argument was accepted with a 4 MiB limit")
+	}
+	if err := fe.flush(io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	if c := fe.buf.Cap(); c > wire.LargeFrame {
+		t.Fatalf("after a rejected frame the buffer keeps %d bytes", c)
+	}
+	large := &remote[[]byte, int]{name: "bytes", args: make([]byte, 2<<20)}
+	if err := fe.addCall(2, large); err != nil {
+		t.Fatal(err)
+	}
+	if err := fe.flush(io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	if c := fe.buf.Cap(); c > wire.LargeFrame {
+		t.Fatalf("after a large frame the buffer keeps %d bytes", c)
+	}
+	small := &remote[int, int]{name: "inc", args: 1}
+	if err := fe.addCall(3, small); err != nil {
+		t.Fatal(err)
+	}
+	rd := wire.NewReader(bytes.NewReader(fe.buf.Bytes()), limit)
+	kind, _, err := rd.Next()
+	if err != nil || kind&wire.FlagReset == 0 {
+		t.Fatalf("the frame after a large one: kind %#x, %v; want a new stream", kind, err)
+	}
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"syscall"
 
 	"github.com/gofutures/gofutures/process/internal/wire"
@@ -34,18 +35,30 @@ const (
 //		...
 //	}
 func ServeIfHelper(reg *Registry) {
-	if _, ok := os.LookupEnv(helperEnv); !ok {
+	if !startedAsHelper() {
 		return
 	}
 	os.Exit(serveMain(reg))
 }
+
+// startedAsHelper reports whether a Pool started this process as a helper
+// and ServeIfHelper (or Serve) has not run: the variable is removed then.
+func startedAsHelper() bool {
+	_, ok := os.LookupEnv(helperEnv)
+	return ok
+}
+
+// errInHelper is New's error in a process started as a helper whose main
+// did not call ServeIfHelper: it would start helpers of its own, each of
+// which would do the same.
+var errInHelper = fmt.Errorf("process: New called in a process that a process.Pool started as its helper (%s is set): call process.ServeIfHelper(reg) first in main, before anything else", helperEnv)
 
 // Serve is the main function of a dedicated helper binary (see WithHelper):
 // it serves tasks with the functions of reg and exits the process; it never
 // returns. Started by hand rather than by a Pool, it prints why it refuses to
 // run and exits with status 2.
 func Serve(reg *Registry) {
-	if _, ok := os.LookupEnv(helperEnv); !ok {
+	if !startedAsHelper() {
 		fmt.Fprintf(os.Stderr, "%s is a gofutures helper binary: process.Pool starts it (process.WithHelper); it does not run by hand\n", os.Args[0])
 		os.Exit(2)
 	}
@@ -62,6 +75,15 @@ func serveMain(reg *Registry) int {
 		}
 		syscall.CloseOnExec(fd)
 	}
+	// The host's death reaches a helper as SIGTERM, its parent-death
+	// signal: it then kills its whole process group, itself included, so
+	// that no process a task started outlives the host.
+	term := make(chan os.Signal, 1)
+	signal.Notify(term, syscall.SIGTERM)
+	go func() {
+		<-term
+		_ = syscall.Kill(0, syscall.SIGKILL)
+	}()
 	in := os.NewFile(fdFromHost, "gofutures-from-host")
 	out := os.NewFile(fdToHost, "gofutures-to-host")
 	if err := serveStream(context.Background(), reg, in, out); err != nil {
@@ -72,9 +94,12 @@ func serveMain(reg *Registry) int {
 }
 
 // serveStream is the helper's loop: handshake, then read a call, run it,
-// write its reply, in order, one at a time. Replies are written in batches:
-// when no further call is already buffered. It returns nil when the host
-// closes the stream.
+// write its reply, in order, one at a time. Before it takes a call, it writes
+// every reply still buffered and a started marker for the call, in one write:
+// so a reply leaves as soon as the next call begins (or the helper would
+// block on reading), and whenever the helper dies the host knows which calls
+// finished and which one was running. It returns nil when the host closes
+// the stream.
 func serveStream(ctx context.Context, reg *Registry, in io.Reader, out io.Writer) error {
 	var hb bytes.Buffer
 	if err := wire.AppendHello(&hb, wire.Hello{Pid: os.Getpid(), Funcs: reg.sigs()}); err != nil {
@@ -102,12 +127,15 @@ func serveStream(ctx context.Context, reg *Registry, in io.Reader, out io.Writer
 	fe := newFrameEncoder(h.MaxFrame)
 	br := bytes.NewReader(nil)
 	dec := gob.NewDecoder(br)
+	// After arguments that could not be decoded whole, the stream has lost
+	// its place: calls are skipped (the host sends them again) until the
+	// host starts a new stream.
+	lost := false
 	for {
-		if fe.buf.Len() > 0 && !rd.FrameBuffered() {
-			if _, err := out.Write(fe.buf.Bytes()); err != nil {
+		if !rd.FrameBuffered() {
+			if err := fe.flush(out); err != nil {
 				return fmt.Errorf("writing replies: %w", err)
 			}
-			fe.buf.Reset()
 		}
 		kind, body, err := rd.Next()
 		if errors.Is(err, io.EOF) {
@@ -116,24 +144,30 @@ func serveStream(ctx context.Context, reg *Registry, in io.Reader, out io.Writer
 		if err != nil {
 			return err
 		}
-		if kind&wire.FlagReset != 0 {
-			dec = gob.NewDecoder(br)
-		}
-		if kind&^wire.FlagReset != wire.KindCall {
+		if kind&^(wire.FlagReset|wire.FlagResetPeer) != wire.KindCall {
 			return fmt.Errorf("%w: unexpected frame kind %#x", wire.ErrProtocol, kind)
 		}
 		c, rest, err := wire.ParseCall(body)
 		if err != nil {
 			return err
 		}
+		if kind&wire.FlagResetPeer != 0 {
+			fe.newStream()
+		}
+		if kind&wire.FlagReset != 0 {
+			dec, lost = gob.NewDecoder(br), false
+		}
+		if lost {
+			fe.addSkipped(c.ID)
+			continue
+		}
+		fe.addStarted(c.ID)
+		if err := fe.flush(out); err != nil {
+			return fmt.Errorf("writing replies: %w", err)
+		}
 		br.Reset(rest)
-		rep, err := reg.serve(ctx, c, dec)
-		if err != nil {
-			return err
-		}
-		if br.Len() != 0 {
-			return fmt.Errorf("%w: %d trailing bytes in call %d", wire.ErrProtocol, br.Len(), c.ID)
-		}
+		rep, ok := reg.serve(ctx, c, dec, br)
+		lost = !ok
 		fe.addReply(reg, c.ID, rep)
 	}
 }

@@ -3,6 +3,7 @@ package process_test
 import (
 	"context"
 	"encoding/binary"
+	"encoding/gob"
 	"errors"
 	"fmt"
 	"os"
@@ -140,6 +141,18 @@ func TestMain(m *testing.M) {
 		process.ServeIfHelper(reg)
 		hostMode()
 		return
+	case "hostchild":
+		process.ServeIfHelper(reg)
+		hostChildMode()
+		return
+	case "forgot": // no ServeIfHelper: its helpers run this too
+		forgotMode()
+		return
+	case "gate":
+		gateMode()
+	}
+	if _, ok := os.LookupEnv("GOFUTURES_PROCESS_HELPER"); ok {
+		gob.Register(helperOnly{})
 	}
 	process.ServeIfHelper(reg)
 	// Helpers built with -race sleep 1s at exit by default.

@@ -14,8 +14,13 @@ import (
 )
 
 // maxStartFailures is how many helpers in a row may fail to start (or to
-// initialise) before the pool is broken.
-const maxStartFailures = 3
+// initialise) before the pool is broken; maxStartKills, how many in a row may
+// be killed by a signal from outside before their handshake (which says
+// nothing about the binary: the OOM killer, an operator).
+const (
+	maxStartFailures = 3
+	maxStartKills    = 10
+)
 
 // Pool runs registered functions in helper processes: Python's
 // ProcessPoolExecutor for Go. It implements executor.Executor, so
@@ -41,10 +46,13 @@ type Pool struct {
 	queue      ring.Ring[*job]
 	workers    []*worker // alive or starting
 	nextWorker int
-	closed     bool  // Shutdown, Stop, or broken
-	stopped    bool  // Stop
-	broken     error // wraps executor.ErrBroken
-	startFails int   // helpers in a row that failed to start
+	closed     bool          // Shutdown, Stop, or broken
+	stopped    bool          // Stop
+	broken     error         // wraps executor.ErrBroken
+	startFails int           // helpers in a row that failed to start
+	startKills int           // helpers in a row killed from outside before their handshake
+	backoff    time.Duration // delay before replacing a helper that died young
+	stopCh     chan struct{} // closed by Stop
 	allDone    chan struct{}
 	doneOnce   sync.Once
 	doneLog    sync.Once
@@ -57,8 +65,14 @@ var _ executor.Executor = (*Pool)(nil)
 // queue meanwhile). By default each helper is this program itself, started
 // again: its main must call ServeIfHelper(reg) first. New fails if an option
 // is invalid, the helper binary cannot be found, or the initializer is not
-// in reg.
+// in reg, and it refuses to run in a process that a Pool started as its
+// helper whose main did not call ServeIfHelper first (each such helper would
+// start a pool of its own).
 func New(reg *Registry, opts ...Option) (*Pool, error) {
+	if startedAsHelper() {
+		fmt.Fprintln(os.Stderr, errInHelper)
+		return nil, errInHelper
+	}
 	cfg := defaultConfig()
 	for _, o := range opts {
 		o.apply(&cfg)
@@ -79,12 +93,12 @@ func New(reg *Registry, opts ...Option) (*Pool, error) {
 	if cfg.init != nil && reg.lookup(cfg.init.name) == nil {
 		return nil, fmt.Errorf("process: initializer %q: %w", cfg.init.name, ErrNotRegistered)
 	}
-	p := &Pool{cfg: cfg, reg: reg, path: path, allDone: make(chan struct{})}
+	p := &Pool{cfg: cfg, reg: reg, path: path, allDone: make(chan struct{}), stopCh: make(chan struct{})}
 	p.log = cfg.logger.With(zap.String("executor", cfg.name))
 	p.sp = newSpawner()
 	p.mu.Lock()
 	for range cfg.workers {
-		p.spawnLocked()
+		p.spawnLocked(0)
 	}
 	p.mu.Unlock()
 	return p, nil
@@ -160,17 +174,17 @@ func (p *Pool) wakeLocked() {
 // the queued and running work, so that a few long tasks are spread over the
 // helpers instead of piling up on the first one to wake.
 func (p *Pool) shareLocked(w *worker) int {
-	total, ready := p.queue.Len(), 0
-	for _, x := range p.workers {
-		if x.ready && !x.dead && !x.retiring {
+	total, alive := p.queue.Len(), 0
+	for _, x := range p.workers { // starting ones too: they take their share once ready
+		if !x.dead && !x.retiring {
 			total += x.inflight.Len()
-			ready++
+			alive++
 		}
 	}
-	if ready == 0 {
+	if alive == 0 {
 		return 0
 	}
-	return (total+ready-1)/ready - w.inflight.Len()
+	return (total+alive-1)/alive - w.inflight.Len()
 }
 
 func (p *Pool) acceptLocked() error {
@@ -183,12 +197,13 @@ func (p *Pool) acceptLocked() error {
 	return nil
 }
 
-// spawnLocked adds a worker and starts its helper in the background.
-func (p *Pool) spawnLocked() {
+// spawnLocked adds a worker and starts its helper in the background, after
+// delay.
+func (p *Pool) spawnLocked(delay time.Duration) {
 	p.nextWorker++
 	w := newWorker(p, p.nextWorker)
 	p.workers = append(p.workers, w)
-	go w.run()
+	go w.run(delay)
 }
 
 // needWorkerLocked reports whether a worker that is gone should be replaced.
@@ -311,6 +326,9 @@ func (p *Pool) Stop(ctx context.Context) error {
 	}
 	p.mu.Lock()
 	first := !p.stopped
+	if first {
+		close(p.stopCh)
+	}
 	p.closed, p.stopped = true, true
 	queued := p.queue.Drain()
 	workers := append([]*worker(nil), p.workers...)

@@ -19,7 +19,7 @@ func (w *worker) handshake(rd *wire.Reader, dec *gob.Decoder, br *bytes.Reader) 
 	body, err := rd.NextHello()
 	if err != nil {
 		if errors.Is(err, io.EOF) {
-			return errors.New("helper exited before the handshake (is ServeIfHelper called at the top of main?)")
+			return err // teardown says how it ended
 		}
 		if errors.Is(err, wire.ErrProtocol) {
 			return &fatalError{fmt.Errorf("%w: %s: %w", ErrHandshake, w.p.path, err)}
@@ -41,6 +41,9 @@ func (w *worker) handshake(rd *wire.Reader, dec *gob.Decoder, br *bytes.Reader) 
 		return nil
 	}
 	kind, body, err := rd.Next()
+	if err == nil && kind == wire.KindStarted { // the initializer's started marker
+		kind, body, err = rd.Next()
+	}
 	if err != nil {
 		return fmt.Errorf("reading the initializer's reply: %w", err)
 	}
@@ -49,7 +52,7 @@ func (w *worker) handshake(rd *wire.Reader, dec *gob.Decoder, br *bytes.Reader) 
 		return fmt.Errorf("%w: bad initializer reply (kind %#x): %v", wire.ErrProtocol, kind, err)
 	}
 	br.Reset(rest)
-	initErr, _, perr := w.p.reg.decodeReply(rep, dec, w.p.cfg.init)
+	initErr, _, _, perr := w.p.reg.decodeReply(rep, dec, w.p.cfg.init)
 	if perr != nil {
 		return perr
 	}
@@ -95,14 +98,19 @@ func compareRegistry(host, helper []wire.FuncSig) error {
 	return fmt.Errorf("missing functions %q, different types %q", missing, differ)
 }
 
-// readLoop does the handshake, then reads replies and completes their tasks
-// until the stream ends; it returns why it ended.
+// readLoop does the handshake, then reads started markers and replies and
+// completes their tasks until the stream ends; it returns why it ended.
 func (w *worker) readLoop() error {
 	p := w.p
 	rd := wire.NewReader(w.fromHelper, p.cfg.maxFrame)
 	br := bytes.NewReader(nil)
 	dec := gob.NewDecoder(br)
-	hs := time.AfterFunc(p.cfg.startTimeout, func() { w.kill(executor.ExitCrashed) })
+	hs := time.AfterFunc(p.cfg.startTimeout, func() {
+		p.mu.Lock()
+		w.startTimedOut = true
+		p.mu.Unlock()
+		w.kill(executor.ExitCrashed)
+	})
 	err := w.handshake(rd, dec, br)
 	if !hs.Stop() && err != nil {
 		err = fmt.Errorf("helper did not start within %v: %w", p.cfg.startTimeout, err)
@@ -113,71 +121,119 @@ func (w *worker) readLoop() error {
 	}
 	p.mu.Lock()
 	w.ready = true
-	p.startFails = 0
+	p.startFails, p.startKills = 0, 0
 	w.wakeLocked()
 	p.mu.Unlock()
 	close(w.readyCh)
 	w.log.Info("worker started")
 	for {
 		kind, body, err := rd.Next()
+		if err == nil {
+			err = w.receive(kind, body, &dec, br)
+		}
 		if err != nil {
 			if !errors.Is(err, io.EOF) {
 				w.kill(executor.ExitCrashed)
 			}
 			return err
 		}
-		if kind&wire.FlagReset != 0 {
-			dec = gob.NewDecoder(br)
-		}
-		if kind&^wire.FlagReset != wire.KindReply {
-			w.kill(executor.ExitCrashed)
-			return fmt.Errorf("%w: unexpected frame kind %#x", wire.ErrProtocol, kind)
-		}
-		rep, rest, err := wire.ParseReply(body)
-		if err != nil {
-			w.kill(executor.ExitCrashed)
-			return err
-		}
-		p.mu.Lock()
-		head, ok := w.inflight.Peek() // only this goroutine removes jobs
-		p.mu.Unlock()
-		if !ok || head.id != rep.ID {
-			w.kill(executor.ExitCrashed)
-			return fmt.Errorf("%w: reply for call %d, which is not the running call", wire.ErrProtocol, rep.ID)
-		}
-		br.Reset(rest)
-		taskErr, items, perr := p.reg.decodeReply(rep, dec, head.r)
-		if perr == nil && br.Len() != 0 {
-			perr = fmt.Errorf("%w: %d trailing bytes in reply %d", wire.ErrProtocol, br.Len(), rep.ID)
-		}
-		if perr != nil {
-			w.kill(executor.ExitCrashed)
-			return perr
-		}
-		now := time.Now()
-		p.mu.Lock()
-		w.inflight.Pop()
-		run := now.Sub(w.headStart)
-		if w.ewma == 0 {
-			w.ewma = max(run, 1)
-		} else {
-			w.ewma = max((7*w.ewma+run)/8, 1)
-		}
-		if w.inflight.Len() > 0 {
-			w.headStart = now
-			w.armLocked(now)
-		} else if w.timer != nil {
-			w.timer.Stop()
-		}
-		if w.parked && ((p.queue.Len() > 0 && w.inflight.Len() <= w.roomLocked()) || w.inflight.Len() == 0) {
-			w.wakeLocked()
-		}
-		p.mu.Unlock()
-		p.finish(head, taskErr, items)
 	}
 }
 
-// armLocked sets the task timer for the head that started at start.
+// receive handles one frame from the helper. An error means the helper
+// broke the protocol (or the stream ended) and must go.
+func (w *worker) receive(kind byte, body []byte, dec **gob.Decoder, br *bytes.Reader) error {
+	p := w.p
+	switch kind &^ wire.FlagReset {
+	case wire.KindStarted:
+		id, err := wire.ParseStarted(body)
+		if err != nil {
+			return err
+		}
+		now := time.Now()
+		p.mu.Lock()
+		head, ok := w.inflight.Peek() // only this goroutine removes jobs
+		if !ok || head.id != id || w.headRunning {
+			p.mu.Unlock()
+			return fmt.Errorf("%w: call %d started, which is not the next call", wire.ErrProtocol, id)
+		}
+		w.headRunning, w.headStart = true, now
+		w.armLocked(now)
+		p.mu.Unlock()
+		if p.cfg.hooks != nil {
+			head.runAt = now
+			p.cfg.hooks.OnStarted(now.Sub(head.at))
+		}
+		return nil
+	case wire.KindReply:
+	default:
+		return fmt.Errorf("%w: unexpected frame kind %#x", wire.ErrProtocol, kind)
+	}
+	if kind&wire.FlagReset != 0 {
+		*dec = gob.NewDecoder(br)
+	}
+	rep, rest, err := wire.ParseReply(body)
+	if err != nil {
+		return err
+	}
+	p.mu.Lock()
+	head, ok := w.inflight.Peek()
+	running := w.headRunning
+	p.mu.Unlock()
+	if !ok || head.id != rep.ID || running != (rep.Status != wire.StatusSkipped) {
+		return fmt.Errorf("%w: reply (status %d) for call %d, which is not the running call", wire.ErrProtocol, rep.Status, rep.ID)
+	}
+	if rep.Status == wire.StatusSkipped {
+		// The helper lost its place in our stream and did not run the
+		// call: send it again (on a new stream), here or elsewhere.
+		p.mu.Lock()
+		w.inflight.Pop()
+		w.resetStream = true
+		back, err := p.returnLocked([]*job{head})
+		w.wakeLocked()
+		p.mu.Unlock()
+		for _, j := range back {
+			p.fail(j, err)
+		}
+		return nil
+	}
+	br.Reset(rest)
+	taskErr, items, inSync, perr := p.reg.decodeReply(rep, *dec, head.r)
+	if perr == nil && inSync && br.Len() != 0 {
+		perr = fmt.Errorf("%w: %d trailing bytes in reply %d", wire.ErrProtocol, br.Len(), rep.ID)
+	}
+	if perr != nil {
+		return perr
+	}
+	now := time.Now()
+	p.mu.Lock()
+	w.inflight.Pop()
+	w.headRunning = false
+	w.finished++
+	if w.finished == 1 {
+		p.backoff = 0 // helpers live again
+	}
+	if !inSync { // the helper starts a new stream for its replies when asked
+		w.askPeerReset = true
+	}
+	run := now.Sub(w.headStart)
+	if w.ewma == 0 {
+		w.ewma = max(run, 1)
+	} else {
+		w.ewma = max((7*w.ewma+run)/8, 1)
+	}
+	if w.timer != nil {
+		w.timer.Stop()
+	}
+	if w.parked && ((p.queue.Len() > 0 && w.roomLocked() > 0) || w.inflight.Len() == 0 || !inSync) {
+		w.wakeLocked()
+	}
+	p.mu.Unlock()
+	p.finish(head, taskErr, items)
+	return nil
+}
+
+// armLocked sets the task timer for the call that started at start.
 func (w *worker) armLocked(start time.Time) {
 	if w.timer != nil {
 		w.timer.Reset(w.p.cfg.taskTimeout - time.Since(start))
@@ -187,7 +243,7 @@ func (w *worker) armLocked(start time.Time) {
 func (w *worker) onTimeout() {
 	p := w.p
 	p.mu.Lock()
-	over := !w.dead && w.inflight.Len() > 0 && time.Since(w.headStart) >= p.cfg.taskTimeout
+	over := !w.dead && w.headRunning && time.Since(w.headStart) >= p.cfg.taskTimeout
 	p.mu.Unlock()
 	if over {
 		w.kill(executor.ExitTimeout)

@@ -27,6 +27,10 @@ const (
 	// the tasks' average run time, so that long tasks are not queued behind
 	// each other on one helper while another one idles.
 	targetLatency = time.Millisecond
+	// minBackoff and maxBackoff bound the delay before a helper that died
+	// young is replaced.
+	minBackoff = 10 * time.Millisecond
+	maxBackoff = time.Second
 )
 
 // worker is one helper process and the three goroutines that serve it: run
@@ -51,17 +55,22 @@ type worker struct {
 	stderrDone chan struct{}
 	timer      *time.Timer
 
-	inflight  ring.Ring[*job]     // p.mu: sent, in order; the head is running
-	headStart time.Time           // p.mu: when the head started (about)
-	ewma      time.Duration       // p.mu: average run time of a task
-	parked    bool                // p.mu: the writer waits on wake
-	ready     bool                // p.mu
-	dead      bool                // p.mu
-	retiring  bool                // p.mu: ran its maximum number of tasks
-	reaped    bool                // p.mu: never signal pid again
-	reason    executor.WorkerExit // p.mu: why it is going away, once known
-	sent      int                 // p.mu
-	nextID    uint64              // writer only
+	inflight      ring.Ring[*job]     // p.mu: sent, in order
+	headRunning   bool                // p.mu: the helper said it started the head
+	headStart     time.Time           // p.mu: when it said so
+	ewma          time.Duration       // p.mu: average run time of a task
+	finished      int                 // p.mu: calls it replied to
+	parked        bool                // p.mu: the writer waits on wake
+	ready         bool                // p.mu
+	dead          bool                // p.mu
+	retiring      bool                // p.mu: ran its maximum number of tasks
+	reaped        bool                // p.mu: never signal pid again
+	startTimedOut bool                // p.mu: killed for not starting in time
+	resetStream   bool                // p.mu: the writer starts a new gob stream (the helper skips calls until then)
+	askPeerReset  bool                // p.mu: the writer asks the helper for a new reply stream
+	reason        executor.WorkerExit // p.mu: why it is going away, once known
+	sent          int                 // p.mu
+	nextID        uint64              // writer only
 }
 
 func newWorker(p *Pool, id int) *worker {
@@ -82,7 +91,7 @@ func (w *worker) roomLocked() int {
 	if !w.ready || w.dead || w.retiring {
 		return 0
 	}
-	depth := 2 // until a task's run time is known
+	depth := 1 // until a task's run time is known, so that long tasks spread
 	if w.ewma > 0 {
 		depth = int(targetLatency / w.ewma)
 	}
@@ -136,7 +145,9 @@ func (w *worker) start() error {
 	cmd.Stdout = os.Stdout
 	cmd.Stderr = we
 	cmd.ExtraFiles = []*os.File{r3, w4} // fds 3 and 4
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	// SIGTERM, which the helper turns into SIGKILL for its whole process
+	// group (see serveMain), so that a task's children die with the host.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
 	err = p.sp.start(cmd)
 	r3.Close()
 	w4.Close()
@@ -160,12 +171,31 @@ func (w *worker) start() error {
 	return nil
 }
 
-// run is the worker's life.
-func (w *worker) run() {
+// run is the worker's life. It starts the helper after delay (a backoff
+// after helpers that died young), unless the pool no longer needs it then.
+func (w *worker) run(delay time.Duration) {
+	p := w.p
+	if delay > 0 {
+		t := time.NewTimer(delay)
+		select {
+		case <-t.C:
+		case <-p.stopCh:
+			t.Stop()
+		}
+		p.mu.Lock()
+		need := p.needWorkerLocked()
+		p.mu.Unlock()
+		if !need {
+			close(w.writerDone)
+			close(w.stderrDone)
+			w.gone(nil, false, false, nil)
+			return
+		}
+	}
 	if err := w.start(); err != nil {
 		close(w.writerDone)
 		close(w.stderrDone)
-		w.gone(fmt.Errorf("process: starting helper %s: %w", w.p.path, err), false, nil)
+		w.gone(fmt.Errorf("process: starting helper %s: %w", w.p.path, err), false, false, nil)
 		return
 	}
 	go w.readStderr()
@@ -219,12 +249,17 @@ func (w *worker) teardown(readErr error) {
 		werr.Err = readErr
 	}
 	p.mu.Lock()
-	ready := w.ready
+	ready, timedOut := w.ready, w.startTimedOut
 	p.mu.Unlock()
 	if !ready {
-		cause := readErr
-		if cause == nil || errors.Is(cause, io.EOF) {
-			cause = errors.New("helper exited before the handshake")
+		cause, killed := readErr, false
+		switch {
+		case timedOut: // readErr says so
+		case cause != nil && !errors.Is(cause, io.EOF):
+		case werr.Signal != 0:
+			cause, killed = errors.New("killed before the handshake"), true
+		default:
+			cause = errors.New("exited before the handshake (is process.ServeIfHelper(reg) called first in main?)")
 		}
 		var ie *initError
 		if errors.As(cause, &ie) {
@@ -234,15 +269,17 @@ func (w *worker) teardown(readErr error) {
 		}
 		werr.Err = cause
 		var fe *fatalError
-		w.gone(werr, errors.As(cause, &fe), nil)
+		w.gone(werr, errors.As(cause, &fe), killed, nil)
 		return
 	}
-	w.gone(nil, false, werr)
+	w.gone(nil, false, false, werr)
 }
 
 // gone removes the worker from the pool. startErr is set if the helper never
-// became ready (fatal: do not retry); otherwise werr describes its death.
-func (w *worker) gone(startErr error, fatal bool, werr *WorkerError) {
+// became ready (fatal: do not retry; killed: by a signal from outside, which
+// says nothing about the binary); otherwise werr, if set, describes its
+// death. Both nil: the worker never started a helper.
+func (w *worker) gone(startErr error, fatal, killed bool, werr *WorkerError) {
 	p := w.p
 	type failure struct {
 		j   *job
@@ -256,11 +293,16 @@ func (w *worker) gone(startErr error, fatal bool, werr *WorkerError) {
 		reason = executor.ExitCrashed
 	}
 	jobs := w.inflight.Drain()
+	running := w.headRunning
 	justBroken := false
 	switch {
 	case startErr != nil:
-		p.startFails++
-		if fatal || p.startFails >= maxStartFailures {
+		if killed {
+			p.startKills++
+		} else {
+			p.startFails++
+		}
+		if fatal || p.startFails >= maxStartFailures || p.startKills >= maxStartKills {
 			justBroken = p.broken == nil
 			for _, j := range p.breakLocked(startErr) {
 				fails = append(fails, failure{j, p.broken})
@@ -271,19 +313,34 @@ func (w *worker) gone(startErr error, fatal bool, werr *WorkerError) {
 			fails = append(fails, failure{j, errStoppedRunning})
 		}
 	case len(jobs) > 0:
-		var err error = werr
-		if reason == executor.ExitTimeout {
-			err = &TimeoutError{Timeout: p.cfg.taskTimeout, Pid: werr.Pid, Stderr: werr.Stderr}
+		// Only the call the helper said it had started ran here: it fails.
+		// The others never started: they run elsewhere, once.
+		if running {
+			var err error = werr
+			if reason == executor.ExitTimeout {
+				err = &TimeoutError{Timeout: p.cfg.taskTimeout, Pid: werr.Pid, Stderr: werr.Stderr}
+			}
+			fails = append(fails, failure{jobs[0], err})
+			jobs = jobs[1:]
 		}
-		fails = append(fails, failure{jobs[0], err})
-		back, err := p.returnLocked(jobs[1:])
+		back, err := p.returnLocked(jobs)
 		for _, j := range back {
 			fails = append(fails, failure{j, err})
 		}
 	}
+	// A helper that died young (before it started, or before it finished a
+	// call) is replaced after a backoff that doubles each time, so that a
+	// helper that cannot live does not make the pool fork in a loop.
+	var delay time.Duration
+	if werr != nil || startErr != nil {
+		if startErr != nil || w.finished == 0 {
+			p.backoff = min(max(2*p.backoff, minBackoff), maxBackoff)
+			delay = p.backoff
+		}
+	}
 	respawn := p.needWorkerLocked()
 	if respawn {
-		p.spawnLocked()
+		p.spawnLocked(delay)
 	}
 	broken := p.broken
 	p.mu.Unlock()
@@ -292,10 +349,14 @@ func (w *worker) gone(startErr error, fatal bool, werr *WorkerError) {
 	defer func() {
 		p.mu.Lock()
 		p.removeLocked(w)
+		p.wakeLocked() // the others' shares grew
 		p.checkDoneLocked()
 		p.mu.Unlock()
 	}()
 
+	if w.pid == 0 && startErr == nil { // never started: nothing to report
+		return
+	}
 	if w.pid > 0 {
 		p.cfg.hooks.OnWorkerStopped(reason)
 	}

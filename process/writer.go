@@ -3,7 +3,6 @@ package process
 import (
 	"fmt"
 	"os"
-	"time"
 
 	"github.com/gofutures/gofutures/executor"
 	"github.com/gofutures/gofutures/process/internal/wire"
@@ -28,11 +27,10 @@ func (w *worker) writeLoop() {
 			return
 		}
 	}
-	if _, err := w.toHelper.Write(fe.buf.Bytes()); err != nil {
+	if err := fe.flush(w.toHelper); err != nil {
 		w.kill(executor.ExitCrashed)
 		return
 	}
-	fe.buf.Reset()
 	select {
 	case <-w.readyCh:
 	case <-w.deadCh:
@@ -89,21 +87,20 @@ func (w *worker) writeLoop() {
 				break
 			}
 		}
+		if w.resetStream { // the helper skips calls until a new stream
+			w.resetStream = false
+			fe.newStream()
+		}
+		if w.askPeerReset {
+			w.askPeerReset = false
+			fe.peer = true
+		}
 		p.mu.Unlock()
 		for range cancelled {
 			p.cfg.hooks.OnFinished(executor.Finish{Outcome: executor.OutcomeCancelled})
 		}
 		clear(cancelled)
 		cancelled = cancelled[:0]
-		if p.cfg.hooks != nil {
-			now := time.Now()
-			for _, j := range batch {
-				if j.runAt.IsZero() {
-					j.runAt = now
-					p.cfg.hooks.OnStarted(now.Sub(j.at))
-				}
-			}
-		}
 		sent := batch[:0]
 		for _, j := range batch {
 			if err := fe.addCall(j.id, j.r); err != nil {
@@ -121,19 +118,12 @@ func (w *worker) writeLoop() {
 			}
 			return
 		}
-		if w.inflight.Len() == 0 && len(sent) > 0 {
-			w.headStart = time.Now()
-			w.armLocked(w.headStart)
-		}
 		for _, j := range sent {
 			w.inflight.Push(j)
 		}
 		p.mu.Unlock()
-		if fe.buf.Len() > 0 {
-			if _, err := w.toHelper.Write(fe.buf.Bytes()); err != nil {
-				w.kill(executor.ExitCrashed) // the reader sees EOF and tears down
-			}
-			fe.buf.Reset()
+		if err := fe.flush(w.toHelper); err != nil {
+			w.kill(executor.ExitCrashed) // the reader sees EOF and tears down
 		}
 		clear(batch)
 		batch = batch[:0]

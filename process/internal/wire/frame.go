@@ -9,13 +9,30 @@ import (
 	"io"
 )
 
-// Frame kinds. FlagReset may be or-ed into KindCall and KindReply.
+// Frame kinds. FlagReset may be or-ed into KindCall and KindReply,
+// FlagResetPeer into KindCall.
 const (
 	KindHello byte = 1
 	KindCall  byte = 2
 	KindReply byte = 3
+	// KindStarted (helper → host): the helper has taken the call whose id is
+	// the body (a uvarint) and is about to decode its arguments and run it.
+	// It is written together with every reply still buffered, before the
+	// call starts, so that a helper that dies has told the host which calls
+	// it finished and which one it was running.
+	KindStarted byte = 4
+	// FlagReset: this frame starts a new gob stream; the receiver makes a
+	// new decoder before decoding it.
 	FlagReset byte = 0x80
+	// FlagResetPeer (on a call): the host has dropped its reply decoder's
+	// state; the helper starts a new gob stream for its next reply.
+	FlagResetPeer byte = 0x40
 )
+
+// LargeFrame is the body size above which a sender starts a new gob stream
+// after the frame and a reader drops its buffer, so that one large argument
+// or result does not keep its memory for the connection's lifetime.
+const LargeFrame = 1 << 20
 
 // HeaderSize is the size of a frame header: length (4) and kind (1).
 const HeaderSize = 5
@@ -61,10 +78,13 @@ func (r *Reader) Next() (kind byte, body []byte, err error) {
 	if n > r.max || n < 0 {
 		return 0, nil, fmt.Errorf("%w: %w: %d bytes (limit %d)", ErrProtocol, ErrFrameTooLarge, n, r.max)
 	}
-	switch kind &^ FlagReset {
-	case KindHello, KindCall, KindReply:
+	switch kind &^ (FlagReset | FlagResetPeer) {
+	case KindHello, KindCall, KindReply, KindStarted:
 	default:
 		return 0, nil, fmt.Errorf("%w: unknown frame kind %#x", ErrProtocol, kind)
+	}
+	if cap(r.buf) > LargeFrame && n <= LargeFrame {
+		r.buf = nil // the last frame was large: do not keep its memory
 	}
 	r.buf = r.buf[:0]
 	for len(r.buf) < n {
@@ -130,6 +150,23 @@ func End(b *bytes.Buffer, start int) int {
 
 // SetReset sets FlagReset on the frame begun at start.
 func SetReset(b *bytes.Buffer, start int) { b.Bytes()[start+4] |= FlagReset }
+
+// AppendStarted appends a started frame for call id to b.
+func AppendStarted(b *bytes.Buffer, id uint64) {
+	start := Begin(b, KindStarted)
+	var v [binary.MaxVarintLen64]byte
+	b.Write(v[:binary.PutUvarint(v[:], id)])
+	End(b, start)
+}
+
+// ParseStarted parses the body of a started frame.
+func ParseStarted(body []byte) (uint64, error) {
+	id, n := binary.Uvarint(body)
+	if n <= 0 || n != len(body) {
+		return 0, fmt.Errorf("%w: bad started frame", ErrProtocol)
+	}
+	return id, nil
+}
 
 // SetMax changes the maximum body size for the frames read next.
 func (r *Reader) SetMax(max int) { r.max = max }

@@ -58,6 +58,10 @@ const (
 	// StatusItemErrs: a chunk with failed items; []ErrorInfo (one per
 	// item, zero for success) follows, then the result value.
 	StatusItemErrs byte = 2
+	// StatusSkipped: the call was not run and nothing follows. A helper
+	// whose argument decoder failed skips every call until a frame with
+	// FlagReset; the host sends those calls again.
+	StatusSkipped byte = 3
 )
 
 // Reply is the header of a reply frame.
@@ -79,7 +83,7 @@ func ParseReply(b []byte) (r Reply, rest []byte, err error) {
 		return r, nil, fmt.Errorf("%w: bad reply header", ErrProtocol)
 	}
 	r.ID, r.Status = id, b[n]
-	if r.Status > StatusItemErrs {
+	if r.Status > StatusSkipped {
 		return r, nil, fmt.Errorf("%w: bad reply status %d", ErrProtocol, r.Status)
 	}
 	return r, b[n+1:], nil
