@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -20,8 +21,11 @@ import (
 // every worker is busy. An idle worker is reused before a new one starts, and
 // idle workers exit after the idle timeout.
 //
-// A GoPool must be shut down (Shutdown or Stop) to release its goroutines.
-// All methods are safe for concurrent use.
+// A GoPool must be shut down (Shutdown or Stop) to release its goroutines:
+// once it is, it releases them by itself as soon as its last task has
+// returned, whether or not a Shutdown or Stop call still waits. A task that
+// calls runtime.Goexit fails with a *PanicError and its goroutine is
+// replaced. All methods are safe for concurrent use.
 type GoPool struct {
 	cfg     config
 	ants    *ants.PoolWithFuncGeneric[*worker]
@@ -38,16 +42,21 @@ type GoPool struct {
 	stopReap chan struct{} // closed to stop the reaper
 	reaped   chan struct{} // closed when the reaper has returned
 
-	mu       sync.Mutex
-	queue    ring.Ring[entry]
-	idle     []*worker // LIFO: the most recently idle worker is reused first
-	workers  int       // alive
-	closed   bool      // Shutdown or Stop called
-	broken   error     // non-nil once broken
-	allDone  chan struct{}
-	notFull  chan struct{} // closed and replaced when room appears in a bounded queue
-	released sync.Once
-	nextID   int
+	mu      sync.Mutex
+	queue   ring.Ring[entry]
+	idle    []*worker     // LIFO: the most recently idle worker is reused first
+	workers int           // alive
+	closed  bool          // Shutdown or Stop called
+	broken  error         // non-nil once broken
+	notFull chan struct{} // closed and replaced when room appears in a bounded queue
+	nextID  int
+	// Calls the release waits for (see checkDoneLocked): Shutdown and Stop
+	// finishing the tasks they took from the queue, and WorkerStopped hooks
+	// of workers already counted gone.
+	holds     int
+	releasing bool          // releaseAll started
+	released  chan struct{} // closed when releaseAll has returned
+	relErr    error         // what releaseAll met; read after released is closed
 	// Tasks accepted so far, and tasks taken by a worker that has not come
 	// back for more: the counts of Hooks.Own.
 	submitted uint64
@@ -82,7 +91,7 @@ func NewGoPool(opts ...Option) (*GoPool, error) {
 	p := &GoPool{
 		cfg:      cfg,
 		log:      cfg.logger.With(zap.String("executor", cfg.name)),
-		allDone:  make(chan struct{}),
+		released: make(chan struct{}),
 		epoch:    time.Now(),
 		stopReap: make(chan struct{}),
 		reaped:   make(chan struct{}),
@@ -93,7 +102,11 @@ func NewGoPool(opts ...Option) (*GoPool, error) {
 		p.own = true
 	}
 	p.runCtx, p.stopRun = context.WithCancelCause(context.Background())
-	pool, err := ants.NewPoolWithFuncGeneric(cfg.workers, p.loop,
+	// ants' capacity is unlimited: p.workers bounds the workers. So Invoke
+	// never waits, not even for the slot of a goroutine that is ending by
+	// runtime.Goexit (ants frees that slot only after the goroutine's last
+	// deferred call), and a dying worker can start its replacement.
+	pool, err := ants.NewPoolWithFuncGeneric(-1, p.loop,
 		ants.WithPanicHandler(func(v any) { p.log.Error("worker panicked outside a task", zap.Any("panic", v)) }),
 		ants.WithLogger(zapPrintf{p.log}),
 	)
@@ -256,34 +269,145 @@ func (p *GoPool) acceptLocked() error {
 	return nil
 }
 
-// loop is a worker's life, run on an ants goroutine.
+// stage is where a worker is, for died: what it holds if its goroutine
+// ends without returning from loop.
+type stage uint8
+
+const (
+	stageHeld     stage = iota // holds a task, not running, whose Finished is not yet called
+	stageInit                  // in the initializer, which fails the tasks itself
+	stageTask                  // in a task's Run
+	stageFinished              // holds a task whose Finished is called
+	stageExit                  // exiting: holds nothing, counted gone in workerGone
+	stageReturned              // returning from loop
+)
+
+// loop is a worker's life, run on an ants goroutine. A task, the
+// initializer or a hook may end the goroutine without returning, by
+// runtime.Goexit (or, for a hook, a panic): st, a deferred "returned
+// normally" flag that says where it was, lets died account for it.
 func (p *GoPool) loop(w *worker) {
+	e, st := w.first, stageHeld
+	defer func() {
+		if st != stageReturned {
+			p.died(w, e, st, recover())
+		}
+	}()
 	p.hooks.OnWorkerStarted()
 	if ce := p.log.Check(zap.DebugLevel, "worker started"); ce != nil { // no allocation when off
 		ce.Write(zap.Int("worker", w.id))
 	}
 	if p.cfg.init != nil {
+		st = stageInit
 		if err := p.initWorker(w); err != nil {
+			st = stageExit
 			p.workerGone(w, ExitInitError)
+			st = stageReturned
 			return
 		}
 	}
-	e := w.first
 	w.first = entry{}
 	for {
-		p.run(e)
+		st = stageHeld
+		p.run(e, &st)
 		var reason WorkerExit
 		if e, reason = p.next(w); e.t == nil {
+			st = stageExit
 			p.workerGone(w, reason)
+			st = stageReturned
 			return
 		}
 	}
 }
 
+// died accounts for a worker whose goroutine ended in stage s, holding e,
+// without returning from loop: a task, the initializer or a hook called
+// runtime.Goexit (v is nil; the goroutine is ending), or a hook panicked (v
+// is the value, recovered: the ants goroutine lives on). It finishes the
+// task in hand unless it is finished, keeps the hooks balanced, counts the
+// worker gone and starts a new one for the work still queued.
+func (p *GoPool) died(w *worker, e entry, s stage, v any) {
+	var cause *PanicError
+	switch {
+	case v != nil:
+		cause = &PanicError{Value: v, Stack: debug.Stack()}
+		p.log.Error("worker panicked outside a task", zap.Int("worker", w.id), zap.Any("panic", v))
+	case s == stageInit: // initWorker has failed the tasks and logged
+	default:
+		where := "executor hook"
+		if s == stageTask {
+			where = "task"
+		}
+		cause = goexitError(where)
+		p.log.Warn("worker goroutine ended by runtime.Goexit", zap.Int("worker", w.id), zap.Error(cause))
+	}
+	switch s {
+	case stageHeld:
+		p.fail(e, cause)
+	case stageTask:
+		_ = e.t.Fail(cause) // nothing to do if Run failed it on a Goexit
+		p.hooks.OnFinished(Finish{Outcome: OutcomePanic, Ran: true, Run: -1})
+	case stageExit: // in workerGone, which counted it gone
+		return
+	}
+	var next *worker
+	p.mu.Lock()
+	if s != stageInit { // else initWorker counted its task done
+		p.running--
+	}
+	p.workers--
+	p.holds++ // until the hook below has returned
+	if p.broken == nil {
+		// Work queues only while every worker is busy: none is idle to take it.
+		if q, ok := p.queue.Pop(); ok {
+			p.roomLocked()
+			p.workers++
+			p.running++
+			p.nextID++
+			next = &worker{id: p.nextID, ch: make(chan entry, 1), first: q}
+		}
+	}
+	p.mu.Unlock()
+	defer p.unhold()
+	if next != nil {
+		defer p.start(next) // after the hook, even if it panics
+	}
+	reason := ExitCrashed
+	if s == stageInit {
+		reason = ExitInitError
+	}
+	if ce := p.log.Check(zap.DebugLevel, "worker stopped"); ce != nil {
+		ce.Write(zap.Int("worker", w.id), zap.String("reason", string(reason)))
+	}
+	p.hooks.OnWorkerStopped(reason)
+}
+
+// start runs w, already counted in p.workers and p.running, on an ants
+// goroutine. It may be called from a worker that is dying: see NewGoPool.
+func (p *GoPool) start(w *worker) {
+	if err := p.ants.Invoke(w); err != nil {
+		// Only once ants is released, which waits for w: stay balanced anyway.
+		p.fail(w.first, fmt.Errorf("%w: %w", ErrShutdown, err))
+		p.mu.Lock()
+		p.workers--
+		p.running--
+		p.checkDoneLocked()
+		p.mu.Unlock()
+	}
+}
+
+// initWorker runs the initializer. If it fails, panics or calls
+// runtime.Goexit, the pool is broken: the task that started the worker and
+// the queued ones fail, here, before the goroutine goes on exiting.
 func (p *GoPool) initWorker(w *worker) (err error) {
+	returned := false
 	defer func() {
-		if v := recover(); v != nil {
-			err = &PanicError{Value: v}
+		if !returned {
+			if v := recover(); v != nil {
+				err = &PanicError{Value: v, Stack: debug.Stack()}
+			} else {
+				err = goexitError("initializer")
+			}
 		}
 		if err == nil {
 			return
@@ -303,7 +427,9 @@ func (p *GoPool) initWorker(w *worker) (err error) {
 			p.fail(e, broken)
 		}
 	}()
-	return p.cfg.init(p.runCtx)
+	err = p.cfg.init(p.runCtx)
+	returned = true
+	return err
 }
 
 // fail completes a task that will not run.
@@ -315,12 +441,16 @@ func (p *GoPool) fail(e entry, err error) {
 	}
 }
 
-func (p *GoPool) run(e entry) {
+// run runs e, which it holds in stage stageHeld, and keeps *st up to date
+// for died.
+func (p *GoPool) run(e entry, st *stage) {
 	if !e.t.Start() {
+		*st = stageFinished
 		p.hooks.OnFinished(Finish{Outcome: OutcomeCancelled})
 		return
 	}
 	if p.hooks == nil {
+		*st = stageTask
 		_ = e.t.Run(p.runCtx)
 		return
 	}
@@ -328,16 +458,20 @@ func (p *GoPool) run(e entry) {
 		if !p.own {
 			p.hooks.OnStarted(-1)
 		}
+		*st = stageTask
 		var o Outcome // OutcomeOK
 		if err := e.t.Run(p.runCtx); err != nil {
 			o = OutcomeOf(err)
 		}
+		*st = stageFinished
 		p.hooks.OnFinished(Finish{Outcome: o, Ran: true, Run: -1})
 		return
 	}
 	start := p.now()
 	p.hooks.OnStarted(time.Duration(start - e.at))
+	*st = stageTask
 	err := e.t.Run(p.runCtx)
+	*st = stageFinished
 	p.hooks.OnFinished(Finish{Outcome: OutcomeOf(err), Ran: true, Run: time.Duration(p.now() - start)})
 }
 
@@ -417,30 +551,66 @@ func (p *GoPool) wakeLocked() {
 	p.roomLocked()
 }
 
+// workerGone counts w gone, then calls the WorkerStopped hook, which thus
+// never sees w in Stats; the pool is not released before the hook returns.
 func (p *GoPool) workerGone(w *worker, reason WorkerExit) {
+	p.mu.Lock()
+	p.workers--
+	p.holds++
+	p.mu.Unlock()
+	defer p.unhold()
 	if ce := p.log.Check(zap.DebugLevel, "worker stopped"); ce != nil {
 		ce.Write(zap.Int("worker", w.id), zap.String("reason", string(reason)))
 	}
 	p.hooks.OnWorkerStopped(reason)
+}
+
+// checkDoneLocked starts releasing the pool once it is closed, its last
+// worker has exited and no call it waits for (p.holds) is still at work:
+// from then on nothing uses what the pool holds.
+func (p *GoPool) checkDoneLocked() {
+	if p.closed && p.workers == 0 && p.holds == 0 && !p.releasing {
+		p.releasing = true
+		go p.releaseAll()
+	}
+}
+
+// releaseAll releases what the pool holds: it stops the reaper, cancels the
+// tasks' context, releases ants' goroutines and the hooks' registration
+// (Hooks.Own), whether or not a Shutdown or Stop call waits. It runs on a
+// goroutine of its own because the last worker exits on an ants goroutine,
+// inside loop, and ants' ReleaseContext waits for every ants goroutine to
+// end. That wait is short: no task is left to run.
+func (p *GoPool) releaseAll() {
+	defer close(p.released)
+	close(p.stopReap)
+	<-p.reaped
+	p.stopRun(ErrShutdown)
+	if err := p.ants.ReleaseContext(context.Background()); err != nil && !errors.Is(err, ants.ErrPoolClosed) {
+		p.relErr = fmt.Errorf("executor: releasing goroutines: %w", err)
+		p.log.Error("releasing goroutines failed", zap.Error(err))
+	}
+	if p.release != nil {
+		p.release()
+	}
+	p.log.Info("shutdown done")
+}
+
+// unhold ends one of p.holds. It is deferred, so that the pool is still
+// released if a hook or a done-callback run on the way panics or calls
+// runtime.Goexit.
+func (p *GoPool) unhold() {
 	p.mu.Lock()
-	p.workers--
+	p.holds--
 	p.checkDoneLocked()
 	p.mu.Unlock()
 }
 
-func (p *GoPool) checkDoneLocked() {
-	if p.closed && p.workers == 0 {
-		select {
-		case <-p.allDone:
-		default:
-			close(p.allDone)
-		}
-	}
-}
-
 // Shutdown implements Executor: no new work; queued and running work
 // finishes (or, with CancelPending, queued work is cancelled); it waits for
-// the workers to exit and releases the goroutines, until ctx ends.
+// the workers to exit and the goroutines to be released, until ctx ends. If
+// ctx ends first, the pool still releases its goroutines by itself once its
+// last task has returned.
 func (p *GoPool) Shutdown(ctx context.Context, opts ...ShutdownOption) error {
 	if ctx == nil {
 		panic("executor: nil Context")
@@ -454,22 +624,28 @@ func (p *GoPool) Shutdown(ctx context.Context, opts ...ShutdownOption) error {
 		cancelled = p.queue.Drain()
 	}
 	p.wakeLocked()
-	p.checkDoneLocked()
+	p.holds++
 	p.mu.Unlock()
 	if first {
 		p.log.Info("shutdown begun", zap.Bool("cancel_pending", sc.CancelPending))
 	}
-	for _, e := range cancelled {
+	p.cancelQueued(cancelled)
+	return p.wait(ctx)
+}
+
+func (p *GoPool) cancelQueued(queued []entry) {
+	defer p.unhold()
+	for _, e := range queued {
 		e.t.Cancel()
 		p.hooks.OnFinished(Finish{Outcome: OutcomeCancelled})
 	}
-	return p.wait(ctx)
 }
 
 // Stop implements Executor: queued work fails with ErrStopped, the context of
 // running tasks is cancelled with cause ErrStopped, and it waits for the
 // running tasks to return, until ctx ends. Goroutines cannot be killed: a task
-// that ignores its context keeps its worker until it returns.
+// that ignores its context keeps its worker until it returns; the pool then
+// releases its goroutines by itself, as after Shutdown.
 func (p *GoPool) Stop(ctx context.Context) error {
 	if ctx == nil {
 		panic("executor: nil Context")
@@ -478,34 +654,32 @@ func (p *GoPool) Stop(ctx context.Context) error {
 	p.closed = true
 	queued := p.queue.Drain()
 	p.wakeLocked()
-	p.checkDoneLocked()
+	p.holds++
 	p.mu.Unlock()
+	p.stopQueued(queued)
+	return p.wait(ctx)
+}
+
+func (p *GoPool) stopQueued(queued []entry) {
+	defer p.unhold()
 	p.stopRun(ErrStopped)
 	err := fmt.Errorf("%w before it started", ErrStopped)
 	for _, e := range queued {
 		p.fail(e, err)
 	}
-	return p.wait(ctx)
 }
 
+// wait waits until the pool is released or ctx ends.
 func (p *GoPool) wait(ctx context.Context) error {
 	select {
-	case <-p.allDone:
+	case <-p.released: // already: even if ctx has ended
+		return p.relErr
+	default:
+	}
+	select {
+	case <-p.released:
+		return p.relErr
 	case <-ctx.Done():
 		return context.Cause(ctx)
 	}
-	var err error
-	p.released.Do(func() {
-		close(p.stopReap)
-		<-p.reaped
-		p.stopRun(ErrShutdown)
-		if e := p.ants.ReleaseContext(ctx); e != nil && !errors.Is(e, ants.ErrPoolClosed) {
-			err = e
-		}
-		if p.release != nil {
-			p.release()
-		}
-		p.log.Info("shutdown done")
-	})
-	return err
 }

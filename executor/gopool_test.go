@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"go.uber.org/goleak"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest/observer"
 
@@ -623,4 +624,49 @@ func waitFor(t *testing.T, cond func() bool) {
 		}
 		runtime.Gosched()
 	}
+}
+
+// TestClosedPoolReleasesItself: Shutdown and Stop with a ctx that has
+// already ended return its error without waiting, and each pool then
+// releases every goroutine it started (its reaper, ants' goroutines) by
+// itself once its last task has returned, as CPython's shutdown(wait=False)
+// threads exit by themselves. Half the pools are idle, half hold a task
+// that ends only when the test releases it.
+func TestClosedPoolReleasesItself(t *testing.T) {
+	before := goleak.IgnoreCurrent()
+	ended, cancel := context.WithCancel(context.Background())
+	cancel()
+	release := make(chan struct{})
+	var busy []*future.Future[int]
+	for i := range 100 {
+		p, err := executor.NewGoPool(executor.WithWorkers(2))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i%2 == 1 {
+			started := make(chan struct{}, 1)
+			busy = append(busy, submit(t, p, blocker(started, release)))
+			<-started
+		}
+		if i%4 < 2 {
+			err = p.Shutdown(ended)
+		} else {
+			err = p.Stop(ended)
+		}
+		if i%2 == 1 && !errors.Is(err, context.Canceled) {
+			t.Fatalf("pool %d (busy): %v, want context.Canceled", i, err)
+		}
+		if err != nil && !errors.Is(err, context.Canceled) {
+			t.Fatalf("pool %d: %v", i, err)
+		}
+	}
+	close(release)
+	for _, f := range busy {
+		if v, err := f.Result(context.Background()); v != 1 || err != nil {
+			t.Fatalf("(%d, %v)", v, err)
+		}
+	}
+	// Nobody waits on the pools any more: they must let go by themselves.
+	// VerifyNone retries for a while, to let the last goroutines return.
+	goleak.VerifyNone(t, before)
 }

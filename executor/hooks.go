@@ -13,7 +13,7 @@ type Outcome uint8
 const (
 	OutcomeOK         Outcome = iota // finished with a nil error
 	OutcomeError                     // finished with an error
-	OutcomePanic                     // panicked (*PanicError)
+	OutcomePanic                     // panicked or called runtime.Goexit (*PanicError)
 	OutcomeCancelled                 // cancelled before it ran
 	OutcomeTimeout                   // ran out of time (context.DeadlineExceeded)
 	OutcomeWorkerDied                // its worker died (ErrWorkerDied)

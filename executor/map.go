@@ -32,7 +32,8 @@ func WithReadAhead(n int) MapOption { return mapOptionFunc(func(c *mapConfig) { 
 // an endless or huge input runs in bounded memory. An item's error is yielded
 // at its position and iteration continues; stop it with break. When the
 // caller breaks out of the loop, or ctx ends (yielded as context.Cause(ctx)),
-// Map cancels every call that has not started and stops reading in. If ex
+// Map cancels every call that has not started, the one it was waiting on
+// included, and stops reading in; calls already running go on. If ex
 // refuses a call (shut down, overloaded), Map yields that error and stops.
 // Iterating blocks; ctx must not be nil.
 func Map[A, R any](ctx context.Context, ex Executor, fn Func[A, R], in iter.Seq[A], opts ...MapOption) iter.Seq2[R, error] {
@@ -55,13 +56,18 @@ func Map[A, R any](ctx context.Context, ex Executor, fn Func[A, R], in iter.Seq[
 				f.Cancel()
 			}
 		}()
-		// emit waits for the oldest call and yields it; false stops Map.
+		// emit waits for the oldest call and yields it; false stops Map. If
+		// ctx ends first, the call is cancelled unless it has started (the
+		// deferred loop cancels the rest), and Map yields ctx's cause.
 		emit := func() bool {
 			f, _ := window.Pop()
 			v, err := f.Result(ctx)
-			if err != nil && ctx.Err() != nil && !f.Ready() {
-				yield(zero, err)
-				return false
+			if err != nil && ctx.Err() != nil {
+				if f.Cancel() || !f.Ready() {
+					yield(zero, context.Cause(ctx))
+					return false
+				}
+				v, err = f.Result(ctx) // it finished meanwhile: its own outcome
 			}
 			return yield(v, err)
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"iter"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -162,5 +163,100 @@ func TestMapRefused(t *testing.T) {
 		if err == nil {
 			t.Fatal("read-ahead 0 must be an error")
 		}
+	}
+}
+
+// cancelOnSchedule is an Executor that schedules on another one and, right
+// after the n-th task, cancels a context: Map then waits with a ctx that has
+// ended.
+type cancelOnSchedule struct {
+	executor.Executor
+	n      int
+	cancel context.CancelFunc
+}
+
+func (c *cancelOnSchedule) Schedule(ctx context.Context, t executor.Task) error {
+	err := c.Executor.Schedule(ctx, t)
+	if c.n--; c.n == 0 {
+		c.cancel()
+	}
+	return err
+}
+
+// doneSignal is a Context that closes asked when its Done channel is first
+// asked for: Map asks when it starts waiting on a call.
+type doneSignal struct {
+	context.Context
+	once  sync.Once
+	asked chan struct{}
+}
+
+func (c *doneSignal) Done() <-chan struct{} {
+	c.once.Do(func() { close(c.asked) })
+	return c.Context.Done()
+}
+
+// TestMapContextEndsCancelsCalls: when ctx ends while Map waits on a call
+// that has not started, that call is cancelled as well as every other one
+// scheduled and not started: none of them ever runs, which the function's
+// side effects prove. ctx ends either just before Map waits or while it
+// waits.
+func TestMapContextEndsCancelsCalls(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		run  func(ctx context.Context, cancel context.CancelFunc, ex executor.Executor, fn executor.Func[int, int]) []error
+	}{
+		{"before the wait", func(ctx context.Context, cancel context.CancelFunc, ex executor.Executor, fn executor.Func[int, int]) []error {
+			var errs []error
+			// Cancelled after the third call is scheduled, when Map (read-ahead 3) is about to wait on the first.
+			for _, err := range executor.Map(ctx, &cancelOnSchedule{ex, 3, cancel}, fn, upTo(10), executor.WithReadAhead(3)) {
+				errs = append(errs, err)
+			}
+			return errs
+		}},
+		{"during the wait", func(ctx context.Context, cancel context.CancelFunc, ex executor.Executor, fn executor.Func[int, int]) []error {
+			sig := &doneSignal{Context: ctx, asked: make(chan struct{})}
+			res := make(chan []error)
+			go func() {
+				var errs []error
+				for _, err := range executor.Map(sig, ex, fn, upTo(10), executor.WithReadAhead(3)) {
+					errs = append(errs, err)
+				}
+				res <- errs
+			}()
+			<-sig.asked
+			cancel()
+			return <-res
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := newPool(t, executor.WithWorkers(1))
+			started, release := make(chan struct{}, 1), make(chan struct{})
+			submit(t, p, blocker(started, release)) // holds the only worker: Map's calls wait in the queue
+			<-started
+			var mu sync.Mutex
+			var ran []int
+			fn := executor.Fn(func(_ context.Context, x int) (int, error) {
+				mu.Lock()
+				ran = append(ran, x)
+				mu.Unlock()
+				return x, nil
+			})
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			errs := tc.run(ctx, cancel, p, fn)
+			if len(errs) != 1 || !errors.Is(errs[0], context.Canceled) {
+				t.Fatalf("Map yielded %v, want one context.Canceled", errs)
+			}
+			close(release)
+			if err := p.Shutdown(context.Background()); err != nil { // every task has ended
+				t.Fatal(err)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if len(ran) != 0 {
+				t.Fatalf("calls %v ran after Map's ctx ended; they must have been cancelled", ran)
+			}
+		})
 	}
 }

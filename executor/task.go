@@ -19,7 +19,10 @@ type Task interface {
 	Start() bool
 	// Run runs the task in the calling goroutine, recovers a panic into a
 	// *PanicError, completes the future and returns the task's error. Call it
-	// once, after Start returned true.
+	// once, after Start returned true. If the task calls runtime.Goexit, Run
+	// fails the future with a *PanicError whose Goexit is set and does not
+	// return: the goroutine exits, and the executor must notice (a deferred
+	// "returned normally" flag) and account for the task and the goroutine.
 	Run(ctx context.Context) error
 	// Fail completes the future with err unless it is done already, and
 	// reports whether it did.
@@ -94,14 +97,24 @@ func (c Chunk[R]) Err(i int) error {
 // Len returns the number of items.
 func (c Chunk[R]) Len() int { return len(c.Values) }
 
-// call runs fn and converts a panic into a *PanicError.
-func call[R any](fn func() (R, error)) (r R, err error) {
+// call runs fn and converts a panic into a *PanicError. A runtime.Goexit in
+// fn cannot be stopped, so call never returns then: it fails p with a
+// *PanicError (Goexit set) on the goroutine's way out.
+func call[R any](p future.Promise[R], fn func() (R, error)) (r R, err error) {
+	returned := false
 	defer func() {
+		if returned {
+			return
+		}
 		if v := recover(); v != nil {
 			err = &PanicError{Value: v, Stack: debug.Stack()}
+			return
 		}
+		_ = p.SetError(goexitError("task"))
 	}()
-	return fn()
+	r, err = fn()
+	returned = true
+	return r, err
 }
 
 // promise holds the completing side shared by every task type.
@@ -137,7 +150,7 @@ type funcTask[R any] struct {
 }
 
 func (t *funcTask[R]) Run(ctx context.Context) error {
-	v, err := call(func() (R, error) { return t.fn(ctx) })
+	v, err := call(t.p, func() (R, error) { return t.fn(ctx) })
 	_ = t.p.Set(v, err)
 	return err
 }
@@ -153,7 +166,7 @@ type callTask[A, R any] struct {
 }
 
 func (t *callTask[A, R]) Run(ctx context.Context) error {
-	v, err := call(func() (R, error) { return t.fn.Call(ctx, t.arg) })
+	v, err := call(t.p, func() (R, error) { return t.fn.Call(ctx, t.arg) })
 	_ = t.p.Set(v, err)
 	return err
 }
@@ -203,13 +216,21 @@ func (t *chunkTask[A, R]) Run(ctx context.Context) error {
 // deferred recover covers a whole run of items, so the per-item cost is the
 // call itself (this loop is the hot path of package pool). The loop keeps its
 // index in a register and publishes it to pos, which only the recover reads.
+// An item that calls runtime.Goexit ends the goroutine, and with it the
+// chunk: runFrom then fails the whole future, naming the item.
 func (t *chunkTask[A, R]) runFrom(ctx context.Context, c *Chunk[R], i int) (next int) {
 	var pos int
+	returned := false
 	defer func() {
+		if returned {
+			return
+		}
 		if v := recover(); v != nil {
 			c.setErr(pos, &PanicError{Value: v, Stack: debug.Stack()})
 			next = pos + 1
+			return
 		}
+		_ = t.p.SetError(fmt.Errorf("executor: chunk item %d: %w", pos, goexitError("task")))
 	}()
 	args, vals := t.args, c.Values[:len(t.args)]
 	if f, ok := t.fn.(goFunc[A, R]); ok { // a plain Go func: call it directly
@@ -221,6 +242,7 @@ func (t *chunkTask[A, R]) runFrom(ctx context.Context, c *Chunk[R], i int) (next
 				c.setErr(k, err)
 			}
 		}
+		returned = true
 		return len(args)
 	}
 	for k := i; k < len(args); k++ {
@@ -231,6 +253,7 @@ func (t *chunkTask[A, R]) runFrom(ctx context.Context, c *Chunk[R], i int) (next
 			c.setErr(k, err)
 		}
 	}
+	returned = true
 	return len(args)
 }
 

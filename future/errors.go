@@ -17,17 +17,26 @@ var ErrInvalidState = errors.New("future: invalid state")
 // ErrNotReady is returned by Successful when the future is not done yet.
 var ErrNotReady = errors.New("future: not ready")
 
-// CallbackPanicError describes a done-callback that panicked. It is passed to
-// the handler set with WithCallbackPanicHandler; the remaining callbacks still run.
+// CallbackPanicError describes a done-callback that panicked or called
+// runtime.Goexit. It is passed to the handler set with
+// WithCallbackPanicHandler; the remaining callbacks still run.
 type CallbackPanicError struct {
-	// Value is what the callback passed to panic.
+	// Value is what the callback passed to panic; for a Goexit, a string
+	// saying so.
 	Value any
-	// Stack is the goroutine's stack at the panic.
+	// Stack is the goroutine's stack at the panic or the Goexit.
 	Stack []byte
+	// Goexit reports that the callback did not panic but called
+	// runtime.Goexit: the goroutine that ran it exits once the remaining
+	// callbacks have run.
+	Goexit bool
 }
 
 // Error implements error.
 func (e *CallbackPanicError) Error() string {
+	if e.Goexit {
+		return fmt.Sprintf("future: %v", e.Value)
+	}
 	return fmt.Sprintf("future: done-callback panicked: %v", e.Value)
 }
 

@@ -219,7 +219,9 @@ func (f *Future[T]) Cancel() bool {
 // completes or cancels the future; if the future is already done, fn runs at
 // once in the caller. Adding the same fn twice runs it twice. A callback that
 // panics is recovered and reported (see WithCallbackPanicHandler); the others
-// still run. Callbacks should be quick: they delay the completing goroutine.
+// still run. A callback that calls runtime.Goexit is reported too and the
+// others still run, but the goroutine then exits, as Goexit demands.
+// Callbacks should be quick: they delay the completing goroutine.
 func (f *Future[T]) AddDoneCallback(fn func(*Future[T])) {
 	f.mu.Lock()
 	if !f.State().Done() {
@@ -245,23 +247,50 @@ func (f *Future[T]) completeLocked(s State) {
 	for _, w := range ws {
 		w.notify(f)
 	}
-	for _, cb := range cbs {
+	if len(cbs) > 0 {
+		f.runCallbacks(cbs)
+	}
+}
+
+// runCallbacks runs cbs in order. A callback that calls runtime.Goexit ends
+// the goroutine, which nothing can stop, but the callbacks after it still
+// run first, from a deferred call on the goroutine's way out.
+func (f *Future[T]) runCallbacks(cbs []func(*Future[T])) {
+	next := 0
+	defer func() {
+		if next < len(cbs) {
+			f.runCallbacks(cbs[next:])
+		}
+	}()
+	for next < len(cbs) {
+		cb := cbs[next]
+		next++
 		f.runCallback(cb)
 	}
 }
 
+// runCallback runs fn, recovering a panic, and reports a panic or a
+// runtime.Goexit (which goes on: it cannot be stopped) as a
+// *CallbackPanicError.
 func (f *Future[T]) runCallback(fn func(*Future[T])) {
+	returned := false
 	defer func() {
-		if v := recover(); v != nil {
-			e := &CallbackPanicError{Value: v, Stack: debug.Stack()}
-			if f.onPanic != nil {
-				f.onPanic(e)
-				return
-			}
-			slog.Error(e.Error(), "stack", string(e.Stack))
+		if returned {
+			return
 		}
+		e := &CallbackPanicError{Value: recover()}
+		if e.Value == nil {
+			e.Value, e.Goexit = "runtime.Goexit called in done-callback", true
+		}
+		e.Stack = debug.Stack()
+		if f.onPanic != nil {
+			f.onPanic(e)
+			return
+		}
+		slog.Error(e.Error(), "stack", string(e.Stack))
 	}()
 	fn(f)
+	returned = true
 }
 
 // subscribe registers w to be notified when f is done. It reports false, and

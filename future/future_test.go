@@ -1,8 +1,11 @@
 package future
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -208,6 +211,43 @@ func TestCallbacks(t *testing.T) {
 	p.SetResult(2) // rejected: callbacks must not run again
 	if len(order) != 4 {
 		t.Fatalf("callbacks ran again: %v", order)
+	}
+}
+
+// TestCallbackGoexit: a done-callback that calls runtime.Goexit ends the
+// completing goroutine, which nothing can stop, but the future is done for
+// its waiters, the callbacks after it still run (in that goroutine, on its
+// way out), and the handler hears of each such callback as a
+// *CallbackPanicError with Goexit set.
+func TestCallbackGoexit(t *testing.T) {
+	var reported []*CallbackPanicError
+	f, p := New[int](WithCallbackPanicHandler(func(e *CallbackPanicError) { reported = append(reported, e) }))
+	var order []int
+	f.AddDoneCallback(func(*Future[int]) { order = append(order, 1) })
+	f.AddDoneCallback(func(*Future[int]) { runtime.Goexit() })
+	f.AddDoneCallback(func(*Future[int]) { order = append(order, 3) })
+	f.AddDoneCallback(func(*Future[int]) { runtime.Goexit() })
+	f.AddDoneCallback(func(*Future[int]) { order = append(order, 5) })
+	exited := make(chan struct{})
+	go func() {
+		defer close(exited) // runs last, after the future's own deferred work
+		_ = p.SetResult(7)
+		t.Error("SetResult returned although a callback called runtime.Goexit")
+	}()
+	<-exited
+	if v, err := f.Result(context.Background()); v != 7 || err != nil {
+		t.Fatalf("Result = (%d, %v)", v, err)
+	}
+	if want := []int{1, 3, 5}; !equal(order, want) {
+		t.Fatalf("callbacks ran %v, want %v", order, want)
+	}
+	if len(reported) != 2 {
+		t.Fatalf("handler got %v, want two reports", reported)
+	}
+	for _, e := range reported {
+		if !e.Goexit || !strings.Contains(e.Error(), "runtime.Goexit") || !bytes.Contains(e.Stack, []byte("runtime.Goexit")) {
+			t.Fatalf("report %v (Goexit %v), stack:\n%s", e, e.Goexit, e.Stack)
+		}
 	}
 }
 

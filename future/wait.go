@@ -245,7 +245,8 @@ func AsCompleted[F Awaitable](ctx context.Context, fs []F) iter.Seq2[F, error] {
 					return
 				}
 			}
-			for _, a := range batch {
+			for i, a := range batch {
+				batch[i] = nil // keep no reference to yielded futures
 				f, ok := pending[a]
 				if !ok {
 					continue

@@ -3,8 +3,11 @@ package future
 import (
 	"context"
 	"errors"
+	"runtime"
+	"slices"
 	"testing"
 	"time"
+	"weak"
 )
 
 func pending(n int) ([]*Future[int], []Promise[int]) {
@@ -238,5 +241,59 @@ func TestAsCompletedConcurrent(t *testing.T) {
 func TestWaitModeString(t *testing.T) {
 	if FirstError.String() != "FIRST_EXCEPTION" || FirstCompleted.String() != "FIRST_COMPLETED" || AllCompleted.String() != "ALL_COMPLETED" {
 		t.Fatal()
+	}
+}
+
+// collected reports whether w's object has been collected, running the
+// collector up to 20 times until it is.
+func collected[T any](w weak.Pointer[T]) bool {
+	for range 20 {
+		if w.Value() == nil {
+			return true
+		}
+		runtime.GC()
+	}
+	return w.Value() == nil
+}
+
+// TestAsCompletedKeepsNoReference: a future AsCompleted has yielded can be
+// collected while the loop goes on, once the caller holds it no more: here
+// the slice given to AsCompleted is a temporary and the promises are dropped
+// as they complete. Futures 0 and 1 are done at the start (AsCompleted's
+// first path); 2, 3 and 4 complete together in the first iteration's body,
+// so that they come out of one batch (the second path).
+func TestAsCompletedKeepsNoReference(t *testing.T) {
+	var ws []weak.Pointer[Future[int]]
+	var later []Promise[int]
+	futures := func() []*Future[int] {
+		fs, ps := pending(5)
+		for _, f := range fs {
+			ws = append(ws, weak.Make(f))
+		}
+		ps[0].SetResult(0)
+		ps[1].SetResult(1)
+		later = slices.Clone(ps[2:])
+		return fs
+	}
+	var yielded []int
+	for f, err := range AsCompleted(context.Background(), futures()) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		yielded = append(yielded, slices.Index(ws, weak.Make(f)))
+		if len(yielded) == 1 {
+			for i := range later {
+				later[i].SetResult(i + 2)
+				later[i] = Promise[int]{}
+			}
+		}
+		for _, i := range yielded[:len(yielded)-1] {
+			if !collected(ws[i]) {
+				t.Fatalf("future %d is still reachable after it was yielded (yielded so far %v)", i, yielded)
+			}
+		}
+	}
+	if len(yielded) != 5 {
+		t.Fatalf("yielded %v", yielded)
 	}
 }
