@@ -30,8 +30,10 @@ type reply struct {
 // be decoded whole (an error, a panic in a decoding method, bytes left over):
 // then the function did not run, the reply says why (ErrEncode, or
 // ErrNotRegistered for an unknown function), and dec's stream is in an
-// unknown state, so the caller must not decode from it again.
-func (reg *Registry) serve(ctx context.Context, c wire.Call, dec decoder, br *bytes.Reader) (rep reply, ok bool) {
+// unknown state, so the caller must not decode from it again. With skip, it
+// decodes the arguments (to keep the stream in step) but does not run the
+// function, and the reply is StatusNotRun.
+func (reg *Registry) serve(ctx context.Context, c wire.Call, dec decoder, br *bytes.Reader, skip bool) (rep reply, ok bool) {
 	e := reg.lookup(c.Name)
 	if e == nil {
 		err := decodeSafely(func() error { return dec.Decode(nil) }) // skip the value, keep its types
@@ -47,6 +49,9 @@ func (reg *Registry) serve(ctx context.Context, c wire.Call, dec decoder, br *by
 	}
 	if err != nil {
 		return reg.errReply(fmt.Errorf("%w: decoding arguments of %q: %w", ErrEncode, c.Name, err)), false
+	}
+	if skip {
+		return reply{status: wire.StatusNotRun}, true
 	}
 	res, err, items := e.run(ctx, args, c.Chunk)
 	if err != nil {
@@ -172,19 +177,28 @@ func (f *frameEncoder) encode(v any) (err error) {
 	return nil
 }
 
-// addCall appends the call frame of a task.
-func (f *frameEncoder) addCall(id uint64, r executor.Remote) error {
-	f.hdr = wire.AppendCall(f.hdr[:0], wire.Call{ID: id, Chunk: r.Chunk(), Name: r.FuncName()})
+// addCall appends the call frame of a task whose submit ctx is ctx (nil if
+// it cannot end): the helper is told whether a cancel may follow, and the
+// deadline.
+func (f *frameEncoder) addCall(id uint64, r executor.Remote, ctx context.Context) error {
+	c := wire.Call{ID: id, Chunk: r.Chunk(), Name: r.FuncName(), Cancellable: ctx != nil}
+	if ctx != nil {
+		if d, ok := ctx.Deadline(); ok {
+			c.Deadline = d.UnixNano()
+		}
+	}
+	f.hdr = wire.AppendCall(f.hdr[:0], c)
 	return f.add(wire.KindCall, f.hdr, r.Args(), nil)
 }
 
 // addStarted appends the started marker of call id.
 func (f *frameEncoder) addStarted(id uint64) { wire.AppendStarted(&f.buf, id) }
 
-// addSkipped appends the reply of call id that was not run.
-func (f *frameEncoder) addSkipped(id uint64) {
+// addNotRun appends the reply of call id that was not run, with status
+// wire.StatusSkipped or wire.StatusNotRun.
+func (f *frameEncoder) addNotRun(id uint64, status byte) {
 	start := wire.Begin(&f.buf, wire.KindReply)
-	f.buf.Write(wire.AppendReply(f.hdr[:0], wire.Reply{ID: id, Status: wire.StatusSkipped}))
+	f.buf.Write(wire.AppendReply(f.hdr[:0], wire.Reply{ID: id, Status: status}))
 	wire.End(&f.buf, start)
 }
 
@@ -194,6 +208,9 @@ func (f *frameEncoder) addReply(reg *Registry, id uint64, rep reply) {
 	f.hdr = wire.AppendReply(f.hdr[:0], wire.Reply{ID: id, Status: rep.status})
 	var err error
 	switch rep.status {
+	case wire.StatusNotRun:
+		f.addNotRun(id, rep.status)
+		return
 	case wire.StatusOK:
 		err = f.add(wire.KindReply, f.hdr, rep.value, nil)
 	case wire.StatusItemErrs:
@@ -289,7 +306,7 @@ func (reg *Registry) ServeCall(ctx context.Context, call []byte) ([]byte, error)
 		return nil, err
 	}
 	r := bytes.NewReader(rest)
-	rep, _ := reg.serve(ctx, c, gob.NewDecoder(r), r) // one message: no stream to keep
+	rep, _ := reg.serve(ctx, c, gob.NewDecoder(r), r, false) // one message: no stream to keep
 	f := newFrameEncoder(int(^uint(0) >> 1))
 	f.addReply(reg, 0, rep)
 	return f.buf.Bytes()[wire.HeaderSize:], nil

@@ -105,9 +105,23 @@
 // helper, so a program that forgot ServeIfHelper fails with an error that
 // says so instead of starting helpers without end.
 //
-// In a helper, tasks run one at a time, in order, and receive a context that
-// is never cancelled: a task is stopped by killing its helper (Stop,
-// WithTaskTimeout).
+// # Context
+//
+// The ctx given to executor.Call (or CallChunk, or package pool) reaches the
+// task in its helper: its deadline travels with the call, so ctx.Deadline()
+// there is the caller's (without one, WithTaskTimeout sets it, from the
+// task's start), and when the caller's ctx ends the host sends a cancel frame
+// and the helper cancels the call's ctx with the same cause
+// (context.Canceled or context.DeadlineExceeded; values do not cross the
+// process boundary). A task that honours its ctx returns and keeps its
+// helper; one that has not returned a grace later (WithCancelGrace, 1s by
+// default) has its helper's process group killed and fails with the ctx's
+// cause. A task whose ctx ends before it started never runs: if it waits in
+// the queue its future fails at once; if it was already sent to a busy
+// helper, the helper does not run it. Call with a ctx that has already ended
+// returns its cause and schedules nothing. Work that must outlive the caller
+// is submitted with context.WithoutCancel(ctx). In a helper, tasks run one at
+// a time, in order; Stop kills the helpers.
 //
 // The package needs Linux (a parent-death signal, process groups, pipes on
 // file descriptors 3 and 4).

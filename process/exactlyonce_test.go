@@ -393,15 +393,15 @@ func TestLongTasksSpread(t *testing.T) {
 				warm(t, p, 400)
 			}
 			ctx := ctxT(t)
-			log, started1, started2, block := newLog(t), mkfifo(t), mkfifo(t), mkfifo(t)
-			a := callEffect(t, p, effect{Log: log, ID: 1, Started: started1, Block: block})
-			b := callEffect(t, p, effect{Log: log, ID: 2, Started: started2, Block: block})
+			log, started1, started2, block1, block2, block := newLog(t), mkfifo(t), mkfifo(t), mkfifo(t), mkfifo(t), mkfifo(t)
+			a := callEffect(t, p, effect{Log: log, ID: 1, Started: started1, Block: block1})
+			b := callEffect(t, p, effect{Log: log, ID: 2, Started: started2, Block: block2})
 			pids := []int{readStarted(ctx, t, started1), readStarted(ctx, t, started2)}
 			if pids[0] == pids[1] {
 				t.Fatalf("both long tasks ran on helper %d", pids[0])
 			}
-			release(t, block)
-			release(t, block)
+			release(t, block1)
+			release(t, block2)
 			for _, f := range []*future.Future[int]{a, b} {
 				if _, err := f.Result(ctx); err != nil {
 					t.Fatal(err)

@@ -168,7 +168,7 @@ func TestLargeFrameLetGo(t *testing.T) {
 	const limit = 4 << 20
 	fe := newFrameEncoder(limit)
 	big := &remote[[]byte, int]{name: "bytes", args: make([]byte, 16<<20)}
-	if err := fe.addCall(1, big); err == nil {
+	if err := fe.addCall(1, big, nil); err == nil {
 		t.Fatal("a 16 MiB argument was accepted with a 4 MiB limit")
 	}
 	if err := fe.flush(io.Discard); err != nil {
@@ -178,7 +178,7 @@ func TestLargeFrameLetGo(t *testing.T) {
 		t.Fatalf("after a rejected frame the buffer keeps %d bytes", c)
 	}
 	large := &remote[[]byte, int]{name: "bytes", args: make([]byte, 2<<20)}
-	if err := fe.addCall(2, large); err != nil {
+	if err := fe.addCall(2, large, nil); err != nil {
 		t.Fatal(err)
 	}
 	if err := fe.flush(io.Discard); err != nil {
@@ -188,7 +188,7 @@ func TestLargeFrameLetGo(t *testing.T) {
 		t.Fatalf("after a large frame the buffer keeps %d bytes", c)
 	}
 	small := &remote[int, int]{name: "inc", args: 1}
-	if err := fe.addCall(3, small); err != nil {
+	if err := fe.addCall(3, small, nil); err != nil {
 		t.Fatal(err)
 	}
 	rd := wire.NewReader(bytes.NewReader(fe.buf.Bytes()), limit)

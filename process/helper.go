@@ -9,8 +9,11 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"sync"
 	"syscall"
+	"time"
 
+	"github.com/gofutures/gofutures/internal/ring"
 	"github.com/gofutures/gofutures/process/internal/wire"
 )
 
@@ -93,13 +96,14 @@ func serveMain(reg *Registry) int {
 	return 0
 }
 
-// serveStream is the helper's loop: handshake, then read a call, run it,
-// write its reply, in order, one at a time. Before it takes a call, it writes
-// every reply still buffered and a started marker for the call, in one write:
-// so a reply leaves as soon as the next call begins (or the helper would
-// block on reading), and whenever the helper dies the host knows which calls
-// finished and which one was running. It returns nil when the host closes
-// the stream.
+// serveStream is the helper's side of the stream: handshake, then calls run
+// one at a time, in order, on this goroutine, while a second one reads the
+// host's frames into an inbox (so that a cancel frame reaches a running call).
+// Before it takes a call, it writes every reply still buffered and a started
+// marker for the call, in one write: so a reply leaves as soon as the next
+// call begins (or the helper would wait for input), and whenever the helper
+// dies the host knows which calls finished and which one was running. It
+// returns nil when the host closes the stream.
 func serveStream(ctx context.Context, reg *Registry, in io.Reader, out io.Writer) error {
 	var hb bytes.Buffer
 	if err := wire.AppendHello(&hb, wire.Hello{Pid: os.Getpid(), Funcs: reg.sigs()}); err != nil {
@@ -120,10 +124,12 @@ func serveStream(ctx context.Context, reg *Registry, in io.Reader, out io.Writer
 	if err != nil {
 		return fmt.Errorf("host hello: %w", err)
 	}
-	if h.MaxFrame < 1024 {
-		return fmt.Errorf("%w: max frame %d in hello", wire.ErrProtocol, h.MaxFrame)
+	if h.MaxFrame < 1024 || h.TaskTimeout < 0 {
+		return fmt.Errorf("%w: max frame %d, task timeout %v in hello", wire.ErrProtocol, h.MaxFrame, h.TaskTimeout)
 	}
 	rd.SetMax(h.MaxFrame)
+	ib := newInbox()
+	go ib.read(rd)
 	fe := newFrameEncoder(h.MaxFrame)
 	br := bytes.NewReader(nil)
 	dec := gob.NewDecoder(br)
@@ -132,20 +138,12 @@ func serveStream(ctx context.Context, reg *Registry, in io.Reader, out io.Writer
 	// host starts a new stream.
 	lost := false
 	for {
-		if !rd.FrameBuffered() {
-			if err := fe.flush(out); err != nil {
-				return fmt.Errorf("writing replies: %w", err)
-			}
-		}
-		kind, body, err := rd.Next()
-		if errors.Is(err, io.EOF) {
-			return nil
-		}
+		kind, body, err := ib.next(func() error { return fe.flush(out) })
 		if err != nil {
+			if errors.Is(err, io.EOF) {
+				return nil
+			}
 			return err
-		}
-		if kind&^(wire.FlagReset|wire.FlagResetPeer) != wire.KindCall {
-			return fmt.Errorf("%w: unexpected frame kind %#x", wire.ErrProtocol, kind)
 		}
 		c, rest, err := wire.ParseCall(body)
 		if err != nil {
@@ -158,16 +156,182 @@ func serveStream(ctx context.Context, reg *Registry, in io.Reader, out io.Writer
 			dec, lost = gob.NewDecoder(br), false
 		}
 		if lost {
-			fe.addSkipped(c.ID)
+			fe.addNotRun(c.ID, wire.StatusSkipped)
+			ib.done(body)
+			continue
+		}
+		callCtx, cancelled, release := ib.take(ctx, c, h.TaskTimeout)
+		br.Reset(rest)
+		if cancelled { // its ctx ended before it started: decode, do not run
+			rep, ok := reg.serve(callCtx, c, dec, br, true)
+			lost = !ok
+			fe.addReply(reg, c.ID, rep)
+			ib.done(body)
 			continue
 		}
 		fe.addStarted(c.ID)
 		if err := fe.flush(out); err != nil {
 			return fmt.Errorf("writing replies: %w", err)
 		}
-		br.Reset(rest)
-		rep, ok := reg.serve(ctx, c, dec, br)
+		rep, ok := reg.serve(callCtx, c, dec, br, false)
+		ib.finished()
+		if release != nil {
+			release()
+		}
 		lost = !ok
 		fe.addReply(reg, c.ID, rep)
+		ib.done(body)
 	}
+}
+
+// inbox holds the call frames the helper's reader goroutine has read and
+// the call loop has not taken yet, and routes cancel frames: to the running
+// call's ctx, or to a call not yet taken, which is then not run.
+type inbox struct {
+	mu      sync.Mutex
+	cond    sync.Cond
+	calls   ring.Ring[inFrame]
+	end     error                   // why the reader stopped (io.EOF: the host closed)
+	cancels map[uint64]error        // causes for calls not yet taken
+	taken   uint64                  // id of the last call taken
+	running uint64                  // id of the call running, 0 if none
+	cancel  context.CancelCauseFunc // its ctx's, if it can be cancelled
+	free    [][]byte                // bodies to reuse
+}
+
+type inFrame struct {
+	kind byte
+	body []byte
+}
+
+func newInbox() *inbox {
+	ib := &inbox{cancels: map[uint64]error{}}
+	ib.cond.L = &ib.mu
+	return ib
+}
+
+// read reads the host's frames until the stream ends.
+func (ib *inbox) read(rd *wire.Reader) {
+	for {
+		kind, body, err := rd.Next()
+		if err == nil && kind == wire.KindCancel {
+			var c wire.Cancel
+			if c, err = wire.ParseCancel(body); err == nil {
+				ib.cancelCall(c)
+				continue
+			}
+		}
+		if err == nil && kind&^(wire.FlagReset|wire.FlagResetPeer) != wire.KindCall {
+			err = fmt.Errorf("%w: unexpected frame kind %#x", wire.ErrProtocol, kind)
+		}
+		ib.mu.Lock()
+		if err != nil {
+			ib.end = err
+			ib.cond.Signal()
+			ib.mu.Unlock()
+			return
+		}
+		var b []byte
+		if n := len(ib.free); n > 0 {
+			b, ib.free = ib.free[n-1][:0], ib.free[:n-1]
+		}
+		ib.calls.Push(inFrame{kind, append(b, body...)})
+		ib.cond.Signal()
+		ib.mu.Unlock()
+	}
+}
+
+func (ib *inbox) cancelCall(c wire.Cancel) {
+	var cause error = context.Canceled
+	if c.Deadline {
+		cause = context.DeadlineExceeded
+	}
+	ib.mu.Lock()
+	defer ib.mu.Unlock()
+	switch {
+	case c.ID == ib.running:
+		if ib.cancel != nil {
+			ib.cancel(cause)
+		}
+	case c.ID > ib.taken: // not taken yet: it will not run
+		ib.cancels[c.ID] = cause
+	}
+}
+
+// next returns the next call frame, waiting for one; before it waits, it
+// calls flush (the replies leave before the helper idles).
+func (ib *inbox) next(flush func() error) (kind byte, body []byte, err error) {
+	ib.mu.Lock()
+	defer ib.mu.Unlock()
+	for ib.calls.Len() == 0 && ib.end == nil {
+		ib.mu.Unlock()
+		err := flush()
+		ib.mu.Lock()
+		if err != nil {
+			return 0, nil, fmt.Errorf("writing replies: %w", err)
+		}
+		if ib.calls.Len() == 0 && ib.end == nil {
+			ib.cond.Wait()
+		}
+	}
+	f, ok := ib.calls.Pop()
+	if !ok {
+		return 0, nil, ib.end
+	}
+	return f.kind, f.body, nil
+}
+
+// done gives back a body from next once it is no longer used.
+func (ib *inbox) done(body []byte) {
+	if cap(body) > 64<<10 {
+		return
+	}
+	ib.mu.Lock()
+	if len(ib.free) < 64 {
+		ib.free = append(ib.free, body)
+	}
+	ib.mu.Unlock()
+}
+
+// take marks call c as taken and returns the ctx to run it with: the
+// caller's deadline (or, without one, the task timeout from now), cancelled
+// by a cancel frame. cancelled reports a cancel frame that came before; then
+// the call must not run. Once it returned, the caller calls ib.finished and
+// release, if not nil, which ends the call's ctx.
+func (ib *inbox) take(base context.Context, c wire.Call, timeout time.Duration) (ctx context.Context, cancelled bool, release func()) {
+	ib.mu.Lock()
+	defer ib.mu.Unlock()
+	ib.taken = c.ID
+	if cause, ok := ib.cancels[c.ID]; ok {
+		delete(ib.cancels, c.ID)
+		ctx, cancel := context.WithCancelCause(base)
+		cancel(cause)
+		return ctx, true, nil
+	}
+	deadline := c.Deadline
+	if deadline == 0 && timeout > 0 {
+		deadline = time.Now().Add(timeout).UnixNano()
+	}
+	if !c.Cancellable && deadline == 0 {
+		ib.running, ib.cancel = c.ID, nil
+		return base, false, nil
+	}
+	ctx, cancel := context.WithCancelCause(base)
+	stop := func() {}
+	if deadline != 0 {
+		var cancelD context.CancelFunc
+		ctx, cancelD = context.WithDeadline(ctx, time.Unix(0, deadline))
+		stop = cancelD
+	}
+	ib.running, ib.cancel = c.ID, cancel
+	return ctx, false, func() {
+		stop()
+		cancel(nil)
+	}
+}
+
+func (ib *inbox) finished() {
+	ib.mu.Lock()
+	ib.running, ib.cancel = 0, nil
+	ib.mu.Unlock()
 }

@@ -24,6 +24,7 @@ type config struct {
 	workers      int
 	maxTasks     int
 	taskTimeout  time.Duration
+	cancelGrace  time.Duration
 	startTimeout time.Duration
 	maxFrame     int
 	maxInFlight  int
@@ -54,6 +55,7 @@ func defaultConfig() config {
 		name:         "process",
 		workers:      runtime.NumCPU(),
 		startTimeout: 10 * time.Second,
+		cancelGrace:  time.Second,
 		maxFrame:     wire.DefaultMaxFrame,
 		maxInFlight:  64,
 		logger:       zap.NewNop(),
@@ -68,6 +70,8 @@ func (c *config) validate() error {
 		return fmt.Errorf("process: max tasks per child must be >= 0, got %d", c.maxTasks)
 	case c.taskTimeout < 0:
 		return fmt.Errorf("process: task timeout must be >= 0, got %v", c.taskTimeout)
+	case c.cancelGrace < 0:
+		return fmt.Errorf("process: cancel grace must be >= 0, got %v", c.cancelGrace)
 	case c.startTimeout <= 0:
 		return fmt.Errorf("process: start timeout must be > 0, got %v", c.startTimeout)
 	case c.maxFrame < 1024 || c.maxFrame > 1<<31-1:
@@ -90,12 +94,24 @@ func WithWorkers(n int) Option { return optionFunc(func(c *config) { c.workers =
 func WithMaxTasksPerChild(n int) Option { return optionFunc(func(c *config) { c.maxTasks = n }) }
 
 // WithTaskTimeout limits how long one task (or one chunk) may run in a
-// helper. A task that overruns it fails with a *TimeoutError (matching
-// context.DeadlineExceeded), its helper's whole process group is killed, and
-// a new helper takes its place; the tasks queued behind it are re-queued.
-// Default 0: no limit.
+// helper, from when it starts there. It is the deadline of the ctx of a
+// task whose caller set none (ctx.Deadline inside the helper says so); a
+// task that has not returned a cancel grace (WithCancelGrace) after it fails
+// with a *TimeoutError (matching context.DeadlineExceeded), its helper's
+// whole process group is killed, and a new helper takes its place; the tasks
+// sent to it that had not started run elsewhere. Default 0: no limit.
 func WithTaskTimeout(d time.Duration) Option {
 	return optionFunc(func(c *config) { c.taskTimeout = d })
+}
+
+// WithCancelGrace sets how long a task whose ctx ended (the caller's ctx was
+// cancelled or passed its deadline, or the task timeout passed) may go on
+// before its helper's process group is killed, as exec.Cmd.WaitDelay does
+// for a command: a task that honours its ctx returns within it and its
+// helper lives on. The killed task fails with the ctx's cause (or a
+// *TimeoutError for the task timeout). Default 1s; 0 kills at once.
+func WithCancelGrace(d time.Duration) Option {
+	return optionFunc(func(c *config) { c.cancelGrace = d })
 }
 
 // WithStartTimeout bounds how long a new helper may take to start, complete

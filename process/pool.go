@@ -140,6 +140,9 @@ func (p *Pool) Schedule(ctx context.Context, t executor.Task) error {
 	if e := p.reg.lookup(r.FuncName()); e == nil || !e.accepts(r) {
 		return fmt.Errorf("%w: %w: %q with argument %T", executor.ErrNotRemote, ErrNotRegistered, r.FuncName(), r.Args())
 	}
+	if ctx.Err() != nil {
+		return context.Cause(ctx)
+	}
 	j := &job{t: t, r: r}
 	if p.cfg.hooks != nil {
 		j.at = time.Now()
@@ -148,6 +151,10 @@ func (p *Pool) Schedule(ctx context.Context, t executor.Task) error {
 	if err := p.acceptLocked(); err != nil {
 		p.mu.Unlock()
 		return err
+	}
+	if ctx.Done() != nil {
+		j.ctx = ctx
+		j.stop = context.AfterFunc(ctx, func() { p.ctxEnded(j) })
 	}
 	p.queue.Push(j)
 	p.wakeLocked()
@@ -230,7 +237,7 @@ func (p *Pool) breakLocked(cause error) []*job {
 	for _, w := range p.workers {
 		w.wakeLocked()
 	}
-	return p.queue.Drain()
+	return p.drainLocked()
 }
 
 func (p *Pool) checkDoneLocked() {
@@ -244,6 +251,9 @@ func (p *Pool) checkDoneLocked() {
 
 // fail completes a job that will not run (further) with err.
 func (p *Pool) fail(j *job, err error) {
+	if j.stop != nil {
+		j.stop()
+	}
 	if j.t.Fail(err) {
 		p.cfg.hooks.OnFinished(executor.Finish{Outcome: executor.OutcomeOf(err), Ran: j.started, Run: p.since(j)})
 	} else {
@@ -253,6 +263,9 @@ func (p *Pool) fail(j *job, err error) {
 
 // finish completes a job from its helper's reply.
 func (p *Pool) finish(j *job, err error, items []error) {
+	if j.stop != nil {
+		j.stop()
+	}
 	j.r.Finish(err, items)
 	if p.cfg.hooks == nil {
 		return
@@ -292,12 +305,15 @@ func (p *Pool) Shutdown(ctx context.Context, opts ...executor.ShutdownOption) er
 	p.closed = true
 	if sc.CancelPending {
 		var keep []*job
-		for _, j := range p.queue.Drain() {
+		for _, j := range p.drainLocked() {
 			if j.started { // re-queued after its helper died: it is running
 				keep = append(keep, j)
 			} else {
 				cancelled = append(cancelled, j)
 			}
+		}
+		for _, j := range keep {
+			j.taken = false
 		}
 		p.queue.Requeue(keep)
 	}
@@ -310,6 +326,9 @@ func (p *Pool) Shutdown(ctx context.Context, opts ...executor.ShutdownOption) er
 		p.log.Info("shutdown begun", zap.Bool("cancel_pending", sc.CancelPending))
 	}
 	for _, j := range cancelled {
+		if j.stop != nil {
+			j.stop()
+		}
 		j.t.Cancel()
 		p.cfg.hooks.OnFinished(executor.Finish{Outcome: executor.OutcomeCancelled})
 	}
@@ -330,7 +349,7 @@ func (p *Pool) Stop(ctx context.Context) error {
 		close(p.stopCh)
 	}
 	p.closed, p.stopped = true, true
-	queued := p.queue.Drain()
+	queued := p.drainLocked()
 	workers := append([]*worker(nil), p.workers...)
 	p.checkDoneLocked()
 	p.mu.Unlock()

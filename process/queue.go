@@ -1,9 +1,12 @@
 package process
 
 import (
+	"context"
+	"errors"
 	"time"
 
 	"github.com/gofutures/gofutures/executor"
+	"github.com/gofutures/gofutures/process/internal/wire"
 )
 
 // job is a scheduled task on its way to and through a helper.
@@ -14,4 +17,72 @@ type job struct {
 	runAt   time.Time // when it was handed to a helper (only with hooks)
 	started bool      // t.Start returned true; a re-queued job is not started again
 	id      uint64    // call id on its current helper's stream
+
+	// The submit ctx, if it can end (ctx.Done() != nil), and the stop of
+	// the context.AfterFunc that reports its end (Pool.ctxEnded).
+	ctx  context.Context
+	stop func() bool
+	// Guarded by p.mu:
+	taken   bool    // out of the queue: handed to a worker, or failed
+	w       *worker // the worker it was handed to, while it holds it
+	ctxDone bool    // its ctx ended: it must not start (any more)
+}
+
+// drainLocked empties the pool's queue and returns the jobs to fail or
+// cancel, leaving out those whose ctx ended (ctxEnded has failed them).
+func (p *Pool) drainLocked() []*job {
+	jobs := p.queue.Drain()
+	out := jobs[:0]
+	for _, j := range jobs {
+		if !j.ctxDone {
+			j.taken = true
+			out = append(out, j)
+		}
+	}
+	return out
+}
+
+// ctxEnded runs when the submit ctx of j ends. A job still queued fails at
+// once with the ctx's cause (it never runs: whoever takes it from the queue
+// drops it). A job a helper holds is cancelled there: the helper cancels
+// the call's ctx if it runs, or does not run it; if the call has not
+// returned within the cancel grace, its helper's process group is killed.
+func (p *Pool) ctxEnded(j *job) {
+	cause := context.Cause(j.ctx)
+	p.mu.Lock()
+	if j.ctxDone {
+		p.mu.Unlock()
+		return
+	}
+	if !j.taken {
+		j.ctxDone = true
+		p.mu.Unlock()
+		p.fail(j, cause)
+		return
+	}
+	w := j.w
+	if w == nil { // being failed by whoever took it
+		p.mu.Unlock()
+		return
+	}
+	j.ctxDone = true
+	w.cancels = append(w.cancels, wire.Cancel{ID: j.id, Deadline: errors.Is(cause, context.DeadlineExceeded)})
+	w.wakeLocked()
+	p.mu.Unlock()
+	time.AfterFunc(p.cfg.cancelGrace, func() { w.graceOver(j) })
+}
+
+// graceOver kills w if it still runs j, whose ctx ended a grace ago.
+func (w *worker) graceOver(j *job) {
+	p := w.p
+	p.mu.Lock()
+	head, ok := w.inflight.Peek()
+	over := ok && head == j && w.headRunning && !w.dead
+	if over {
+		w.ignoredCancel = true
+	}
+	p.mu.Unlock()
+	if over {
+		w.kill(executor.ExitKilled)
+	}
 }

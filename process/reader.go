@@ -2,6 +2,7 @@ package process
 
 import (
 	"bytes"
+	"context"
 	"encoding/gob"
 	"errors"
 	"fmt"
@@ -180,20 +181,28 @@ func (w *worker) receive(kind byte, body []byte, dec **gob.Decoder, br *bytes.Re
 	head, ok := w.inflight.Peek()
 	running := w.headRunning
 	p.mu.Unlock()
-	if !ok || head.id != rep.ID || running != (rep.Status != wire.StatusSkipped) {
+	notRun := rep.Status == wire.StatusSkipped || rep.Status == wire.StatusNotRun
+	if !ok || head.id != rep.ID || running == notRun || (rep.Status == wire.StatusNotRun && head.ctx == nil) {
 		return fmt.Errorf("%w: reply (status %d) for call %d, which is not the running call", wire.ErrProtocol, rep.Status, rep.ID)
 	}
-	if rep.Status == wire.StatusSkipped {
-		// The helper lost its place in our stream and did not run the
-		// call: send it again (on a new stream), here or elsewhere.
+	if notRun {
+		// Skipped: the helper lost its place in our stream; the call goes
+		// again (on a new stream), here or elsewhere. NotRun: its ctx
+		// ended before it started; it fails with the ctx's cause.
 		p.mu.Lock()
 		w.inflight.Pop()
-		w.resetStream = true
-		back, err := p.returnLocked([]*job{head})
+		var fails []failure
+		if rep.Status == wire.StatusSkipped {
+			w.resetStream = true
+			fails = p.returnLocked([]*job{head})
+		} else {
+			head.w = nil
+			fails = []failure{{head, context.Cause(head.ctx)}}
+		}
 		w.wakeLocked()
 		p.mu.Unlock()
-		for _, j := range back {
-			p.fail(j, err)
+		for _, f := range fails {
+			p.fail(f.j, f.err)
 		}
 		return nil
 	}
@@ -208,6 +217,7 @@ func (w *worker) receive(kind byte, body []byte, dec **gob.Decoder, br *bytes.Re
 	now := time.Now()
 	p.mu.Lock()
 	w.inflight.Pop()
+	head.w = nil
 	w.headRunning = false
 	w.finished++
 	if w.finished == 1 {
@@ -233,17 +243,19 @@ func (w *worker) receive(kind byte, body []byte, dec **gob.Decoder, br *bytes.Re
 	return nil
 }
 
-// armLocked sets the task timer for the call that started at start.
+// armLocked sets the task timer for the call that started at start: the
+// call's ctx ends at the task timeout (see Hello.TaskTimeout), and it is
+// killed a cancel grace later.
 func (w *worker) armLocked(start time.Time) {
 	if w.timer != nil {
-		w.timer.Reset(w.p.cfg.taskTimeout - time.Since(start))
+		w.timer.Reset(w.p.cfg.taskTimeout + w.p.cfg.cancelGrace - time.Since(start))
 	}
 }
 
 func (w *worker) onTimeout() {
 	p := w.p
 	p.mu.Lock()
-	over := !w.dead && w.headRunning && time.Since(w.headStart) >= p.cfg.taskTimeout
+	over := !w.dead && w.headRunning && time.Since(w.headStart) >= p.cfg.taskTimeout+p.cfg.cancelGrace
 	p.mu.Unlock()
 	if over {
 		w.kill(executor.ExitTimeout)

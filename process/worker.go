@@ -2,6 +2,7 @@ package process
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -68,6 +69,8 @@ type worker struct {
 	startTimedOut bool                // p.mu: killed for not starting in time
 	resetStream   bool                // p.mu: the writer starts a new gob stream (the helper skips calls until then)
 	askPeerReset  bool                // p.mu: the writer asks the helper for a new reply stream
+	cancels       []wire.Cancel       // p.mu: cancel frames for the writer to send
+	ignoredCancel bool                // p.mu: killed because its call ignored its ctx's end
 	reason        executor.WorkerExit // p.mu: why it is going away, once known
 	sent          int                 // p.mu
 	nextID        uint64              // writer only
@@ -281,10 +284,6 @@ func (w *worker) teardown(readErr error) {
 // death. Both nil: the worker never started a helper.
 func (w *worker) gone(startErr error, fatal, killed bool, werr *WorkerError) {
 	p := w.p
-	type failure struct {
-		j   *job
-		err error
-	}
 	var fails []failure
 	p.mu.Lock()
 	w.dead = true
@@ -308,25 +307,29 @@ func (w *worker) gone(startErr error, fatal, killed bool, werr *WorkerError) {
 				fails = append(fails, failure{j, p.broken})
 			}
 		}
+		fails = append(fails, p.returnLocked(jobs)...) // a helper that never started holds none: for safety
 	case p.stopped:
 		for _, j := range jobs {
+			j.w = nil
 			fails = append(fails, failure{j, errStoppedRunning})
 		}
 	case len(jobs) > 0:
 		// Only the call the helper said it had started ran here: it fails.
 		// The others never started: they run elsewhere, once.
 		if running {
+			head := jobs[0]
+			head.w = nil
 			var err error = werr
-			if reason == executor.ExitTimeout {
+			switch {
+			case w.ignoredCancel:
+				err = fmt.Errorf("process: %w (the task went on for %v after its ctx ended: helper pid %d killed)", context.Cause(head.ctx), p.cfg.cancelGrace, werr.Pid)
+			case reason == executor.ExitTimeout:
 				err = &TimeoutError{Timeout: p.cfg.taskTimeout, Pid: werr.Pid, Stderr: werr.Stderr}
 			}
-			fails = append(fails, failure{jobs[0], err})
+			fails = append(fails, failure{head, err})
 			jobs = jobs[1:]
 		}
-		back, err := p.returnLocked(jobs)
-		for _, j := range back {
-			fails = append(fails, failure{j, err})
-		}
+		fails = append(fails, p.returnLocked(jobs)...)
 	}
 	// A helper that died young (before it started, or before it finished a
 	// call) is replaced after a backoff that doubles each time, so that a

@@ -1,6 +1,7 @@
 package process
 
 import (
+	"context"
 	"fmt"
 	"os"
 
@@ -16,12 +17,12 @@ func (w *worker) writeLoop() {
 	defer close(w.writerDone)
 	p := w.p
 	fe := newFrameEncoder(p.cfg.maxFrame)
-	if err := wire.AppendHello(&fe.buf, wire.Hello{Pid: os.Getpid(), MaxFrame: p.cfg.maxFrame}); err != nil {
+	if err := wire.AppendHello(&fe.buf, wire.Hello{Pid: os.Getpid(), MaxFrame: p.cfg.maxFrame, TaskTimeout: p.cfg.taskTimeout}); err != nil {
 		w.kill(executor.ExitCrashed)
 		return
 	}
 	if p.cfg.init != nil {
-		if err := fe.addCall(0, p.cfg.init); err != nil {
+		if err := fe.addCall(0, p.cfg.init, nil); err != nil {
 			w.log.Error("cannot encode the initializer's argument", zap.Error(err))
 			w.kill(executor.ExitInitError)
 			return
@@ -37,6 +38,7 @@ func (w *worker) writeLoop() {
 		return
 	}
 	var batch, cancelled []*job
+	var cancels []wire.Cancel
 	for {
 		p.mu.Lock()
 		n := 0
@@ -49,6 +51,9 @@ func (w *worker) writeLoop() {
 				if n = min(w.roomLocked(), p.shareLocked(w)); n > 0 {
 					break
 				}
+			}
+			if len(w.cancels) > 0 {
+				break
 			}
 			if w.inflight.Len() == 0 && (w.retiring || (p.closed && p.queue.Len() == 0)) {
 				if w.reason == "" {
@@ -71,6 +76,10 @@ func (w *worker) writeLoop() {
 			if !ok {
 				break
 			}
+			if j.ctxDone { // failed by ctxEnded
+				continue
+			}
+			j.taken, j.w = true, w
 			if !j.started {
 				if !j.t.Start() {
 					cancelled = append(cancelled, j)
@@ -95,6 +104,8 @@ func (w *worker) writeLoop() {
 			w.askPeerReset = false
 			fe.peer = true
 		}
+		cancels = append(cancels[:0], w.cancels...)
+		w.cancels = w.cancels[:0]
 		p.mu.Unlock()
 		for range cancelled {
 			p.cfg.hooks.OnFinished(executor.Finish{Outcome: executor.OutcomeCancelled})
@@ -103,7 +114,7 @@ func (w *worker) writeLoop() {
 		cancelled = cancelled[:0]
 		sent := batch[:0]
 		for _, j := range batch {
-			if err := fe.addCall(j.id, j.r); err != nil {
+			if err := fe.addCall(j.id, j.r, j.ctx); err != nil {
 				p.fail(j, fmt.Errorf("process: arguments of %q: %w", j.r.FuncName(), err))
 				continue
 			}
@@ -111,10 +122,10 @@ func (w *worker) writeLoop() {
 		}
 		p.mu.Lock()
 		if w.dead { // run is tearing down and waits for us: hand the jobs back
-			back, err := p.returnLocked(sent)
+			fails := p.returnLocked(sent)
 			p.mu.Unlock()
-			for _, j := range back {
-				p.fail(j, err)
+			for _, f := range fails {
+				p.fail(f.j, f.err)
 			}
 			return
 		}
@@ -122,6 +133,9 @@ func (w *worker) writeLoop() {
 			w.inflight.Push(j)
 		}
 		p.mu.Unlock()
+		for _, c := range cancels { // after the calls they may name
+			fe.buf.Write(wire.AppendCancel(fe.hdr[:0], c))
+		}
 		if err := fe.flush(w.toHelper); err != nil {
 			w.kill(executor.ExitCrashed) // the reader sees EOF and tears down
 		}
@@ -132,24 +146,40 @@ func (w *worker) writeLoop() {
 
 var errStoppedRunning = fmt.Errorf("%w: its helper was killed", executor.ErrStopped)
 
+// failure is a job to fail, outside the pool's lock, and its error.
+type failure struct {
+	j   *job
+	err error
+}
+
 // returnLocked puts jobs that a dead worker held but did not run back in
-// the queue, or returns them and the error to fail them with if the pool is
-// stopped or broken.
-func (p *Pool) returnLocked(jobs []*job) ([]*job, error) {
-	if len(jobs) == 0 {
-		return nil, nil
+// the queue, or returns them with the error to fail them with: all of them
+// if the pool is stopped or broken, and those whose ctx ended.
+func (p *Pool) returnLocked(jobs []*job) []failure {
+	var fails []failure
+	keep := jobs[:0]
+	for _, j := range jobs {
+		j.w = nil
+		switch {
+		case p.stopped:
+			fails = append(fails, failure{j, errStoppedRunning})
+		case p.broken != nil:
+			fails = append(fails, failure{j, p.broken})
+		case j.ctxDone: // its cancel came too late for this helper: it ends here
+			fails = append(fails, failure{j, context.Cause(j.ctx)})
+		default:
+			j.taken = false
+			keep = append(keep, j)
+		}
 	}
-	if p.stopped {
-		return jobs, errStoppedRunning
+	if len(keep) == 0 {
+		return fails
 	}
-	if p.broken != nil {
-		return jobs, p.broken
-	}
-	p.queue.Requeue(jobs)
+	p.queue.Requeue(keep)
 	for _, w := range p.workers {
 		if w.parked && w.roomLocked() > 0 {
 			w.wakeLocked()
 		}
 	}
-	return nil, nil
+	return fails
 }

@@ -21,6 +21,8 @@ const (
 	// call starts, so that a helper that dies has told the host which calls
 	// it finished and which one it was running.
 	KindStarted byte = 4
+	// KindCancel (host → helper): the ctx of a call ended (see Cancel).
+	KindCancel byte = 5
 	// FlagReset: this frame starts a new gob stream; the receiver makes a
 	// new decoder before decoding it.
 	FlagReset byte = 0x80
@@ -79,7 +81,7 @@ func (r *Reader) Next() (kind byte, body []byte, err error) {
 		return 0, nil, fmt.Errorf("%w: %w: %d bytes (limit %d)", ErrProtocol, ErrFrameTooLarge, n, r.max)
 	}
 	switch kind &^ (FlagReset | FlagResetPeer) {
-	case KindHello, KindCall, KindReply, KindStarted:
+	case KindHello, KindCall, KindReply, KindStarted, KindCancel:
 	default:
 		return 0, nil, fmt.Errorf("%w: unknown frame kind %#x", ErrProtocol, kind)
 	}

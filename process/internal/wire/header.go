@@ -13,17 +13,37 @@ const MaxNameLen = 1024
 type Call struct {
 	ID    uint64
 	Chunk bool
-	Name  string
+	// Cancellable: the caller's ctx can end, and a cancel frame may follow.
+	Cancellable bool
+	// Deadline is the caller's deadline in Unix nanoseconds, 0 if none.
+	Deadline int64
+	Name     string
 }
+
+const (
+	callChunk       = 1 << iota // Chunk
+	callCancellable             // Cancellable
+	callDeadline                // a varint deadline follows the flags
+	callFlags       = callChunk | callCancellable | callDeadline
+)
 
 // AppendCall appends the header of c to b.
 func AppendCall(b []byte, c Call) []byte {
 	b = binary.AppendUvarint(b, c.ID)
 	var flags byte
 	if c.Chunk {
-		flags = 1
+		flags |= callChunk
+	}
+	if c.Cancellable {
+		flags |= callCancellable
+	}
+	if c.Deadline != 0 {
+		flags |= callDeadline
 	}
 	b = append(b, flags)
+	if c.Deadline != 0 {
+		b = binary.AppendVarint(b, c.Deadline)
+	}
 	b = binary.AppendUvarint(b, uint64(len(c.Name)))
 	return append(b, c.Name...)
 }
@@ -35,11 +55,19 @@ func ParseCall(b []byte) (c Call, rest []byte, err error) {
 		return c, nil, fmt.Errorf("%w: bad call id", ErrProtocol)
 	}
 	b = b[n:]
-	if len(b) < 1 || b[0] > 1 {
+	if len(b) < 1 || b[0]&^callFlags != 0 {
 		return c, nil, fmt.Errorf("%w: bad call flags", ErrProtocol)
 	}
-	c.ID, c.Chunk = id, b[0] == 1
+	flags := b[0]
+	c.ID, c.Chunk, c.Cancellable = id, flags&callChunk != 0, flags&callCancellable != 0
 	b = b[1:]
+	if flags&callDeadline != 0 {
+		d, n := binary.Varint(b)
+		if n <= 0 || d == 0 {
+			return c, nil, fmt.Errorf("%w: bad call deadline", ErrProtocol)
+		}
+		c.Deadline, b = d, b[n:]
+	}
 	l, n := binary.Uvarint(b)
 	if n <= 0 || l > MaxNameLen || l > uint64(len(b)-n) {
 		return c, nil, fmt.Errorf("%w: bad function name length", ErrProtocol)
@@ -47,6 +75,36 @@ func ParseCall(b []byte) (c Call, rest []byte, err error) {
 	b = b[n:]
 	c.Name = string(b[:l])
 	return c, b[l:], nil
+}
+
+// Cancel is the body of a cancel frame (host → helper): the ctx of call ID
+// ended, because it was cancelled or (Deadline) its deadline passed.
+type Cancel struct {
+	ID       uint64
+	Deadline bool
+}
+
+// AppendCancel appends a cancel frame to b.
+func AppendCancel(b []byte, c Cancel) []byte {
+	start := len(b)
+	b = append(b, 0, 0, 0, 0, KindCancel)
+	b = binary.AppendUvarint(b, c.ID)
+	var d byte
+	if c.Deadline {
+		d = 1
+	}
+	b = append(b, d)
+	binary.BigEndian.PutUint32(b[start:], uint32(len(b)-start-HeaderSize))
+	return b
+}
+
+// ParseCancel parses the body of a cancel frame.
+func ParseCancel(body []byte) (Cancel, error) {
+	id, n := binary.Uvarint(body)
+	if n <= 0 || len(body) != n+1 || body[n] > 1 {
+		return Cancel{}, fmt.Errorf("%w: bad cancel frame", ErrProtocol)
+	}
+	return Cancel{ID: id, Deadline: body[n] == 1}, nil
 }
 
 // Reply statuses.
@@ -62,6 +120,9 @@ const (
 	// whose argument decoder failed skips every call until a frame with
 	// FlagReset; the host sends those calls again.
 	StatusSkipped byte = 3
+	// StatusNotRun: the call was not run because its ctx ended before it
+	// started (a cancel frame came first); nothing follows.
+	StatusNotRun byte = 4
 )
 
 // Reply is the header of a reply frame.
@@ -83,7 +144,7 @@ func ParseReply(b []byte) (r Reply, rest []byte, err error) {
 		return r, nil, fmt.Errorf("%w: bad reply header", ErrProtocol)
 	}
 	r.ID, r.Status = id, b[n]
-	if r.Status > StatusSkipped {
+	if r.Status > StatusNotRun {
 		return r, nil, fmt.Errorf("%w: bad reply status %d", ErrProtocol, r.Status)
 	}
 	return r, b[n+1:], nil

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"encoding/gob"
 	"fmt"
+	"time"
 )
 
 // Version is the protocol version. Bump it on any change to the frames, the
@@ -21,6 +22,9 @@ type Hello struct {
 	Pid      int
 	Funcs    []FuncSig // helper → host: the helper's registry, sorted by name
 	MaxFrame int       // host → helper: the maximum frame body size
+	// TaskTimeout (host → helper) is the deadline of a call whose caller
+	// set none, counted from when it starts; 0: none.
+	TaskTimeout time.Duration
 }
 
 // FuncSig describes one registered function.

@@ -1,0 +1,188 @@
+package process_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/gofutures/gofutures/executor"
+	"github.com/gofutures/gofutures/future"
+	"github.com/gofutures/gofutures/process"
+)
+
+// waitCtx is a task that reports "ID pid" on the FIFO Started, then waits
+// for its ctx to end (or, with Ignore, never returns) and returns its cause.
+type waitCtx struct {
+	Log, Started string
+	ID           int
+	Ignore       bool
+}
+
+var (
+	waitCtxFn = process.MustRegister(reg, "waitCtx", func(ctx context.Context, w waitCtx) (int, error) {
+		if _, err := effectFn.Call(ctx, effect{Log: w.Log, ID: w.ID, Started: w.Started}); err != nil {
+			return 0, err
+		}
+		if w.Ignore {
+			select {}
+		}
+		<-ctx.Done()
+		return 0, context.Cause(ctx)
+	})
+	// deadlineFn returns its ctx's deadline in Unix nanoseconds, 0 if none.
+	deadlineFn = process.MustRegister(reg, "deadline", func(ctx context.Context, _ int) (int64, error) {
+		d, ok := ctx.Deadline()
+		if !ok {
+			return 0, nil
+		}
+		return d.UnixNano(), nil
+	})
+)
+
+// A running task whose submit ctx is cancelled sees ctx.Done() in its
+// helper; it returns, its future fails with context.Canceled, and the
+// helper lives on.
+func TestCtxCancelReachesHelper(t *testing.T) {
+	p := newPool(t, process.WithWorkers(1))
+	bg := ctxT(t)
+	ctx, cancel := context.WithCancel(bg)
+	started := mkfifo(t)
+	f, err := executor.Call(ctx, p, waitCtxFn, waitCtx{Log: newLog(t), Started: started})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid := readStarted(bg, t, started)
+	cancel()
+	if _, err := f.Result(bg); !errors.Is(err, context.Canceled) || errors.Is(err, executor.ErrWorkerDied) {
+		t.Fatalf("err = %v, want context.Canceled from the task", err)
+	}
+	if after, err := call(t, p, pidFn, 0); err != nil || after != pid {
+		t.Fatalf("helper %d, then %d (%v): a task that honours its ctx keeps its helper", pid, after, err)
+	}
+}
+
+// A running task that ignores its ctx is killed a grace after the ctx
+// ended: its future fails with the ctx's cause, the helper is replaced, and
+// the next task runs.
+func TestCtxIgnoredKilledAfterGrace(t *testing.T) {
+	p := newPool(t, process.WithWorkers(1), process.WithCancelGrace(50*time.Millisecond))
+	bg := ctxT(t)
+	ctx, cancel := context.WithCancelCause(bg)
+	started := mkfifo(t)
+	f, err := executor.Call(ctx, p, waitCtxFn, waitCtx{Log: newLog(t), Started: started, Ignore: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid := readStarted(bg, t, started)
+	errMine := errors.New("request abandoned")
+	cancel(errMine)
+	if _, err := f.Result(bg); !errors.Is(err, errMine) || errors.Is(err, executor.ErrWorkerDied) {
+		t.Fatalf("err = %v, want the ctx's cause", err)
+	}
+	if after, err := call(t, p, pidFn, 0); err != nil || after == pid {
+		t.Fatalf("helper %d, then %d (%v): want a new helper", pid, after, err)
+	}
+	if !waitExit(t, pid, 20*time.Second) {
+		t.Fatalf("helper %d still alive", pid)
+	}
+}
+
+// The caller's deadline is the task's deadline inside the helper; without
+// one, the task timeout counted from the start is.
+func TestCtxDeadlineTravels(t *testing.T) {
+	p := newPool(t, process.WithWorkers(1), process.WithTaskTimeout(time.Hour))
+	bg := ctxT(t)
+	want := time.Now().Add(17 * time.Minute)
+	ctx, cancel := context.WithDeadline(context.Background(), want)
+	defer cancel()
+	f, err := executor.Call(ctx, p, deadlineFn, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := f.Result(bg); err != nil || got != want.UnixNano() {
+		t.Fatalf("deadline in the helper = %d, %v; want %d", got, err, want.UnixNano())
+	}
+	before := time.Now()
+	f, err = executor.Call(context.Background(), p, deadlineFn, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := f.Result(bg)
+	after := time.Now()
+	if err != nil || got < before.Add(time.Hour).UnixNano() || got > after.Add(time.Hour).UnixNano() {
+		t.Fatalf("deadline from the task timeout = %v, %v; want within [%v, %v]", time.Unix(0, got), err, before.Add(time.Hour), after.Add(time.Hour))
+	}
+}
+
+// A task whose ctx ends while it waits never runs, whether it waits in the
+// pool's queue (its future fails at once) or was already sent to a helper
+// busy with another task (the helper does not run it).
+func TestCtxQueuedNeverRuns(t *testing.T) {
+	for _, pipelined := range []bool{false, true} {
+		name := "queued"
+		if pipelined {
+			name = "sent to the helper"
+		}
+		t.Run(name, func(t *testing.T) {
+			var p *process.Pool
+			if pipelined {
+				p = newPool(t, process.WithWorkers(1))
+				warm(t, p, 200) // so that the next calls are sent ahead
+			} else {
+				p = newPool(t, process.WithWorkers(1), process.WithMaxInFlight(1))
+			}
+			bg := ctxT(t)
+			log, started, block := newLog(t), mkfifo(t), mkfifo(t)
+			blocker := callEffect(t, p, effect{Log: log, ID: 1, Started: started, Block: block})
+			readStarted(bg, t, started)
+			ctx, cancel := context.WithCancel(bg)
+			f, err := executor.Call(ctx, p, effectFn, effect{Log: log, ID: 2})
+			if err != nil {
+				t.Fatal(err)
+			}
+			g := callEffect(t, p, effect{Log: log, ID: 3}) // behind it, on a ctx that does not end
+			cancel()
+			if !pipelined {
+				if _, err := f.Result(bg); !errors.Is(err, context.Canceled) {
+					t.Fatalf("queued task: %v", err)
+				}
+				if blocker.Ready() {
+					t.Fatal("the blocker finished before it was released")
+				}
+			}
+			release(t, block)
+			for _, h := range []*future.Future[int]{blocker, g} {
+				if _, err := h.Result(bg); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if _, err := f.Result(bg); !errors.Is(err, context.Canceled) {
+				t.Fatalf("cancelled task: %v", err)
+			}
+			ran := executions(t, log)
+			if ran[2] != 0 || ran[1] != 1 || ran[3] != 1 {
+				t.Fatalf("executions %v: the cancelled task must not run, the others once", ran)
+			}
+		})
+	}
+}
+
+// A ctx that has ended before Call is an error of the call: nothing is
+// scheduled.
+func TestCtxDoneBeforeCall(t *testing.T) {
+	p := newPool(t, process.WithWorkers(1))
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	log := newLog(t)
+	if _, err := executor.Call(ctx, p, effectFn, effect{Log: log, ID: 1}); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Call: %v", err)
+	}
+	if _, err := call(t, p, incFn, 1); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(log); !errors.Is(err, os.ErrNotExist) {
+		t.Fatal("the task ran")
+	}
+}
