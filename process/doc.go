@@ -41,15 +41,21 @@
 //
 // The host always knows what a helper was doing when it died. A helper runs
 // its calls one at a time, in the order sent, and before it takes a call it
-// writes, in one write, every reply still buffered and a started marker for
-// that call. Replies so leave as soon as the next call begins (or the helper
-// would wait for input), and the pipe holds them even if the helper dies
-// right after. When a helper dies, the host has the replies of every call it
-// finished; the one call with a started marker and no reply is the call that
-// was running, and it alone fails (with a *WorkerError, or a *TimeoutError:
-// the task timeout counts from its started marker); calls without a marker
-// never started, and they go back to the front of the queue, to run once,
-// elsewhere. This costs one write per call in the helper.
+// puts every reply still buffered and a started marker for that call into a
+// journal: memory it shares with the host (a memfd both map), so a copy and
+// no system call. A goroutine of the helper writes the journal's frames to
+// the pipe as they come, several per write when they come faster than it
+// writes: replies leave as soon as each call returns, small tasks still
+// batch. When a helper dies, the host reads the pipe to its end and then the
+// frames of the journal the pipe did not bring. So it has the reply of every
+// call the helper finished, even one that returned just before the helper
+// died; the one call with a started marker and no reply is the call that was
+// running, and it alone fails (with a *WorkerError, or a *TimeoutError: the
+// task timeout counts from its started marker); calls without a marker never
+// started, and they go back to the front of the queue, to run once,
+// elsewhere. (A helper that broke the stream itself, with bytes that are not
+// frames, has the next call presumed started: it fails rather than run
+// twice.)
 //
 // How many calls a helper is sent ahead is set by their run time, measured
 // between marker and reply: about a millisecond's worth, and only one until a

@@ -213,7 +213,10 @@ func TestGarbageFromHelper(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			p := newPool(t, process.WithWorkers(1), process.WithMaxFrameSize(1<<20))
-			before, _ := call(t, p, pidFn, 0)
+			before, berr := call(t, p, pidFn, 0)
+			if berr != nil {
+				t.Fatalf("pid: %v", berr)
+			}
 			_, err := call(t, p, garbageFn, tc.bytes)
 			var we *process.WorkerError
 			if !errors.As(err, &we) || !errors.Is(err, executor.ErrWorkerDied) || !strings.Contains(err.Error(), tc.want) {

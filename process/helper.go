@@ -25,6 +25,7 @@ const helperEnv = "GOFUTURES_PROCESS_HELPER"
 const (
 	fdFromHost = 3
 	fdToHost   = 4
+	fdJournal  = 5 // the journal's shared memory (see journal.go)
 )
 
 // ServeIfHelper turns a process that a Pool started as its helper into a
@@ -89,7 +90,12 @@ func serveMain(reg *Registry) int {
 	}()
 	in := os.NewFile(fdFromHost, "gofutures-from-host")
 	out := os.NewFile(fdToHost, "gofutures-to-host")
-	if err := serveStream(context.Background(), reg, in, out); err != nil {
+	var journal []byte
+	if mem, err := syscall.Mmap(fdJournal, 0, journalSize, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_SHARED); err == nil {
+		journal = mem
+		syscall.CloseOnExec(fdJournal)
+	}
+	if err := serveStream(context.Background(), reg, in, out, journal); err != nil {
 		fmt.Fprintf(os.Stderr, "gofutures helper pid %d: %v\n", os.Getpid(), err)
 		return 3
 	}
@@ -98,13 +104,13 @@ func serveMain(reg *Registry) int {
 
 // serveStream is the helper's side of the stream: handshake, then calls run
 // one at a time, in order, on this goroutine, while a second one reads the
-// host's frames into an inbox (so that a cancel frame reaches a running call).
-// Before it takes a call, it writes every reply still buffered and a started
-// marker for the call, in one write: so a reply leaves as soon as the next
-// call begins (or the helper would wait for input), and whenever the helper
-// dies the host knows which calls finished and which one was running. It
-// returns nil when the host closes the stream.
-func serveStream(ctx context.Context, reg *Registry, in io.Reader, out io.Writer) error {
+// host's frames into an inbox (so that a cancel frame reaches a running call)
+// and a third writes the replies (see outbox). Before it takes a call, it
+// puts every reply still buffered and a started marker for the call into the
+// journal the host shares: so whenever the helper dies the host knows which
+// calls finished, with their results, and which one was running. It returns
+// nil when the host closes the stream (once every reply is written).
+func serveStream(ctx context.Context, reg *Registry, in io.Reader, out *os.File, journal []byte) error {
 	var hb bytes.Buffer
 	if err := wire.AppendHello(&hb, wire.Hello{Pid: os.Getpid(), Funcs: reg.sigs()}); err != nil {
 		return err
@@ -112,6 +118,8 @@ func serveStream(ctx context.Context, reg *Registry, in io.Reader, out io.Writer
 	if _, err := out.Write(hb.Bytes()); err != nil {
 		return fmt.Errorf("writing hello: %w", err)
 	}
+	ob := newOutbox(out, journal, int64(hb.Len()))
+	defer ob.close()
 	rd := wire.NewReader(in, 64<<10)
 	kind, body, err := rd.Next()
 	if err != nil {
@@ -138,10 +146,10 @@ func serveStream(ctx context.Context, reg *Registry, in io.Reader, out io.Writer
 	// host starts a new stream.
 	lost := false
 	for {
-		kind, body, err := ib.next(func() error { return fe.flush(out) })
+		kind, body, err := ib.next(func() error { return fe.flush(direct{ob}) })
 		if err != nil {
 			if errors.Is(err, io.EOF) {
-				return nil
+				return ob.close()
 			}
 			return err
 		}
@@ -170,7 +178,7 @@ func serveStream(ctx context.Context, reg *Registry, in io.Reader, out io.Writer
 			continue
 		}
 		fe.addStarted(c.ID)
-		if err := fe.flush(out); err != nil {
+		if err := fe.flush(ob); err != nil { // into the journal: no system call
 			return fmt.Errorf("writing replies: %w", err)
 		}
 		rep, ok := reg.serve(callCtx, c, dec, br, false)
@@ -182,6 +190,16 @@ func serveStream(ctx context.Context, reg *Registry, in io.Reader, out io.Writer
 		fe.addReply(reg, c.ID, rep)
 		ib.done(body)
 	}
+}
+
+// direct writes through o.send(b, true).
+type direct struct{ o *outbox }
+
+func (d direct) Write(b []byte) (int, error) {
+	if err := d.o.send(b, true); err != nil {
+		return 0, err
+	}
+	return len(b), nil
 }
 
 // inbox holds the call frames the helper's reader goroutine has read and

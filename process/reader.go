@@ -127,10 +127,11 @@ func (w *worker) readLoop() error {
 	p.mu.Unlock()
 	close(w.readyCh)
 	w.log.Info("worker started")
+	w.rd, w.dec, w.br = rd, dec, br
 	for {
 		kind, body, err := rd.Next()
 		if err == nil {
-			err = w.receive(kind, body, &dec, br)
+			err = w.receive(kind, body, &w.dec, br)
 		}
 		if err != nil {
 			if !errors.Is(err, io.EOF) {
@@ -235,7 +236,9 @@ func (w *worker) receive(kind byte, body []byte, dec **gob.Decoder, br *bytes.Re
 	if w.timer != nil {
 		w.timer.Stop()
 	}
-	if w.parked && ((p.queue.Len() > 0 && w.roomLocked() > 0) || w.inflight.Len() == 0 || !inSync) {
+	// Refill the pipeline when it is half empty, not at every reply, so
+	// that calls go to the helper in batches.
+	if w.parked && ((p.queue.Len() > 0 && w.inflight.Len() <= w.roomLocked()) || w.inflight.Len() == 0 || !inSync) {
 		w.wakeLocked()
 	}
 	p.mu.Unlock()

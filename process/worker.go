@@ -2,6 +2,8 @@ package process
 
 import (
 	"bufio"
+	"bytes"
+	"encoding/gob"
 	"context"
 	"errors"
 	"fmt"
@@ -55,6 +57,12 @@ type worker struct {
 	writerDone chan struct{}
 	stderrDone chan struct{}
 	timer      *time.Timer
+	journal    []byte // the helper's journal, mapped read-only
+	// The reader's stream state, kept for the journal's frames after the
+	// helper died (readLoop, then teardown, on one goroutine).
+	rd  *wire.Reader
+	dec *gob.Decoder
+	br  *bytes.Reader
 
 	inflight      ring.Ring[*job]     // p.mu: sent, in order
 	headRunning   bool                // p.mu: the helper said it started the head
@@ -142,12 +150,21 @@ func (w *worker) start() error {
 		w4.Close()
 		return err
 	}
+	jf, journal, err := newJournalFile()
+	if err != nil {
+		r3.Close()
+		w3.Close()
+		r4.Close()
+		w4.Close()
+		re.Close()
+		return err
+	}
 	cmd := exec.Command(p.path, p.cfg.args...)
 	cmd.Env = append(os.Environ(), helperEnv+"="+fmt.Sprint(wire.Version))
 	cmd.Env = append(cmd.Env, p.cfg.env...)
 	cmd.Stdout = os.Stdout
 	cmd.Stderr = we
-	cmd.ExtraFiles = []*os.File{r3, w4} // fds 3 and 4
+	cmd.ExtraFiles = []*os.File{r3, w4, jf} // fds 3, 4 and 5
 	// SIGTERM, which the helper turns into SIGKILL for its whole process
 	// group (see serveMain), so that a task's children die with the host.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
@@ -155,12 +172,15 @@ func (w *worker) start() error {
 	r3.Close()
 	w4.Close()
 	we.Close()
+	jf.Close() // the mapping stays
 	if err != nil {
 		w3.Close()
 		r4.Close()
 		re.Close()
+		_ = syscall.Munmap(journal)
 		return err
 	}
+	w.journal = journal
 	w.cmd, w.toHelper, w.fromHelper, w.stderr = cmd, w3, r4, re
 	p.mu.Lock()
 	w.pid = cmd.Process.Pid
@@ -228,6 +248,7 @@ func (w *worker) teardown(readErr error) {
 	grace := time.AfterFunc(exitGrace, func() { w.kill(executor.ExitCrashed) })
 	_ = w.cmd.Wait()
 	grace.Stop()
+	w.readJournal(readErr)
 	p.mu.Lock()
 	_ = syscall.Kill(-w.pid, syscall.SIGKILL) // what is left of its process group
 	w.reaped = true
@@ -275,7 +296,48 @@ func (w *worker) teardown(readErr error) {
 		w.gone(werr, errors.As(cause, &fe), killed, nil)
 		return
 	}
+	// A stream the helper broke (bytes that are not frames: a task wrote
+	// on its descriptor) cannot say whether the next call had started: it
+	// is presumed to have, so that it is failed rather than run again.
+	if readErr != nil && !errors.Is(readErr, io.EOF) && !errors.Is(readErr, io.ErrUnexpectedEOF) {
+		p.mu.Lock()
+		if w.inflight.Len() > 0 {
+			w.headRunning = true
+		}
+		p.mu.Unlock()
+	}
 	w.gone(nil, false, false, werr)
+}
+
+// readJournal, once the helper has exited, takes the frames it had put into
+// its journal that the pipe did not bring (the replies of calls that
+// finished, the started marker of the call that ran): the stream ended at
+// its end, or in a frame cut short, not in bytes that broke the protocol.
+func (w *worker) readJournal(readErr error) {
+	defer func() {
+		_ = syscall.Munmap(w.journal)
+		w.journal = nil
+	}()
+	if w.rd == nil || (!errors.Is(readErr, io.EOF) && !errors.Is(readErr, io.ErrUnexpectedEOF)) {
+		return
+	}
+	tail := journalTail(w.journal, w.rd.Offset())
+	if len(tail) == 0 {
+		return
+	}
+	rd := wire.NewReader(bytes.NewReader(tail), w.p.cfg.maxFrame)
+	frames := 0
+	for {
+		kind, body, err := rd.Next()
+		if err == nil {
+			err = w.receive(kind, body, &w.dec, w.br)
+		}
+		if err != nil {
+			w.log.Debug("frames read from the journal of a dead helper", zap.Int("frames", frames), zap.Int("bytes", len(tail)))
+			return
+		}
+		frames++
+	}
 }
 
 // gone removes the worker from the pool. startErr is set if the helper never

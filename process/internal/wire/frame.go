@@ -57,6 +57,7 @@ type Reader struct {
 	br  *bufio.Reader
 	max int
 	buf []byte
+	off int64 // bytes of the whole frames returned so far
 }
 
 // NewReader returns a Reader of frames from r whose bodies are at most max bytes.
@@ -71,7 +72,7 @@ func (r *Reader) Next() (kind byte, body []byte, err error) {
 	var h [HeaderSize]byte
 	if _, err := io.ReadFull(r.br, h[:]); err != nil {
 		if err == io.ErrUnexpectedEOF {
-			return 0, nil, fmt.Errorf("%w: truncated frame header", ErrProtocol)
+			return 0, nil, fmt.Errorf("%w: truncated frame header: %w", ErrProtocol, err)
 		}
 		return 0, nil, err
 	}
@@ -99,11 +100,18 @@ func (r *Reader) Next() (kind byte, body []byte, err error) {
 		k, err := io.ReadFull(r.br, r.buf[len(r.buf):len(r.buf)+step])
 		r.buf = r.buf[:len(r.buf)+k]
 		if err != nil {
+			if err == io.EOF {
+				err = io.ErrUnexpectedEOF
+			}
 			return 0, nil, fmt.Errorf("%w: truncated frame body (%d of %d bytes): %w", ErrProtocol, len(r.buf), n, err)
 		}
 	}
+	r.off += int64(HeaderSize + n)
 	return kind, r.buf, nil
 }
+
+// Offset returns how many bytes of whole frames Next has returned.
+func (r *Reader) Offset() int64 { return r.off }
 
 // NextHello reads the first frame, which must be a hello: it checks the kind
 // and the magic before the length, so that a program that is not a helper
