@@ -3,8 +3,8 @@ package process
 import (
 	"bufio"
 	"bytes"
-	"encoding/gob"
 	"context"
+	"encoding/gob"
 	"errors"
 	"fmt"
 	"io"
