@@ -10,7 +10,10 @@ import (
 )
 
 // BenchmarkCall: one task per message through the embedded server and a
-// worker in this process (memory storage), submitted in batches of 1000.
+// worker in this process (memory storage), submitted in batches of 1000:
+// with context.Background(), with a cancellable ctx (what that costs: a
+// watch on the ctx) and with one that has a deadline too (a header, and a
+// timer on the worker).
 func BenchmarkCall(b *testing.B) {
 	ctx := context.Background()
 	ex, err := New(ctx, testReg, WithToken(testToken), WithStorage(MemoryStorage), WithStoreDir(b.TempDir()))
@@ -23,6 +26,16 @@ func BenchmarkCall(b *testing.B) {
 	done := make(chan error, 1)
 	go func() { done <- w.Run(wctx) }()
 	defer func() { cancel(); <-done }()
+	b.Run("background", func(b *testing.B) { benchCall(b, ex, ctx) })
+	cctx, cancelC := context.WithCancel(ctx)
+	defer cancelC()
+	b.Run("cancellable", func(b *testing.B) { benchCall(b, ex, cctx) })
+	dctx, cancelD := context.WithTimeout(ctx, time.Hour)
+	defer cancelD()
+	b.Run("deadline", func(b *testing.B) { benchCall(b, ex, dctx) })
+}
+
+func benchCall(b *testing.B, ex *Executor, ctx context.Context) {
 	futs := make([]*future.Future[int], 0, 1000)
 	b.ReportAllocs()
 	t0 := time.Now()

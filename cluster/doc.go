@@ -52,9 +52,35 @@
 // is skipped and removed. Results go back to the submitting executor only
 // (batched), which completes each future once and ignores duplicates from
 // redeliveries; a worker acknowledges a task after the executor confirmed its
-// result. Cancellation therefore works while a task waits in the stream, not
+// result. Future.Cancel therefore works while a task waits in the stream, not
 // once it runs (Python's semantics); Stop cancels the contexts of the
-// executor's running tasks on every worker.
+// executor's running tasks on every worker (cause executor.ErrStopped).
+//
+// # Context
+//
+// The ctx a task runs with on its worker is derived from the ctx given to
+// executor.Call (or Schedule): its cancellation and its deadline reach the
+// worker, and the worker's local helpers (WithLocalHelpers). Values do not
+// cross the wire.
+//   - The deadline travels with the task (a message header, in Unix
+//     nanoseconds): ctx.Deadline() in the worker's function is the caller's,
+//     to the nanosecond, and the worker's ctx ends at that time by the
+//     worker's clock.
+//   - When the ctx ends, the future fails at once with context.Cause(ctx). A
+//     task no worker started never runs: its message is skipped and removed
+//     when a worker asks to start it, and neither redelivery nor the audit
+//     publishes it again. For a running task the executor publishes a cancel
+//     message; its worker cancels the task's ctx, with cause context.Canceled
+//     or context.DeadlineExceeded (a cause of the caller's own stays on the
+//     submitter), and the function sees ctx.Done() (well under a millisecond
+//     on one machine; see bench/cmd/clusterbench).
+//   - A function that ignores its ctx keeps its worker's slot until it
+//     returns; what it returns then is dropped (the future has already
+//     failed) and its message is removed, not redelivered.
+//   - Work that must outlive the caller is submitted with
+//     context.WithoutCancel(ctx). A ctx that cannot end
+//     (context.Background(), WithoutCancel) costs nothing; one that can
+//     costs a context.AfterFunc per task while the task is held.
 //
 // # Security
 //

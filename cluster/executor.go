@@ -2,7 +2,9 @@ package cluster
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"math"
 	"runtime"
 	"sync"
 	"time"
@@ -28,6 +30,15 @@ import (
 // executor only; the first completes the future, later duplicates (from
 // redeliveries) are ignored.
 //
+// The context a task runs with on its worker is derived from the one it was
+// scheduled with: its deadline travels with the task, so ctx.Deadline() in
+// the worker's function is the caller's, and when the context ends the
+// future fails at once with context.Cause(ctx). A task no worker started
+// then never runs; a running one has its worker's context cancelled (cause
+// context.Canceled or context.DeadlineExceeded), and whatever it returns
+// later is ignored. Pass context.WithoutCancel(ctx) for work that must
+// outlive the caller.
+//
 // All methods are safe for concurrent use. An Executor must be shut down
 // (Shutdown or Stop) to release its connection, server and processes.
 type Executor struct {
@@ -41,6 +52,7 @@ type Executor struct {
 	sid       string
 	subj      string // tasks subject
 	ackPrefix string // the server's confirmations of stored tasks arrive on ackPrefix<seq>
+	cancelSub string // where cancel messages for this executor's running tasks go
 	subs      []*nats.Subscription
 	procs     *procs
 
@@ -79,6 +91,8 @@ type entry struct {
 	at        time.Time // scheduled (with hooks)
 	started   time.Time // first started (with hooks)
 	running   bool
+	deadline  int64       // of the submit context, in Unix nanoseconds; 0: none
+	stop      func() bool // stops the AfterFunc on the submit context; nil for one that never ends
 }
 
 func newExecutor(ctx context.Context, c codec, opts []Option) (*Executor, error) {
@@ -146,6 +160,7 @@ func (e *Executor) start(ctx context.Context) error {
 		return fmt.Errorf("cluster: create consumer %s: %w", consumerName, err)
 	}
 	e.ackPrefix = nc.NewInbox() + "."
+	e.cancelSub = cancelSubject(e.cfg.stream, e.sid)
 	for subj, h := range map[string]nats.MsgHandler{
 		startSubject(e.cfg.stream, e.sid):  e.onStart,
 		resultSubject(e.cfg.stream, e.sid): e.onResult,
@@ -195,7 +210,14 @@ func (e *Executor) Workers() int { return e.cfg.workers }
 // connection's write buffer is full (the server applies backpressure). It
 // costs one gob encoding and one message. It fails with executor.ErrNotRemote for
 // a closure or an unregistered function, ErrTooLarge for a task that does
-// not fit in a message, and executor.ErrShutdown after Shutdown or Stop.
+// not fit in a message, and executor.ErrShutdown after Shutdown or Stop. A
+// ctx that has already ended is no error: the task is accepted and its
+// future fails at once with context.Cause(ctx), without a message.
+//
+// A ctx that can end (ctx.Done() != nil) costs a context.AfterFunc, stopped
+// when the task finishes, and, if it has a deadline, a header on the
+// message; its end costs one cancel message if a worker runs the task.
+// context.Background() and context.WithoutCancel contexts cost nothing more.
 func (e *Executor) Schedule(ctx context.Context, t executor.Task) error {
 	if ctx == nil {
 		panic("cluster: nil Context")
@@ -215,20 +237,91 @@ func (e *Executor) Schedule(ctx context.Context, t executor.Task) error {
 	if e.cfg.hooks != nil {
 		en.at = time.Now()
 	}
+	ends := ctx.Done() != nil // false for Background and WithoutCancel: nothing to watch
+	if ends {
+		if dl, ok := ctx.Deadline(); ok && dl.Before(lastUnixNano) {
+			en.deadline = dl.UnixNano() // a later one is none for the worker; ours still acts
+		}
+	}
 	e.mu.Lock()
 	if e.closed {
 		e.mu.Unlock()
 		return fmt.Errorf("cluster: %w", executor.ErrShutdown)
+	}
+	if ends && ctx.Err() != nil {
+		e.mu.Unlock()
+		e.cfg.hooks.OnSubmitted()
+		cause := context.Cause(ctx)
+		t.Fail(cause)
+		e.cfg.hooks.OnFinished(executor.Finish{Outcome: ctxOutcome(cause, false)})
+		return nil
 	}
 	e.seq++
 	en.seq = e.seq
 	en.pubAt = time.Now()
 	e.tasks[en.seq] = en
 	e.unstored[en.seq] = en
+	e.cfg.hooks.OnSubmitted() // under e.mu: before ctxDone can report the task finished
+	if ends {
+		// Registered under e.mu, so that whoever forgets en sees stop; f
+		// runs in a goroutine of its own, never under e.mu.
+		en.stop = context.AfterFunc(ctx, func() { e.ctxDone(ctx, en) })
+	}
 	e.mu.Unlock()
-	e.cfg.hooks.OnSubmitted()
 	e.publish(en, data)
 	return nil
+}
+
+// ctxDone runs when the submit context of a task that is still held ends:
+// the future fails with the context's cause; a task no worker started is
+// forgotten, so its message is skipped when a worker asks (and is never
+// published again, by the retry loop or the audit); the workers are told to
+// cancel a running one. Whatever a worker sends for the task afterwards is
+// ignored, as a duplicate is.
+func (e *Executor) ctxDone(ctx context.Context, en *entry) {
+	e.mu.Lock()
+	if e.tasks[en.seq] != en {
+		e.mu.Unlock()
+		return // finished meanwhile
+	}
+	running := en.running
+	e.forgetLocked(en)
+	e.checkIdleLocked()
+	e.mu.Unlock()
+	if running {
+		reason := wire.ReasonCanceled
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			reason = wire.ReasonDeadline
+		}
+		// Before failing the future: its callbacks may take a while.
+		if err := e.nc.Publish(e.cancelSub, wire.AppendCancel(nil, reason, []uint64{en.seq})); err != nil {
+			e.log.Debug("cancel message not sent; the task's result will be ignored", zap.Uint64("task", en.seq), zap.Error(err))
+		}
+	}
+	cause := context.Cause(ctx)
+	out := executor.OutcomeCancelled // cancelled with Future.Cancel, not started
+	if en.t.Fail(cause) {
+		out = ctxOutcome(cause, running)
+	}
+	if e.cfg.hooks != nil {
+		run := time.Duration(0)
+		if running {
+			run = -1 // not measured: the worker still runs it
+		}
+		e.cfg.hooks.OnFinished(executor.Finish{Outcome: out, Ran: running, Run: run})
+	}
+}
+
+// lastUnixNano is the last time that Unix nanoseconds hold (in 2262).
+var lastUnixNano = time.Unix(0, math.MaxInt64)
+
+// ctxOutcome classifies a task failed by the end of its submit context.
+func ctxOutcome(cause error, ran bool) executor.Outcome {
+	out := executor.OutcomeOf(cause)
+	if out == executor.OutcomeError && !ran {
+		out = executor.OutcomeCancelled
+	}
+	return out
 }
 
 // onStart answers a worker's start request: run (future moved to running,
@@ -395,6 +488,12 @@ func (e *Executor) Stop(ctx context.Context) error {
 	left := e.tasks
 	e.tasks, e.unstored = map[uint64]*entry{}, map[uint64]*entry{}
 	e.retry = nil
+	for _, en := range left {
+		if en.stop != nil {
+			en.stop()
+			en.stop = nil
+		}
+	}
 	e.checkIdleLocked()
 	e.mu.Unlock()
 	for _, en := range left {

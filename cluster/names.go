@@ -13,18 +13,55 @@ import (
 //	p.tasks             the task messages (the stream's only subject)
 //	p.s.<sid>.start     worker -> submitter: may these tasks start?
 //	p.s.<sid>.result    worker -> submitter: results
+//	p.s.<sid>.cancel    submitter -> workers: the submit contexts of these
+//	                    running tasks ended (wire.AppendCancel); workers
+//	                    subscribe to p.s.*.cancel
 //	p.stop              submitter -> workers: <sid> stopped, cancel its tasks
 //
-// A task message has one header, Nats-Msg-Id "<sid>.<seq>": the task id,
+// A task message has the header Nats-Msg-Id "<sid>.<seq>": the task id,
 // which the server uses to drop duplicate publishes; sid is the submitting
-// executor's id, seq the task's number there.
+// executor's id, seq the task's number there. A task submitted with a
+// context that has a deadline also has the header Gofutures-Deadline: the
+// deadline in Unix nanoseconds (decimal, wall clock), which the worker gives
+// its task context. Both additions are optional for the other side: a
+// worker that ignores them runs the task without a deadline and without
+// being interrupted, and its late result is ignored (the future failed when
+// the context ended); a submitter that sends neither gets the behaviour of
+// before. So the wire has no version to bump.
 const consumerName = "workers"
+
+// deadlineHeader carries a task's deadline (see above).
+const deadlineHeader = "Gofutures-Deadline"
 
 func prefix(stream string) string             { return strings.ToLower(stream) }
 func tasksSubject(stream string) string       { return prefix(stream) + ".tasks" }
 func stopSubject(stream string) string        { return prefix(stream) + ".stop" }
 func startSubject(stream, sid string) string  { return prefix(stream) + ".s." + sid + ".start" }
 func resultSubject(stream, sid string) string { return prefix(stream) + ".s." + sid + ".result" }
+func cancelSubject(stream, sid string) string { return prefix(stream) + ".s." + sid + ".cancel" }
+func cancelWildcard(stream string) string     { return prefix(stream) + ".s.*.cancel" }
+
+// cancelSubmitter returns the sid of a cancel subject, or "" if subj is not one.
+func cancelSubmitter(stream, subj string) string {
+	p := prefix(stream) + ".s."
+	sid, ok := strings.CutPrefix(subj, p)
+	if !ok {
+		return ""
+	}
+	sid, ok = strings.CutSuffix(sid, ".cancel")
+	if !ok || sid == "" || strings.IndexByte(sid, '.') >= 0 {
+		return ""
+	}
+	return sid
+}
+
+// formatDeadline and parseDeadline encode the deadline header.
+func formatDeadline(unixNano int64) string { return strconv.FormatInt(unixNano, 10) }
+
+func parseDeadline(v string) (int64, bool) {
+	n, err := strconv.ParseInt(v, 10, 64)
+	return n, err == nil && n > 0
+}
 
 // taskID is the Nats-Msg-Id of a task message: "<sid>.<seq>", and
 // "<sid>.<seq>-<gen>" for a task published again after its message was lost

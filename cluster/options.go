@@ -251,8 +251,9 @@ func WithWorkerProcesses(n int) Option { return optionFunc(func(c *config) { c.w
 // and a task that crashes kills a helper, not the worker: such a task is
 // redelivered. The worker's concurrency is raised to n if lower. The
 // program's main must call process.ServeIfHelper(reg) before
-// cluster.ServeIfWorker. Default 0: tasks run in the worker's goroutines.
-// For a Worker only; the executor ignores it.
+// cluster.ServeIfWorker. Each task's ctx (the submitter's deadline, and
+// its cancellation) is passed on to process.Pool.RunCall. Default 0: tasks
+// run in the worker's goroutines. For a Worker only; the executor ignores it.
 func WithLocalHelpers(n int) Option { return optionFunc(func(c *config) { c.localHelpers = n }) }
 
 // WithPublishTimeout sets how long the executor waits for the server to

@@ -25,6 +25,9 @@ func (e *Executor) publish(en *entry, data []byte) {
 		Header:  nats.Header{jetstream.MsgIDHeader: []string{taskID(e.sid, en.seq, en.gen)}},
 		Data:    data,
 	}
+	if en.deadline != 0 {
+		m.Header[deadlineHeader] = []string{formatDeadline(en.deadline)}
+	}
 	if err := e.nc.PublishMsg(m); err != nil {
 		e.log.Debug("publish failed; will retry", zap.Uint64("task", en.seq), zap.Error(err))
 		e.requeue(en.seq)
@@ -80,10 +83,14 @@ func (e *Executor) storedLocked(en *entry) {
 	en.data = nil
 }
 
-// forgetLocked drops a finished task.
+// forgetLocked drops a finished task and stops watching its submit context.
 func (e *Executor) forgetLocked(en *entry) {
 	delete(e.tasks, en.seq)
 	delete(e.unstored, en.seq)
+	if en.stop != nil {
+		en.stop() // never waits: the AfterFunc runs in its own goroutine, which takes e.mu
+		en.stop = nil
+	}
 }
 
 func (e *Executor) requeue(seq uint64) {

@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/gofutures/gofutures/cluster/internal/wire"
+	"github.com/gofutures/gofutures/executor"
 	"github.com/gofutures/gofutures/process"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -21,10 +23,18 @@ import (
 // the same registry), with WithURL and the cluster's credentials.
 //
 // A Worker asks the task's submitter before it runs a task, so a task whose
-// future was cancelled is skipped; it sends progress heartbeats while the
-// task runs, and acknowledges the task only after the submitter confirmed
-// it received the result. A Worker is safe for concurrent use; Run may be
-// called more than once, one call at a time.
+// future was cancelled, or whose submit context ended, is skipped; it sends
+// progress heartbeats while the task runs, and acknowledges the task only
+// after the submitter confirmed it received the result.
+//
+// A task's context carries the deadline of the context it was submitted
+// with, and is cancelled when the submitter says that context ended (cause
+// context.Canceled or context.DeadlineExceeded), when the submitter stops
+// (cause executor.ErrStopped) or when the drain times out. A task that
+// ignores its cancelled context keeps its slot until it returns; what it
+// returns is dropped (its future has already failed) and its message is
+// removed. A Worker is safe for concurrent use; Run may be called more than
+// once, one call at a time.
 type Worker struct {
 	cfg    config
 	log    *zap.Logger
@@ -114,7 +124,7 @@ type session struct {
 	runq    chan *job     // approved tasks, for the runners
 	runners sync.WaitGroup
 	stop    chan struct{}   // closed when ctx ends
-	taskCtx context.Context // cancelled after the drain timeout
+	taskCtx context.Context // cancelled after the drain timeout (errDrained)
 	wg      sync.WaitGroup  // deliveries being handled, jobs, batcher goroutines
 
 	stopping atomic.Bool
@@ -130,9 +140,18 @@ type job struct {
 	sid      string
 	seq      uint64
 	attempts uint64 // deliveries including this one
-	cancel   context.CancelFunc
-	res      wire.Result
+	deadline int64  // of the submit context, Unix nanoseconds; 0: none
+	// Under session.mu:
+	cancel    context.CancelCauseFunc // of the running task's context
+	cancelled wire.Reason             // the submitter said the submit context ended
+	res       wire.Result
 }
+
+// Causes of a task context's end that are the worker's own.
+var (
+	errSubmitterStopped = fmt.Errorf("cluster: the submitting executor stopped: %w", executor.ErrStopped)
+	errDrained          = errors.New("cluster: worker stopping: drain timeout, task returned to the server")
+)
 
 func (s *session) run(ctx context.Context) error {
 	js, err := jetstream.New(s.nc)
@@ -161,15 +180,20 @@ func (s *session) run(ctx context.Context) error {
 		close(s.runq) // after every job is done (s.wg.Wait below)
 		s.runners.Wait()
 	}()
-	var cancelTasks context.CancelFunc
-	s.taskCtx, cancelTasks = context.WithCancel(context.Background())
-	defer cancelTasks()
+	var cancelTasks context.CancelCauseFunc
+	s.taskCtx, cancelTasks = context.WithCancelCause(context.Background())
+	defer cancelTasks(nil)
 
-	stopSub, err := s.nc.Subscribe(stopSubject(s.cfg.stream), s.onStop)
-	if err != nil {
-		return fmt.Errorf("cluster: subscribe: %w", err)
+	for subj, h := range map[string]nats.MsgHandler{
+		stopSubject(s.cfg.stream):    s.onStop,
+		cancelWildcard(s.cfg.stream): s.onCancel,
+	} {
+		sub, err := s.nc.Subscribe(subj, h)
+		if err != nil {
+			return fmt.Errorf("cluster: subscribe: %w", err)
+		}
+		defer func() { _ = sub.Unsubscribe() }()
 	}
-	defer func() { _ = stopSub.Unsubscribe() }()
 
 	batch := max(1, (s.cfg.concurrency+s.cfg.prefetch)/2)
 	cc, err := cons.Consume(s.onMsg,
@@ -218,7 +242,7 @@ func (s *session) run(ctx context.Context) error {
 		t.Stop()
 	case <-t.C:
 		s.log.Warn("drain timeout: cancelling running tasks")
-		cancelTasks()
+		cancelTasks(errDrained)
 		<-done
 	}
 	close(hbStop)
@@ -270,7 +294,12 @@ func (s *session) onMsg(m jetstream.Msg) {
 		_ = m.Nak()
 		return
 	}
-	sid, seq, ok := parseTaskID(m.Headers().Get(jetstream.MsgIDHeader))
+	h := m.Headers()
+	sid, seq, ok := parseTaskID(h.Get(jetstream.MsgIDHeader))
+	var deadline int64
+	if v := h.Get(deadlineHeader); v != "" && ok {
+		deadline, ok = parseDeadline(v)
+	}
 	meta, err := m.Metadata()
 	if !ok || err != nil {
 		s.log.Warn("malformed task message: removed", zap.Error(err))
@@ -278,7 +307,7 @@ func (s *session) onMsg(m jetstream.Msg) {
 		<-s.hold
 		return
 	}
-	j := &job{msg: m, sid: sid, seq: seq, attempts: meta.NumDelivered}
+	j := &job{msg: m, sid: sid, seq: seq, attempts: meta.NumDelivered, deadline: deadline}
 	s.mu.Lock()
 	gone := s.gone[sid]
 	if !gone {
@@ -348,31 +377,69 @@ func (s *session) runner() {
 	}
 }
 
-// execute runs a job and passes its outcome on.
+// execute runs a job and passes its outcome on. The task's context is
+// cancelled by onCancel and onStop, and ends at the submit context's
+// deadline (a timer of its own, on this machine's clock).
 func (s *session) execute(j *job) {
-	ctx, cancel := context.WithCancel(s.taskCtx)
+	ctx, cancel := context.WithCancelCause(s.taskCtx)
+	endTimer := context.CancelFunc(nil)
+	if j.deadline != 0 {
+		ctx, endTimer = context.WithDeadline(ctx, time.Unix(0, j.deadline))
+	}
 	s.mu.Lock()
 	j.cancel = cancel
-	gone := s.gone[j.sid]
+	gone, why := s.gone[j.sid], j.cancelled
 	s.mu.Unlock()
-	if gone {
-		cancel()
+	end := func() {
+		cancel(nil)
+		if endTimer != nil {
+			endTimer()
+		}
+	}
+	switch {
+	case gone:
+		end()
 		s.release(j, term, "submitter stopped", 0)
+		return
+	case s.taskCtx.Err() != nil:
+		end()
+		s.release(j, nak, "", 0) // our drain timed out: let another worker run it
+		return
+	case why != 0 || ctx.Err() != nil:
+		// The submit context ended before the task started (the cancel
+		// message overtook the start verdict, or the deadline passed):
+		// never run it. The submitter has failed, or at its deadline
+		// fails, the future.
+		end()
+		s.release(j, term, "submit context ended before the task started", 0)
 		return
 	}
 	t0 := time.Now()
 	res, err := s.calls.runCall(ctx, j.msg.Data())
 	elapsed := time.Since(t0)
-	cancel()
+	expired := ctx.Err() != nil // deadline passed (other ends are told apart below)
+	end()
 	s.mu.Lock()
-	gone = s.gone[j.sid]
+	gone, why = s.gone[j.sid], j.cancelled
 	s.mu.Unlock()
 	switch {
 	case gone:
 		s.release(j, term, "submitter stopped", 0)
 		return
+	case why != 0:
+		// The submitter failed the future when its context ended and
+		// forgot the task: what the task returned has no taker.
+		s.release(j, term, "submit context ended while the task ran", 0)
+		return
 	case s.taskCtx.Err() != nil:
 		s.release(j, nak, "", 0) // cancelled by our drain: let another worker run it
+		return
+	case expired:
+		// The deadline passed while it ran: the submitter fails the
+		// future at that deadline, with its context's cause, whatever
+		// the task returned after it (a helper's call may even have
+		// been abandoned: err).
+		s.release(j, term, "deadline exceeded while the task ran", 0)
 		return
 	case err != nil && j.attempts >= s.maxAttempts:
 		j.res = wire.Result{Seq: j.seq, Attempts: j.attempts, Status: wire.StatusLimit, Data: []byte(err.Error())}
@@ -400,7 +467,33 @@ func (s *session) onStop(m *nats.Msg) {
 	s.gone[sid] = true
 	for j := range s.jobs {
 		if j.sid == sid && j.cancel != nil {
-			j.cancel()
+			j.cancel(errSubmitterStopped)
+		}
+	}
+	s.mu.Unlock()
+}
+
+// onCancel: the submit contexts of some running tasks ended: cancel their
+// contexts, with the cause that crosses the wire. A task not yet started is
+// marked, so that execute never runs it.
+func (s *session) onCancel(m *nats.Msg) {
+	sid := cancelSubmitter(s.cfg.stream, m.Subject)
+	reason, seqs, err := wire.Cancel(m.Data)
+	if sid == "" || err != nil {
+		s.log.Warn("bad cancel message", zap.String("subject", m.Subject), zap.Error(err))
+		return
+	}
+	cause := context.Canceled
+	if reason == wire.ReasonDeadline {
+		cause = context.DeadlineExceeded
+	}
+	s.mu.Lock()
+	for j := range s.jobs { // the tasks held: at most concurrency + prefetch
+		if j.sid == sid && slices.Contains(seqs, j.seq) {
+			j.cancelled = reason
+			if j.cancel != nil {
+				j.cancel(cause)
+			}
 		}
 	}
 	s.mu.Unlock()

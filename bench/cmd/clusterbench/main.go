@@ -10,18 +10,29 @@
 // Python manager and workers are. The median of the rounds is printed as a
 // Markdown table with the ratio to Python.
 //
+// Then it measures how long the cancellation of a submit ctx takes to reach
+// a task running on a worker process: a task reports over UDP that it
+// started, the program cancels its ctx, and the task reports when it sees
+// ctx.Done(), with its clock (the same machine's); the median of -cancel-n
+// tasks is printed, and the time until the future failed.
+//
 //	cd bench && go run ./cmd/clusterbench                 # memory storage, 3 rounds, with Python
 //	cd bench && go run ./cmd/clusterbench -storage file   # file storage
 //	cd bench && go run ./cmd/clusterbench -quick          # CI: 1 round, no Python
+//	cd bench && go run ./cmd/clusterbench -python=false   # no Python
 package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
+	"net"
 	"os"
 	"runtime/pprof"
 	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gofutures/gofutures/cluster"
@@ -33,7 +44,29 @@ import (
 var (
 	reg    = process.NewRegistry()
 	square = process.MustRegister(reg, "bench.square", func(_ context.Context, n int) (int, error) { return n * n, nil })
+	// awaitCancel reports "s <id>" when it starts and "d <id> <unix nanos>"
+	// when it sees its ctx end, to the UDP address of the probe.
+	awaitCancel = process.MustRegister(reg, "bench.awaitCancel", func(ctx context.Context, p probe) (int, error) {
+		c, err := net.Dial("udp", p.Addr)
+		if err != nil {
+			return 0, err
+		}
+		defer c.Close()
+		if _, err := fmt.Fprintf(c, "s %d", p.ID); err != nil {
+			return 0, err
+		}
+		<-ctx.Done()
+		seen := time.Now().UnixNano()
+		_, _ = fmt.Fprintf(c, "d %d %d", p.ID, seen)
+		return 0, ctx.Err()
+	})
 )
+
+// probe is the argument of awaitCancel.
+type probe struct {
+	Addr string
+	ID   int
+}
 
 func main() {
 	cluster.ServeIfWorker(reg) // the worker processes
@@ -45,7 +78,8 @@ func main() {
 	workers := flag.Int("workers", 2, "worker processes")
 	conc := flag.Int("concurrency", 2, "tasks each worker runs at once")
 	prefetch := flag.Int("prefetch", 256, "tasks each worker holds beyond those running")
-	quick := flag.Bool("quick", false, "CI mode: 1 round, n 5000, chunk-n 100000, no Python")
+	cancelN := flag.Int("cancel-n", 50, "tasks for the cancel latency measurement (0: skip it)")
+	quick := flag.Bool("quick", false, "CI mode: 1 round, n 5000, chunk-n 100000, cancel-n 20, no Python")
 	withPython := flag.Bool("python", true, "also run Python's managers baseline")
 	pythonBin := flag.String("python-bin", "python3", "Python interpreter")
 	script := flag.String("python-script", "/work/shared/baselines/python/bench7_managers.py", "Python baseline script")
@@ -53,6 +87,7 @@ func main() {
 	flag.Parse()
 	if *quick {
 		*runs, *n, *chunkN, *withPython = 1, 5000, 100_000, false
+		*cancelN = min(*cancelN, 20)
 	}
 	st := cluster.MemoryStorage
 	if *storage == "file" {
@@ -95,6 +130,12 @@ func main() {
 	if *cpuprofile != "" {
 		pprof.StopCPUProfile()
 	}
+	var seen, failed []time.Duration
+	if *cancelN > 0 {
+		if seen, failed, err = cancelLatency(ctx, ex, *cancelN); err != nil {
+			fatalf("cancel latency: %v", err)
+		}
+	}
 	if err := ex.Shutdown(ctx); err != nil {
 		fatalf("shutdown: %v", err)
 	}
@@ -111,6 +152,74 @@ func main() {
 	fmt.Println("|---|---|---|---|")
 	row("1 task per message (tasks/s)", median(single), py["managers_queue_chunk1"])
 	row(fmt.Sprintf("%d tasks per message (items/s)", *chunk), median(chunked), py[fmt.Sprintf("managers_queue_chunk%d", *chunk)])
+	if len(seen) > 0 {
+		fmt.Printf("\ncancel() of the submit ctx, %d tasks running on a worker process one at a time (goal: <= 20 ms):\n\n", len(seen))
+		fmt.Println("| until | median | p90 | max |")
+		fmt.Println("|---|---|---|---|")
+		latRow("the worker's task sees ctx.Done()", seen)
+		latRow("the future fails (context.Canceled)", failed)
+	}
+}
+
+func latRow(name string, ds []time.Duration) {
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	ms := func(d time.Duration) string { return strconv.FormatFloat(float64(d)/1e6, 'f', 2, 64) + " ms" }
+	fmt.Printf("| %s | %s | %s | %s |\n", name, ms(s[len(s)/2]), ms(s[len(s)*9/10]), ms(s[len(s)-1]))
+}
+
+// cancelLatency runs n awaitCancel tasks one after the other; for each it
+// waits until the task reports it started, cancels its ctx, and records how
+// long until the task saw ctx.Done() (by its own clock: same machine) and
+// until the future failed.
+func cancelLatency(ctx context.Context, ex executor.Executor, n int) (seen, failed []time.Duration, err error) {
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		return nil, nil, err
+	}
+	defer pc.Close()
+	buf := make([]byte, 128)
+	read := func(prefix string) (string, error) {
+		for {
+			_ = pc.SetReadDeadline(time.Now().Add(30 * time.Second))
+			k, _, err := pc.ReadFrom(buf)
+			if err != nil {
+				return "", fmt.Errorf("waiting for %q: %w", prefix, err)
+			}
+			if msg := string(buf[:k]); strings.HasPrefix(msg, prefix) {
+				return msg[len(prefix):], nil
+			}
+		}
+	}
+	for i := range n {
+		cctx, cancel := context.WithCancel(ctx)
+		f, err := executor.Call(cctx, ex, awaitCancel, probe{Addr: pc.LocalAddr().String(), ID: i})
+		if err != nil {
+			cancel()
+			return nil, nil, err
+		}
+		if _, err := read(fmt.Sprintf("s %d", i)); err != nil {
+			cancel()
+			return nil, nil, err
+		}
+		t0 := time.Now()
+		cancel()
+		<-f.Done()
+		failed = append(failed, time.Since(t0))
+		if err := f.Err(ctx); !errors.Is(err, context.Canceled) {
+			return nil, nil, fmt.Errorf("task %d: future error %v, want context.Canceled", i, err)
+		}
+		at, err := read(fmt.Sprintf("d %d ", i))
+		if err != nil {
+			return nil, nil, err
+		}
+		ns, err := strconv.ParseInt(at, 10, 64)
+		if err != nil {
+			return nil, nil, fmt.Errorf("task %d: bad report %q", i, at)
+		}
+		seen = append(seen, time.Unix(0, ns).Sub(t0))
+	}
+	return seen, failed, nil
 }
 
 func row(name string, ours, py float64) {

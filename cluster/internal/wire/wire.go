@@ -29,6 +29,21 @@ const (
 	Run  byte = 1 // run it
 )
 
+// Reason says why a submitter cancels running tasks: the error its
+// context ended with, as far as it crosses the wire.
+type Reason byte
+
+// Cancel reasons.
+const (
+	// ReasonCanceled: the submit context was cancelled (context.Canceled,
+	// or a cause of the submitter's own, which stays on the submitter).
+	ReasonCanceled Reason = 1 + iota
+	// ReasonDeadline: the submit context's deadline passed
+	// (context.DeadlineExceeded).
+	ReasonDeadline
+	reasonEnd
+)
+
 // maxEntries bounds what a decoder allocates up front.
 const maxEntries = 1 << 20
 
@@ -60,6 +75,24 @@ func Seqs(b []byte) ([]uint64, error) {
 		return nil, fmt.Errorf("%w: %d trailing bytes", ErrCorrupt, len(b))
 	}
 	return seqs, nil
+}
+
+// AppendCancel appends a cancel message to b: the reason, then the sequence
+// numbers of the tasks to cancel (as AppendSeqs).
+func AppendCancel(b []byte, r Reason, seqs []uint64) []byte {
+	return AppendSeqs(append(b, byte(r)), seqs)
+}
+
+// Cancel decodes a cancel message.
+func Cancel(b []byte) (Reason, []uint64, error) {
+	if len(b) == 0 || b[0] == 0 || Reason(b[0]) >= reasonEnd {
+		return 0, nil, fmt.Errorf("%w: bad cancel reason", ErrCorrupt)
+	}
+	seqs, err := Seqs(b[1:])
+	if err != nil {
+		return 0, nil, err
+	}
+	return Reason(b[0]), seqs, nil
 }
 
 // Result is one entry of a result batch.

@@ -16,6 +16,22 @@ func TestSeqsRoundTrip(t *testing.T) {
 	}
 }
 
+func TestCancelRoundTrip(t *testing.T) {
+	for _, r := range []Reason{ReasonCanceled, ReasonDeadline} {
+		for _, seqs := range [][]uint64{{}, {7}, {1, 1 << 50}} {
+			gr, got, err := Cancel(AppendCancel(nil, r, seqs))
+			if err != nil || gr != r || !slices.Equal(got, seqs) {
+				t.Fatalf("Cancel(AppendCancel(%d, %v)) = %d, %v, %v", r, seqs, gr, got, err)
+			}
+		}
+	}
+	for _, b := range [][]byte{nil, {0, 0}, {9, 0}, {1}, {1, 2, 1}} {
+		if _, _, err := Cancel(b); !errors.Is(err, ErrCorrupt) {
+			t.Errorf("Cancel(%v) err = %v, want ErrCorrupt", b, err)
+		}
+	}
+}
+
 func TestResultsRoundTrip(t *testing.T) {
 	in := []Result{
 		{Seq: 1, Attempts: 1, RunNanos: 5, Status: StatusResult, Data: []byte("abc")},
@@ -62,6 +78,21 @@ func FuzzSeqs(f *testing.F) {
 		again, err := Seqs(AppendSeqs(nil, seqs))
 		if err != nil || !slices.Equal(again, seqs) {
 			t.Fatalf("round trip of %v: %v, %v", seqs, again, err)
+		}
+	})
+}
+
+func FuzzCancel(f *testing.F) {
+	f.Add(AppendCancel(nil, ReasonDeadline, []uint64{1, 2}))
+	f.Add([]byte{1, 0xff, 0xff, 0x0f})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		r, seqs, err := Cancel(b)
+		if err != nil {
+			return
+		}
+		r2, again, err := Cancel(AppendCancel(nil, r, seqs))
+		if err != nil || r2 != r || !slices.Equal(again, seqs) {
+			t.Fatalf("round trip of %d %v: %d %v, %v", r, seqs, r2, again, err)
 		}
 	})
 }
