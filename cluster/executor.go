@@ -210,9 +210,8 @@ func (e *Executor) Workers() int { return e.cfg.workers }
 // connection's write buffer is full (the server applies backpressure). It
 // costs one gob encoding and one message. It fails with executor.ErrNotRemote for
 // a closure or an unregistered function, ErrTooLarge for a task that does
-// not fit in a message, and executor.ErrShutdown after Shutdown or Stop. A
-// ctx that has already ended is no error: the task is accepted and its
-// future fails at once with context.Cause(ctx), without a message.
+// not fit in a message, executor.ErrShutdown after Shutdown or Stop, and
+// context.Cause(ctx) for a ctx that has already ended (nothing is sent).
 //
 // A ctx that can end (ctx.Done() != nil) costs a context.AfterFunc, stopped
 // when the task finishes, and, if it has a deadline, a header on the
@@ -250,11 +249,7 @@ func (e *Executor) Schedule(ctx context.Context, t executor.Task) error {
 	}
 	if ends && ctx.Err() != nil {
 		e.mu.Unlock()
-		e.cfg.hooks.OnSubmitted()
-		cause := context.Cause(ctx)
-		t.Fail(cause)
-		e.cfg.hooks.OnFinished(executor.Finish{Outcome: ctxOutcome(cause, false)})
-		return nil
+		return context.Cause(ctx)
 	}
 	e.seq++
 	en.seq = e.seq
