@@ -53,6 +53,9 @@ type Pool struct {
 	startKills int           // helpers in a row killed from outside before their handshake
 	backoff    time.Duration // delay before replacing a helper that died young
 	stopCh     chan struct{} // closed by Stop
+	// testCancelsSent, set before the pool is used (export_test.go), is
+	// called when cancel frames have been written to a helper.
+	testCancelsSent func(n int)
 	allDone    chan struct{}
 	doneOnce   sync.Once
 	doneLog    sync.Once

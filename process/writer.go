@@ -139,6 +139,9 @@ func (w *worker) writeLoop() {
 		if err := fe.flush(w.toHelper); err != nil {
 			w.kill(executor.ExitCrashed) // the reader sees EOF and tears down
 		}
+		if len(cancels) > 0 && p.testCancelsSent != nil {
+			p.testCancelsSent(len(cancels))
+		}
 		clear(batch)
 		batch = batch[:0]
 	}
