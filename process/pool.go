@@ -56,9 +56,9 @@ type Pool struct {
 	// testCancelsSent, set before the pool is used (export_test.go), is
 	// called when cancel frames have been written to a helper.
 	testCancelsSent func(n int)
-	allDone    chan struct{}
-	doneOnce   sync.Once
-	doneLog    sync.Once
+	allDone         chan struct{}
+	doneOnce        sync.Once
+	doneLog         sync.Once
 }
 
 var _ executor.Executor = (*Pool)(nil)
