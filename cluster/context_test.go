@@ -323,9 +323,14 @@ func TestCtxEndedBeforeStart(t *testing.T) {
 
 	cctx, cancel := context.WithCancel(ctx)
 	fc, _ := executor.Call(cctx, ex, countRun, runs)
-	dctx, dcancel := context.WithTimeout(ctx, time.Millisecond) // ends with no worker around
+	// Ends with no worker around; long enough to be still running at Call
+	// on a busy machine (an ended ctx makes Call fail).
+	dctx, dcancel := context.WithTimeout(ctx, 500*time.Millisecond)
 	defer dcancel()
-	fd, _ := executor.Call(dctx, ex, countRun, runs)
+	fd, err := executor.Call(dctx, ex, countRun, runs)
+	if err != nil {
+		t.Fatal(err)
+	}
 	fk, _ := executor.Call(ctx, ex, countRun, control)
 	for streamMsgs(t, ex) != 3 { // all three reached the stream
 		select {
