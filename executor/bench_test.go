@@ -36,8 +36,12 @@ var benchInc = executor.Fn(func(_ context.Context, x int) (int, error) { return 
 
 // BenchmarkSubmitWait submits benchBatch trivial tasks and then waits for
 // every future's Result, per operation: Submit with a closure that captures
-// its argument (3 allocations per task: closure, future, task), and Call with
-// executor.Fn, which passes the argument and needs no closure.
+// its argument (2 allocations per task: closure, and the future and task
+// together), and Call with executor.Fn, which passes the argument and needs
+// no closure (1 allocation). Each runs with context.Background() ("bg": the
+// tasks run with the pool's own context) and with one cancellable context
+// for the whole batch ("cancel": the tasks share one context derived from
+// it), whose difference is the cost of passing the caller's ctx on.
 func BenchmarkSubmitWait(b *testing.B) {
 	submit := func(ctx context.Context, p executor.Executor, i int) (*future.Future[int], error) {
 		return executor.Submit(ctx, p, func(context.Context) (int, error) { return i + 1, nil })
@@ -46,15 +50,32 @@ func BenchmarkSubmitWait(b *testing.B) {
 		return executor.Call(ctx, p, benchInc, i)
 	}
 	for _, workers := range []int{runtime.NumCPU(), 10_000} {
-		b.Run("Submit/workers="+strconv.Itoa(workers), func(b *testing.B) { benchSubmitWait(b, workers, submit) })
-		b.Run("Call/workers="+strconv.Itoa(workers), func(b *testing.B) { benchSubmitWait(b, workers, call) })
+		for _, cancellable := range []bool{false, true} {
+			ctxName := "bg"
+			if cancellable {
+				ctxName = "cancel"
+			}
+			suffix := "/ctx=" + ctxName + "/workers=" + strconv.Itoa(workers)
+			b.Run("Submit"+suffix, func(b *testing.B) { benchSubmitWait(b, workers, cancellable, submit) })
+			b.Run("Call"+suffix, func(b *testing.B) { benchSubmitWait(b, workers, cancellable, call) })
+		}
 	}
 }
 
 // benchSubmitWait submits benchBatch tasks with submit, then waits for each.
-func benchSubmitWait(b *testing.B, workers int, submit func(context.Context, executor.Executor, int) (*future.Future[int], error)) {
+// It submits with context.Background() or, if cancellable, a
+// context.WithCancel made before the timed loop, and always waits with
+// context.Background() (waiting with a ctx that can end costs a channel per
+// future not yet done: the waiter's cost, not the pool's).
+func benchSubmitWait(b *testing.B, workers int, cancellable bool, submit func(context.Context, executor.Executor, int) (*future.Future[int], error)) {
 	p := benchPool(b, workers)
-	ctx := context.Background()
+	bg := context.Background()
+	ctx := bg
+	if cancellable {
+		c, cancel := context.WithCancel(ctx)
+		defer cancel()
+		ctx = c
+	}
 	futs := make([]*future.Future[int], benchBatch)
 	b.ReportAllocs()
 	for b.Loop() {
@@ -66,7 +87,7 @@ func benchSubmitWait(b *testing.B, workers int, submit func(context.Context, exe
 			futs[i] = f
 		}
 		for i, f := range futs {
-			if v, err := f.Result(ctx); err != nil || v != i+1 {
+			if v, err := f.Result(bg); err != nil || v != i+1 {
 				b.Fatalf("task %d: (%d, %v)", i, v, err)
 			}
 		}
@@ -174,4 +195,51 @@ func BenchmarkAsCompleted(b *testing.B) {
 		}
 		reportPerTask(b)
 	})
+}
+
+// BenchmarkCallCtxPerTask is Call with a context of its own per task, as a
+// server that submits one task per request does: "bg" makes no context
+// (the reference), "withCancel" makes one context.WithCancel per task and
+// cancels it once the task is done. The difference between the two is the
+// caller's context.WithCancel (two allocations) plus what the pool pays for
+// a ctx it cannot share with another task: the derived context and, for a
+// task that waits in the queue, the watch that removes it if ctx ends.
+func BenchmarkCallCtxPerTask(b *testing.B) {
+	for _, workers := range []int{runtime.NumCPU(), 10_000} {
+		for _, perTask := range []bool{false, true} {
+			name := "bg"
+			if perTask {
+				name = "withCancel"
+			}
+			b.Run(name+"/workers="+strconv.Itoa(workers), func(b *testing.B) {
+				p := benchPool(b, workers)
+				bg := context.Background()
+				futs := make([]*future.Future[int], benchBatch)
+				cancels := make([]context.CancelFunc, benchBatch)
+				b.ReportAllocs()
+				for b.Loop() {
+					for i := range futs {
+						ctx := bg
+						if perTask {
+							ctx, cancels[i] = context.WithCancel(bg)
+						}
+						f, err := executor.Call(ctx, p, benchInc, i)
+						if err != nil {
+							b.Fatal(err)
+						}
+						futs[i] = f
+					}
+					for i, f := range futs {
+						if v, err := f.Result(bg); err != nil || v != i+1 {
+							b.Fatalf("task %d: (%d, %v)", i, v, err)
+						}
+						if perTask {
+							cancels[i]()
+						}
+					}
+				}
+				reportPerTask(b)
+			})
+		}
+	}
 }

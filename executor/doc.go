@@ -18,6 +18,21 @@
 //     arguments in one message.
 //   - Map is the lazy, ordered map with bounded read-ahead.
 //
+// # Context
+//
+// The ctx given to Submit, Call, CallChunk or Map is the task's own: the
+// task runs with a context derived from it, on every executor, so values
+// (in this process), the deadline and cancellation flow into the work, as
+// with errgroup.WithContext. Stop cancels that context too, with cause
+// ErrStopped. A task whose ctx ends before it starts never runs: its future
+// fails with context.Cause(ctx) (a GoPool removes it from its queue at once).
+// A running task sees ctx.Done() and its future gets what it returns (an
+// error such as ctx.Err(), or a value: a task that succeeds after its ctx
+// ended succeeds). Work that must outlive the caller, such as a background
+// job started by a request handler, is submitted with
+// context.WithoutCancel(ctx). Future.Cancel keeps Python's meaning: it
+// cancels a task that has not started, and never interrupts a running one.
+//
 // Every executor shuts down gracefully with Shutdown (optionally cancelling
 // work that has not started) or at once with Stop; both are idempotent, and
 // afterwards scheduling fails with ErrShutdown.

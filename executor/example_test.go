@@ -2,8 +2,10 @@ package executor_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/gofutures/gofutures/executor"
 	"github.com/gofutures/gofutures/future"
@@ -26,6 +28,41 @@ func ExampleSubmit() {
 	v, err := f.Result(ctx)
 	fmt.Println(v, err)
 	// Output: hello from a worker <nil>
+}
+
+// The ctx given to Submit is the task's: its deadline reaches the task,
+// which stops when it passes. Work that must outlive the caller's ctx is
+// submitted with context.WithoutCancel(ctx).
+func ExampleSubmit_deadline() {
+	pool, _ := executor.NewGoPool()
+	defer pool.Shutdown(context.Background())
+
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	slow := func(ctx context.Context) (string, error) {
+		_, ok := ctx.Deadline()
+		fmt.Println("the task has a deadline:", ok)
+		select {
+		case <-time.After(time.Minute): // the real work
+			return "done", nil
+		case <-ctx.Done():
+			return "", ctx.Err()
+		}
+	}
+	f, _ := executor.Submit(ctx, pool, slow)
+	_, err := f.Result(context.Background())
+	fmt.Println(err, errors.Is(err, context.DeadlineExceeded))
+
+	detached, _ := executor.Submit(context.WithoutCancel(ctx), pool, func(ctx context.Context) (bool, error) {
+		_, ok := ctx.Deadline()
+		return ok, nil
+	})
+	ok, _ := detached.Result(context.Background())
+	fmt.Println("a WithoutCancel task has a deadline:", ok)
+	// Output:
+	// the task has a deadline: true
+	// context deadline exceeded true
+	// a WithoutCancel task has a deadline: false
 }
 
 func ExampleMap() {

@@ -21,6 +21,25 @@ import (
 // every worker is busy. An idle worker is reused before a new one starts, and
 // idle workers exit after the idle timeout.
 //
+// A task runs with a context derived from the ctx it was scheduled with (see
+// Submit): it sees ctx's values and deadline, and ctx.Done() when ctx ends
+// or the pool is stopped. A task still queued when its ctx ends is removed
+// from the queue at once, and its future fails with context.Cause(ctx); a
+// Schedule with a ctx that has ended fails with that cause. The cost: tasks
+// scheduled with context.Background() or context.TODO() share the pool's
+// own context, for nothing. Tasks scheduled with the same other ctx share
+// one derived context while any of them is not finished, made with
+// context.WithCancelCause (two allocations and a bookkeeping one), plus,
+// once one of them waits in the queue, one context.AfterFunc on ctx (three
+// allocations) that removes them when it ends. The derived context is
+// cancelled, and so unregistered from ctx, when the last of them has
+// finished; the most recent one waits for a task with another ctx (or the
+// pool's release) first, so that submitting and waiting, task after task,
+// with one ctx pays for it once. Only a pointer ctx (as every context of
+// package context that can be cancelled) is shared: another type pays this
+// per task. A ctx of its own per task thus costs the pool three allocations
+// per task, six if the task waits in the queue.
+//
 // A GoPool must be shut down (Shutdown or Stop) to release its goroutines:
 // once it is, it releases them by itself as soon as its last task has
 // returned, whether or not a Shutdown or Stop call still waits. A task that
@@ -34,7 +53,7 @@ type GoPool struct {
 	own     bool   // counting for the hooks: see Hooks.Own
 	release func() // from Hooks.Own
 
-	runCtx  context.Context // given to tasks; cancelled by Stop
+	runCtx  context.Context // given to tasks scheduled with context.Background(); cancelled by Stop
 	stopRun context.CancelCauseFunc
 	epoch   time.Time // origin of entry.at
 
@@ -50,6 +69,10 @@ type GoPool struct {
 	broken  error         // non-nil once broken
 	notFull chan struct{} // closed and replaced when room appears in a bounded queue
 	nextID  int
+	scopes  map[any]*scope // live scopes: see scope
+	last    *scope         // the shared scope entered last, looked at before scopes
+	// scopesPeak is the largest len(scopes) since it was made.
+	scopesPeak int
 	// Calls the release waits for (see checkDoneLocked): Shutdown and Stop
 	// finishing the tasks they took from the queue, and WorkerStopped hooks
 	// of workers already counted gone.
@@ -143,12 +166,23 @@ func (p *GoPool) Stats() Stats {
 	return Stats{Workers: p.workers, Idle: len(p.idle), Queued: p.queue.Len()}
 }
 
-// Schedule implements Executor.
+// Schedule implements Executor. It takes the pool's lock once; with a ctx
+// that can be cancelled it first checks that ctx has not ended.
 func (p *GoPool) Schedule(ctx context.Context, t Task) error {
 	if ctx == nil {
 		panic("executor: nil Context")
 	}
 	e := entry{t: t}
+	// A task scheduled with an empty context runs with p.runCtx: nothing
+	// to derive, nothing to watch, no cost. Any other gets a scope.
+	scoped := !isBackground(ctx)
+	if done := ctx.Done(); done != nil {
+		select {
+		case <-done:
+			return context.Cause(ctx)
+		default:
+		}
+	}
 	p.mu.Lock()
 	if p.hooks != nil {
 		e.at = p.timeLocked()
@@ -159,6 +193,12 @@ func (p *GoPool) Schedule(ctx context.Context, t Task) error {
 			return err
 		}
 		if n := len(p.idle); n > 0 {
+			if scoped {
+				if err := p.enterLocked(&e, ctx); err != nil {
+					p.mu.Unlock()
+					return err
+				}
+			}
 			w := p.idle[n-1]
 			p.idle[n-1] = nil
 			p.idle = p.idle[:n-1]
@@ -168,6 +208,12 @@ func (p *GoPool) Schedule(ctx context.Context, t Task) error {
 			return nil
 		}
 		if p.workers < p.cfg.workers {
+			if scoped {
+				if err := p.enterLocked(&e, ctx); err != nil {
+					p.mu.Unlock()
+					return err
+				}
+			}
 			p.workers++
 			p.nextID++
 			w := &worker{id: p.nextID, ch: make(chan entry, 1), first: e}
@@ -180,6 +226,9 @@ func (p *GoPool) Schedule(ctx context.Context, t Task) error {
 				p.mu.Lock()
 				p.workers--
 				p.running--
+				if e.s != nil {
+					p.leaveLocked(e.s)
+				}
 				p.checkDoneLocked()
 				p.mu.Unlock()
 				return fmt.Errorf("%w: %w", ErrShutdown, err)
@@ -187,8 +236,17 @@ func (p *GoPool) Schedule(ctx context.Context, t Task) error {
 			return nil
 		}
 		if p.cfg.queueLimit == 0 || p.queue.Len() < p.cfg.queueLimit {
+			if scoped {
+				if err := p.enterLocked(&e, ctx); err != nil {
+					p.mu.Unlock()
+					return err
+				}
+			}
 			p.acceptedLocked(false)
 			p.queue.Push(e)
+			if e.s != nil {
+				p.queuedLocked(e.s)
+			}
 			p.mu.Unlock()
 			return nil
 		}
@@ -311,7 +369,7 @@ func (p *GoPool) loop(w *worker) {
 		st = stageHeld
 		p.run(e, &st)
 		var reason WorkerExit
-		if e, reason = p.next(w); e.t == nil {
+		if e, reason = p.next(w, e.s); e.t == nil {
 			st = stageExit
 			p.workerGone(w, reason)
 			st = stageReturned
@@ -354,12 +412,18 @@ func (p *GoPool) died(w *worker, e entry, s stage, v any) {
 	p.mu.Lock()
 	if s != stageInit { // else initWorker counted its task done
 		p.running--
+		if e.s != nil {
+			p.leaveLocked(e.s)
+		}
 	}
 	p.workers--
 	p.holds++ // until the hook below has returned
 	if p.broken == nil {
 		// Work queues only while every worker is busy: none is idle to take it.
 		if q, ok := p.queue.Pop(); ok {
+			if q.s != nil {
+				q.s.queued--
+			}
 			p.roomLocked()
 			p.workers++
 			p.running++
@@ -391,6 +455,9 @@ func (p *GoPool) start(w *worker) {
 		p.mu.Lock()
 		p.workers--
 		p.running--
+		if w.first.s != nil {
+			p.leaveLocked(w.first.s)
+		}
 		p.checkDoneLocked()
 		p.mu.Unlock()
 	}
@@ -419,7 +486,10 @@ func (p *GoPool) initWorker(w *worker) (err error) {
 			p.broken = broken
 		}
 		p.running-- // w.first
-		queued := p.queue.Drain()
+		if w.first.s != nil {
+			p.leaveLocked(w.first.s)
+		}
+		queued := p.drainLocked()
 		p.wakeLocked()
 		p.mu.Unlock()
 		p.fail(w.first, broken)
@@ -433,9 +503,12 @@ func (p *GoPool) initWorker(w *worker) (err error) {
 }
 
 // fail completes a task that will not run.
-func (p *GoPool) fail(e entry, err error) {
+func (p *GoPool) fail(e entry, err error) { p.failAs(e, err, OutcomeOf(err)) }
+
+// failAs is fail with the outcome for the hooks given.
+func (p *GoPool) failAs(e entry, err error, o Outcome) {
 	if e.t.Fail(err) {
-		p.hooks.OnFinished(Finish{Outcome: OutcomeOf(err)})
+		p.hooks.OnFinished(Finish{Outcome: o})
 	} else {
 		p.hooks.OnFinished(Finish{Outcome: OutcomeCancelled})
 	}
@@ -444,6 +517,12 @@ func (p *GoPool) fail(e entry, err error) {
 // run runs e, which it holds in stage stageHeld, and keeps *st up to date
 // for died.
 func (p *GoPool) run(e entry, st *stage) {
+	ctx := p.ctxOf(e)
+	if ctx.Err() != nil { // it ended before the task started: skip it
+		*st = stageFinished
+		p.failAs(e, context.Cause(ctx), ctxOutcome(ctx))
+		return
+	}
 	if !e.t.Start() {
 		*st = stageFinished
 		p.hooks.OnFinished(Finish{Outcome: OutcomeCancelled})
@@ -451,7 +530,7 @@ func (p *GoPool) run(e entry, st *stage) {
 	}
 	if p.hooks == nil {
 		*st = stageTask
-		_ = e.t.Run(p.runCtx)
+		_ = e.t.Run(ctx)
 		return
 	}
 	if e.at == 0 { // not sampled: see Hooks.TimeEvery
@@ -460,7 +539,7 @@ func (p *GoPool) run(e entry, st *stage) {
 		}
 		*st = stageTask
 		var o Outcome // OutcomeOK
-		if err := e.t.Run(p.runCtx); err != nil {
+		if err := e.t.Run(ctx); err != nil {
 			o = OutcomeOf(err)
 		}
 		*st = stageFinished
@@ -470,16 +549,23 @@ func (p *GoPool) run(e entry, st *stage) {
 	start := p.now()
 	p.hooks.OnStarted(time.Duration(start - e.at))
 	*st = stageTask
-	err := e.t.Run(p.runCtx)
+	err := e.t.Run(ctx)
 	*st = stageFinished
 	p.hooks.OnFinished(Finish{Outcome: OutcomeOf(err), Ran: true, Run: time.Duration(p.now() - start)})
 }
 
-// next returns the worker's next task, waiting while idle; an entry with a
+// next counts the task the worker ran (of scope ran, if not nil) finished
+// and returns the worker's next task, waiting while idle; an entry with a
 // nil task means the worker must exit, for the reason returned.
-func (p *GoPool) next(w *worker) (entry, WorkerExit) {
+func (p *GoPool) next(w *worker, ran *scope) (entry, WorkerExit) {
 	p.mu.Lock()
+	if ran != nil {
+		p.leaveLocked(ran)
+	}
 	if e, ok := p.queue.Pop(); ok {
+		if e.s != nil {
+			e.s.queued--
+		}
 		p.roomLocked()
 		p.mu.Unlock()
 		return e, ""
@@ -585,6 +671,9 @@ func (p *GoPool) releaseAll() {
 	defer close(p.released)
 	close(p.stopReap)
 	<-p.reaped
+	p.mu.Lock()
+	p.releaseIdleLocked()
+	p.mu.Unlock()
 	p.stopRun(ErrShutdown)
 	if err := p.ants.ReleaseContext(context.Background()); err != nil && !errors.Is(err, ants.ErrPoolClosed) {
 		p.relErr = fmt.Errorf("executor: releasing goroutines: %w", err)
@@ -621,7 +710,7 @@ func (p *GoPool) Shutdown(ctx context.Context, opts ...ShutdownOption) error {
 	first := !p.closed
 	p.closed = true
 	if sc.CancelPending {
-		cancelled = p.queue.Drain()
+		cancelled = p.drainLocked()
 	}
 	p.wakeLocked()
 	p.holds++
@@ -642,7 +731,8 @@ func (p *GoPool) cancelQueued(queued []entry) {
 }
 
 // Stop implements Executor: queued work fails with ErrStopped, the context of
-// running tasks is cancelled with cause ErrStopped, and it waits for the
+// running tasks is cancelled with cause ErrStopped (whatever ctx they were
+// scheduled with, context.WithoutCancel included), and it waits for the
 // running tasks to return, until ctx ends. Goroutines cannot be killed: a task
 // that ignores its context keeps its worker until it returns; the pool then
 // releases its goroutines by itself, as after Shutdown.
@@ -652,17 +742,21 @@ func (p *GoPool) Stop(ctx context.Context) error {
 	}
 	p.mu.Lock()
 	p.closed = true
-	queued := p.queue.Drain()
+	queued := p.drainLocked()
+	scopes := p.scopesLocked()
 	p.wakeLocked()
 	p.holds++
 	p.mu.Unlock()
-	p.stopQueued(queued)
+	p.stopQueued(queued, scopes)
 	return p.wait(ctx)
 }
 
-func (p *GoPool) stopQueued(queued []entry) {
+func (p *GoPool) stopQueued(queued []entry, scopes []*scope) {
 	defer p.unhold()
 	p.stopRun(ErrStopped)
+	for _, s := range scopes {
+		s.cancel(ErrStopped)
+	}
 	err := fmt.Errorf("%w before it started", ErrStopped)
 	for _, e := range queued {
 		p.fail(e, err)

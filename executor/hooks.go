@@ -14,7 +14,7 @@ const (
 	OutcomeOK         Outcome = iota // finished with a nil error
 	OutcomeError                     // finished with an error
 	OutcomePanic                     // panicked or called runtime.Goexit (*PanicError)
-	OutcomeCancelled                 // cancelled before it ran
+	OutcomeCancelled                 // cancelled: Future.Cancel before it ran, or context.Canceled
 	OutcomeTimeout                   // ran out of time (context.DeadlineExceeded)
 	OutcomeWorkerDied                // its worker died (ErrWorkerDied)
 	OutcomeStopped                   // failed by a hard Stop or a broken executor
@@ -35,7 +35,10 @@ func Outcomes() []Outcome {
 	return []Outcome{OutcomeOK, OutcomeError, OutcomePanic, OutcomeCancelled, OutcomeTimeout, OutcomeWorkerDied, OutcomeStopped}
 }
 
-// OutcomeOf classifies a task's error.
+// OutcomeOf classifies a task's error. A task whose ctx was cancelled
+// (context.Canceled, whether it ran and returned it or was removed from the
+// queue with it) counts as cancelled, one whose deadline passed
+// (context.DeadlineExceeded) as a timeout.
 func OutcomeOf(err error) Outcome {
 	if err == nil {
 		return OutcomeOK
@@ -50,7 +53,7 @@ func OutcomeOf(err error) Outcome {
 		return OutcomeStopped
 	case errors.Is(err, context.DeadlineExceeded):
 		return OutcomeTimeout
-	case isCancelled(err):
+	case isCancelled(err), errors.Is(err, context.Canceled):
 		return OutcomeCancelled
 	}
 	return OutcomeError

@@ -2,6 +2,7 @@ package executor
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"iter"
 
@@ -30,12 +31,16 @@ func WithReadAhead(n int) MapOption { return mapOptionFunc(func(c *mapConfig) { 
 // Map calls fn on every item of in, on ex, and yields the results in input
 // order. It is lazy: it reads in only as far as the read-ahead allows, so
 // an endless or huge input runs in bounded memory. An item's error is yielded
-// at its position and iteration continues; stop it with break. When the
-// caller breaks out of the loop, or ctx ends (yielded as context.Cause(ctx)),
-// Map cancels every call that has not started, the one it was waiting on
-// included, and stops reading in; calls already running go on. If ex
+// at its position and iteration continues; stop it with break.
+//
+// The calls run with a context derived from ctx (see Submit), which Map
+// cancels when the loop ends. So when the caller breaks out of the loop, or
+// ctx ends (yielded as context.Cause(ctx)), every call that has not started
+// is cancelled (it never runs), the one Map was waiting on included, the
+// calls already running see their ctx done, and Map stops reading in. If ex
 // refuses a call (shut down, overloaded), Map yields that error and stops.
-// Iterating blocks; ctx must not be nil.
+// Iterating blocks; ctx must not be nil. Each iteration costs one derived
+// context (context.WithCancelCause) besides the calls.
 func Map[A, R any](ctx context.Context, ex Executor, fn Func[A, R], in iter.Seq[A], opts ...MapOption) iter.Seq2[R, error] {
 	if ctx == nil {
 		panic("executor: nil Context")
@@ -50,6 +55,9 @@ func Map[A, R any](ctx context.Context, ex Executor, fn Func[A, R], in iter.Seq[
 			yield(zero, fmt.Errorf("executor: Map read-ahead must be >= 1, got %d", cfg.readAhead))
 			return
 		}
+		// Cancelled last, after the calls not started: the running ones.
+		callCtx, cancel := context.WithCancelCause(ctx)
+		defer cancel(nil)
 		var window ring.Ring[*future.Future[R]]
 		defer func() {
 			for f, ok := window.Pop(); ok; f, ok = window.Pop() {
@@ -67,7 +75,13 @@ func Map[A, R any](ctx context.Context, ex Executor, fn Func[A, R], in iter.Seq[
 					yield(zero, context.Cause(ctx))
 					return false
 				}
-				v, err = f.Result(ctx) // it finished meanwhile: its own outcome
+				v, err = f.Result(ctx) // it finished meanwhile: its own outcome,
+				if err != nil && (errors.Is(err, ctx.Err()) || errors.Is(err, context.Cause(ctx))) {
+					// unless ctx ended it (removed from a queue, or it
+					// returned ctx's error): one error for the whole Map.
+					yield(zero, context.Cause(ctx))
+					return false
+				}
 			}
 			return yield(v, err)
 		}
@@ -76,7 +90,7 @@ func Map[A, R any](ctx context.Context, ex Executor, fn Func[A, R], in iter.Seq[
 				yield(zero, context.Cause(ctx))
 				return
 			}
-			f, err := Call(ctx, ex, fn, a)
+			f, err := Call(callCtx, ex, fn, a)
 			if err != nil {
 				yield(zero, err)
 				return

@@ -184,15 +184,19 @@ func (c *cancelOnSchedule) Schedule(ctx context.Context, t executor.Task) error 
 }
 
 // doneSignal is a Context that closes asked when its Done channel is first
-// asked for: Map asks when it starts waiting on a call.
+// asked for once armed: Map asks when it starts waiting on a call (and
+// before, when it derives the calls' context).
 type doneSignal struct {
 	context.Context
+	armed atomic.Bool
 	once  sync.Once
 	asked chan struct{}
 }
 
 func (c *doneSignal) Done() <-chan struct{} {
-	c.once.Do(func() { close(c.asked) })
+	if c.armed.Load() {
+		c.once.Do(func() { close(c.asked) })
+	}
 	return c.Context.Done()
 }
 
@@ -217,9 +221,11 @@ func TestMapContextEndsCancelsCalls(t *testing.T) {
 		{"during the wait", func(ctx context.Context, cancel context.CancelFunc, ex executor.Executor, fn executor.Func[int, int]) []error {
 			sig := &doneSignal{Context: ctx, asked: make(chan struct{})}
 			res := make(chan []error)
+			// Armed once the third call is scheduled: the next Done is Map's wait.
+			arm := &cancelOnSchedule{ex, 3, func() { sig.armed.Store(true) }}
 			go func() {
 				var errs []error
-				for _, err := range executor.Map(sig, ex, fn, upTo(10), executor.WithReadAhead(3)) {
+				for _, err := range executor.Map(sig, arm, fn, upTo(10), executor.WithReadAhead(3)) {
 					errs = append(errs, err)
 				}
 				res <- errs

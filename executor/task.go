@@ -214,10 +214,12 @@ func (t *chunkTask[A, R]) Run(ctx context.Context) error {
 // runFrom runs the items from i on, until the end or a panic, which it
 // records as its item's error; it returns the index to go on from. One
 // deferred recover covers a whole run of items, so the per-item cost is the
-// call itself (this loop is the hot path of package pool). The loop keeps its
-// index in a register and publishes it to pos, which only the recover reads.
-// An item that calls runtime.Goexit ends the goroutine, and with it the
-// chunk: runFrom then fails the whole future, naming the item.
+// call itself (this loop is the hot path of package pool). The loop keeps
+// its index in a register and publishes it to pos, which only the recover
+// reads. An item that calls runtime.Goexit ends the goroutine, and with it
+// the chunk: runFrom then fails the whole future, naming the item. The loop
+// looks at ctx every ctxEvery items; once it has ended, the items not
+// started do not run: each gets context.Cause(ctx) as its error.
 func (t *chunkTask[A, R]) runFrom(ctx context.Context, c *Chunk[R], i int) (next int) {
 	var pos int
 	returned := false
@@ -233,28 +235,57 @@ func (t *chunkTask[A, R]) runFrom(ctx context.Context, c *Chunk[R], i int) (next
 		_ = t.p.SetError(fmt.Errorf("executor: chunk item %d: %w", pos, goexitError("task")))
 	}()
 	args, vals := t.args, c.Values[:len(t.args)]
+	// Blocks of ctxEvery items, between which the loop looks at ctx; the
+	// inner loops are as tight as without the look.
 	if f, ok := t.fn.(goFunc[A, R]); ok { // a plain Go func: call it directly
-		for k := i; k < len(args); k++ {
-			pos = k
-			v, err := f(ctx, args[k])
-			vals[k] = v
-			if err != nil {
-				c.setErr(k, err)
+		for k := i; k < len(args); {
+			if ctx.Err() != nil {
+				c.skipFrom(ctx, k)
+				break
+			}
+			for end := min(k+ctxEvery, len(args)); k < end; k++ {
+				pos = k
+				v, err := f(ctx, args[k])
+				vals[k] = v
+				if err != nil {
+					c.setErr(k, err)
+				}
 			}
 		}
 		returned = true
 		return len(args)
 	}
-	for k := i; k < len(args); k++ {
-		pos = k
-		v, err := t.fn.Call(ctx, args[k])
-		vals[k] = v
-		if err != nil {
-			c.setErr(k, err)
+	for k := i; k < len(args); {
+		if ctx.Err() != nil {
+			c.skipFrom(ctx, k)
+			break
+		}
+		for end := min(k+ctxEvery, len(args)); k < end; k++ {
+			pos = k
+			v, err := t.fn.Call(ctx, args[k])
+			vals[k] = v
+			if err != nil {
+				c.setErr(k, err)
+			}
 		}
 	}
 	returned = true
 	return len(args)
+}
+
+// ctxEvery is how many items of a chunk run between two looks at its ctx: a
+// look costs about as much as a trivial item (a call and an atomic load), so
+// looking before every item would slow such chunks by a quarter, while an
+// item that takes long gets the ctx and can watch it itself.
+const ctxEvery = 16
+
+// skipFrom gives the items from k on, which will not run, ctx's cause as
+// their error.
+func (c *Chunk[R]) skipFrom(ctx context.Context, k int) {
+	cause := context.Cause(ctx)
+	for ; k < len(c.Values); k++ {
+		c.setErr(k, cause)
+	}
 }
 
 func (c *Chunk[R]) setErr(i int, err error) {
@@ -312,12 +343,30 @@ var (
 	_ Remote = (*chunkTask[int, int])(nil)
 )
 
-// Submit schedules fn on ex and returns its future. fn receives the
-// executor's task context, which is cancelled when the executor is stopped
-// hard. Submit blocks only when ex has a bounded queue that applies
-// backpressure, until there is room or ctx ends. It fails with ErrShutdown,
-// ErrBroken, ErrOverloaded or ctx's cause, and then no future is made. It costs
-// one allocation (the future and the task together) besides fn itself.
+// Submit schedules fn on ex and returns its future.
+//
+// fn runs with a context derived from ctx: it carries ctx's values and
+// deadline, and it is done when ctx is done or when the executor is stopped
+// (Stop; the cause is then ErrStopped). So a request's ctx bounds the work
+// done for it. Work that must outlive ctx is submitted with
+// context.WithoutCancel(ctx), which keeps the values and drops the
+// cancellation and the deadline. If ctx ends before fn started, fn never
+// runs and the future fails with context.Cause(ctx); if it ends while fn
+// runs, fn sees ctx.Done() and the future gets whatever fn returns: an fn
+// that returns ctx.Err() fails with context.Canceled or
+// context.DeadlineExceeded, one that returns a value after ctx ended
+// succeeds, as in Go generally. The context may be cancelled once fn has
+// returned: work fn leaves behind must not use it. Future.Cancel only
+// cancels a task that has not started (Python's meaning); cancel ctx to stop
+// a running one.
+//
+// Submit blocks only when ex has a bounded queue that applies backpressure,
+// until there is room or ctx ends. It fails with ErrShutdown, ErrBroken,
+// ErrOverloaded or ctx's cause (also when ctx has already ended), and then
+// no future is made. It costs one allocation (the future and the task
+// together) besides fn itself; on a GoPool, a ctx other than
+// context.Background() or context.TODO() adds, per distinct ctx among the
+// tasks not finished, the derived context (see GoPool).
 func Submit[R any](ctx context.Context, ex Executor, fn func(context.Context) (R, error)) (*future.Future[R], error) {
 	f, p, t := future.NewWith[R](funcTask[R]{fn: fn})
 	t.p = p
@@ -327,8 +376,11 @@ func Submit[R any](ctx context.Context, ex Executor, fn func(context.Context) (R
 	return f, nil
 }
 
-// Call schedules fn(arg) on ex and returns its future, as Submit does. A
-// remote executor needs fn to be registered by name.
+// Call schedules fn(arg) on ex and returns its future, as Submit does: fn
+// runs with a context derived from ctx (values, deadline and cancellation;
+// pass context.WithoutCancel(ctx) for work that must outlive ctx). A remote
+// executor needs fn to be registered by name; it carries the deadline and
+// the cancellation into the other process, not the values.
 func Call[A, R any](ctx context.Context, ex Executor, fn Func[A, R], arg A) (*future.Future[R], error) {
 	f, p, t := future.NewWith[R](callTask[A, R]{named: named[A, R]{fn}, arg: arg})
 	t.p = p
@@ -341,8 +393,11 @@ func Call[A, R any](ctx context.Context, ex Executor, fn Func[A, R], arg A) (*fu
 // CallChunk schedules fn over args as one task and returns the future of all
 // the results. Each item's error is kept at its position in the Chunk; a
 // failure of the whole task (the worker died, the executor stopped) fails the
-// future instead. args is not copied: do not change it until the future is
-// done.
+// future instead. The items run one after another with a context derived
+// from ctx, as for Submit; once it has ended, the items not started do not
+// run (the chunk looks at ctx every 16 items) and each gets
+// context.Cause(ctx) as its error. args is not copied: do not change it until
+// the future is done.
 func CallChunk[A, R any](ctx context.Context, ex Executor, fn Func[A, R], args []A) (*future.Future[Chunk[R]], error) {
 	return callChunk(ctx, ex, fn, args, nil)
 }

@@ -10,9 +10,10 @@ import (
 )
 
 // Apply runs fn(arg) on the pool and waits for its result (Python's
-// apply). It blocks until the result is ready or ctx ends; when ctx ends
-// first, the call is cancelled if it has not started, and Apply returns
-// ctx's cause. The function's own error is returned as is. Apply fails with
+// apply). fn runs with a context derived from ctx (see executor.Submit). It
+// blocks until the result is ready or ctx ends; when ctx ends first, the
+// call is cancelled if it has not started (else fn sees ctx.Done()), and
+// Apply returns ctx's cause. The function's own error is returned as is. Apply fails with
 // ErrClosed after Close or Terminate, and with the executor's error if it
 // does not accept the work. ctx must not be nil.
 func Apply[A, R any](ctx context.Context, p *Pool, fn executor.Func[A, R], arg A, opts ...CallOption) (R, error) {
@@ -28,9 +29,11 @@ func Apply[A, R any](ctx context.Context, p *Pool, fn executor.Func[A, R], arg A
 // result (Python's apply_async; the future's Result, Err, Done, Ready and
 // Successful are AsyncResult's get, wait, ready and successful). The options
 // WithCallback (func(R)) and WithErrorCallback set functions run before the
-// result is ready. ctx bounds the call: if it ends first, the call is
-// cancelled if it has not started and the future fails with ctx's cause.
-// Cancelling the future cancels the call if it has not started.
+// result is ready. fn runs with a context derived from ctx, which also bounds
+// the call: if it ends first (or has ended already), the call is cancelled if
+// it has not started (else fn sees ctx.Done()) and the future fails with
+// ctx's cause. Cancelling the future cancels the call only if it has not
+// started (Python's meaning).
 //
 // ApplyAsync blocks only while the executor applies backpressure. It fails,
 // without a future, with ErrClosed after Close or Terminate, with the
@@ -50,13 +53,19 @@ func ApplyAsync[A, R any](ctx context.Context, p *Pool, fn executor.Func[A, R], 
 		return nil, err
 	}
 	out, promise := future.New[R]()
-	j := &applyJob[R]{p: p, prog: newProgress(p, &cfg, 1)}
+	j := &applyJob[R]{p: p, ctx: ctx, prog: newProgress(p, &cfg, 1)}
 	j.res = result[R]{p: p, promise: promise, onOK: onOK, onErr: cfg.onError}
 	if err := p.add(j); err != nil {
 		return nil, err
 	}
 	work, err := executor.Call(ctx, p.ex, fn, arg)
 	if err != nil {
+		if ctx.Err() != nil { // ended, maybe before the call: as if during it
+			var zero R
+			j.res.finish(zero, context.Cause(ctx))
+			p.remove(j)
+			return out, nil
+		}
 		j.res.claimed.Store(true)
 		p.remove(j)
 		return nil, fmt.Errorf("pool: %w", err)
@@ -73,6 +82,7 @@ func ApplyAsync[A, R any](ctx context.Context, p *Pool, fn executor.Func[A, R], 
 // applyJob is the outstanding work of one ApplyAsync.
 type applyJob[R any] struct {
 	p       *Pool
+	ctx     context.Context // the call's, until the job is done
 	res     result[R]
 	prog    *progress
 	stopCtx func() bool
@@ -129,6 +139,11 @@ func (j *applyJob[R]) workDone(f *future.Future[R]) {
 	v, err := f.Result(context.Background()) // done: does not block
 	if !f.Cancelled() {
 		j.prog.add(1)
+	}
+	if err != nil && j.ctx.Err() != nil {
+		// Failed after ctx ended: the call failed because ctx ended (as
+		// abort, which this may beat, would say).
+		err = context.Cause(j.ctx)
 	}
 	j.res.finish(v, err)
 	if j.stopCtx != nil {

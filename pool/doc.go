@@ -24,6 +24,8 @@
 //	AsyncResult.successful          Future.Successful (ErrNotReady before ready)
 //	pool.close / terminate / join   Close() / Terminate(ctx) / Join(ctx)
 //	"Pool not running"              ErrClosed
+//	(no equivalent)                 ctx: the items see its values, deadline and
+//	                                end; WithCancelOnError (errgroup's behaviour)
 //
 // Functions are executor.Func values: a Go function wrapped by executor.Fn
 // (runs only in this process), or a function registered by name with package
@@ -31,14 +33,27 @@
 //
 // # Semantics
 //
-// Map returns results in input order with no fail-fast: it is ready when
-// every chunk has returned, and reports the failed item with the lowest
-// index as an *ItemError. Imap is ordered and lazy: each failed item yields
-// its error at its position and iteration goes on; ImapUnordered yields in
-// completion order. Errors from the input sequence (Imap2, ImapUnordered2)
-// are delivered at their position. Both read the input at most WithReadAhead
-// chunks ahead, and a break out of the loop cancels the work not yet started
+// Map returns results in input order with no fail-fast (unless
+// WithCancelOnError): it is ready when every chunk has returned, and reports
+// the failed item with the lowest index as an *ItemError. Imap is ordered and
+// lazy: each failed item yields its error at its position and iteration goes
+// on; ImapUnordered yields in completion order. Errors from the input
+// sequence (Imap2, ImapUnordered2) are delivered at their position. Both
+// read the input at most WithReadAhead chunks ahead, and a break out of the
+// loop cancels the work not yet started and the context of the work running,
 // and leaves no goroutine behind.
+//
+// # Context
+//
+// Every call runs its items with a context derived from the call's ctx
+// (see executor.Submit), so items see its values, its deadline and its end:
+// when ctx ends, items not started never run and running items see
+// ctx.Done(). Leaving an Imap loop early cancels that context too, so the
+// items still running see ctx.Done() rather than run on unobserved.
+// WithCancelOnError makes Map, Imap and Starmap stop at the first failure,
+// as errgroup.WithContext does; without it no item is stopped because
+// another failed (Python's behaviour). Pass context.WithoutCancel(ctx) for
+// work that must outlive the caller.
 //
 // Where Python hangs, this package returns an error: a callback that panics
 // fails the result with a *future.CallbackPanicError (the pool stays usable);

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync/atomic"
+	"time"
 
 	"github.com/gofutures/gofutures/executor"
 	"github.com/gofutures/gofutures/pool"
@@ -164,4 +166,50 @@ func ExamplePool_Terminate() {
 	// true
 	// pool: not running (terminated)
 	// <nil>
+}
+
+// WithCancelOnError stops a Map at the first failure, as errgroup does:
+// the items not started never run, and running ones see their ctx end.
+func ExampleWithCancelOnError() {
+	ctx := context.Background()
+	ex, _ := executor.NewGoPool(executor.WithWorkers(1))
+	p, _ := pool.New(ex, pool.OwnExecutor())
+	defer func() { p.Close(); _ = p.Join(ctx) }()
+
+	var ran atomic.Int64
+	check := executor.Fn(func(ctx context.Context, x int) (int, error) {
+		ran.Add(1)
+		if x == 2 {
+			return 0, fmt.Errorf("%d is bad", x)
+		}
+		return x, nil
+	})
+	_, err := pool.Map(ctx, p, check, []int{0, 1, 2, 3, 4, 5}, pool.WithChunkSize(1), pool.WithCancelOnError())
+	fmt.Println(err)
+	fmt.Println("items run:", ran.Load())
+	// Output:
+	// pool: item 2: 2 is bad
+	// items run: 3
+}
+
+// The call's ctx reaches the items: here its deadline stops an item that
+// would run for a minute.
+func ExampleMap_deadline() {
+	ex, _ := executor.NewGoPool(executor.WithWorkers(2))
+	p, _ := pool.New(ex, pool.OwnExecutor())
+	defer func() { p.Close(); _ = p.Join(context.Background()) }()
+
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	slow := executor.Fn(func(ctx context.Context, x int) (int, error) {
+		select {
+		case <-time.After(time.Minute):
+			return x, nil
+		case <-ctx.Done():
+			return 0, ctx.Err()
+		}
+	})
+	_, err := pool.Map(ctx, p, slow, []int{1, 2})
+	fmt.Println(err)
+	// Output: context deadline exceeded
 }

@@ -15,15 +15,21 @@ import (
 // items (default 1), each scheduled as one task.
 //
 // Each item yields one (result, error) pair: a failed item yields an
-// *ItemError at its position and the loop goes on. A condition that ends the
-// whole call yields one last error and ends the loop: ctx ending (its cause),
-// Terminate (ErrTerminated), the pool closed before the loop started
-// (ErrClosed), the executor refusing work (after the results it accepted), or
-// an invalid option. Breaking out of the loop stops reading the input,
-// cancels the chunks not started and returns at once; chunks already running
-// finish on the executor and their results are dropped. An input that blocks
-// delays the delivery of results that are ready, and ctx does not interrupt it. WithProgress reports as
-// results are delivered. ctx must not be nil.
+// *ItemError at its position and the loop goes on (with WithCancelOnError,
+// the first failure cancels the rest and is the loop's last value). A
+// condition that ends the whole call yields one last error and ends the
+// loop: ctx ending (its cause), Terminate (ErrTerminated), the pool closed
+// before the loop started (ErrClosed), the executor refusing work (after the
+// results it accepted), or an invalid option.
+//
+// The items run with a context derived from ctx (see executor.Submit), which
+// the loop's end cancels: breaking out of the loop (or any end of it) stops
+// reading the input, cancels the chunks not started (they never run) and
+// the context of the items running, and returns at once; the results of
+// running items are dropped. An input that blocks delays the delivery of
+// results that are ready, and ctx does not interrupt it. WithProgress reports
+// as results are delivered. ctx must not be nil. Each loop costs one derived
+// context (context.WithCancelCause).
 func Imap[A, R any](ctx context.Context, p *Pool, fn executor.Func[A, R], in iter.Seq[A], opts ...CallOption) iter.Seq2[R, error] {
 	return imap(ctx, p, fn, in, nil, true, opts)
 }
@@ -59,16 +65,22 @@ func imap[A, R any](ctx context.Context, p *Pool, fn executor.Func[A, R], in1 it
 			yield(zero, err)
 			return
 		}
+		// Cancelled when the loop has ended, after the chunks not started
+		// (stream.finish): the running items see it.
+		itemCtx, cancel := context.WithCancelCause(ctx)
+		defer cancel(nil)
 		s := &stream[A, R]{
-			p:       p,
-			ctx:     ctx,
-			done:    ctx.Done(),
-			fn:      fn,
-			cs:      1,
-			ahead:   max(8, 2*p.Workers()),
-			ordered: ordered,
-			prog:    newProgress(p, &cfg, -1),
-			yield:   yield,
+			p:         p,
+			ctx:       itemCtx,
+			cancel:    cancel,
+			done:      itemCtx.Done(),
+			fn:        fn,
+			cs:        1,
+			ahead:     max(8, 2*p.Workers()),
+			ordered:   ordered,
+			stopFirst: cfg.cancelErr,
+			prog:      newProgress(p, &cfg, -1),
+			yield:     yield,
 		}
 		if cfg.chunkSet {
 			s.cs = cfg.chunk

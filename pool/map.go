@@ -18,9 +18,13 @@ import (
 //
 // Items are split into chunks (WithChunkSize; default ceil(len(items) /
 // (4 × workers))), each scheduled as one task. items is not copied: do not
-// change it until Map returns. Map blocks until the results are ready or ctx
-// ends; when ctx ends first, chunks not started are cancelled and Map returns
-// ctx's cause. It fails with ErrClosed after Close or Terminate, and with an
+// change it until Map returns. The items run with a context derived from ctx
+// (see executor.Submit): they see its values, its deadline and its end. Map
+// blocks until the results are ready or ctx ends; when ctx ends first, chunks
+// not started are cancelled (they never run), running items see ctx.Done(),
+// and Map returns ctx's cause at once. With WithCancelOnError, the first item
+// to fail cancels the rest, and Map returns its error once every chunk has
+// returned. It fails with ErrClosed after Close or Terminate, and with an
 // error wrapping ErrTerminated if Terminate is called meanwhile. WithProgress
 // reports as chunks return. ctx must not be nil.
 func Map[A, R any](ctx context.Context, p *Pool, fn executor.Func[A, R], items []A, opts ...CallOption) ([]R, error) {
@@ -33,9 +37,11 @@ func Map[A, R any](ctx context.Context, p *Pool, fn executor.Func[A, R], items [
 
 // MapAsync is Map that returns at once with the future of the results
 // (Python's map_async). WithCallback (func([]R)) and WithErrorCallback set
-// functions run before the result is ready. ctx bounds the call: if it ends
-// first, chunks not started are cancelled and the future fails with ctx's
-// cause; cancelling the future cancels the chunks not started, too.
+// functions run before the result is ready. ctx is the items' (see Map) and
+// bounds the call: if it ends first (or has ended already), chunks not
+// started are cancelled and the future fails with ctx's cause; cancelling the
+// future cancels the chunks not started, too, and leaves running ones be
+// (Python's meaning of cancel).
 //
 // MapAsync blocks only while the executor applies backpressure, until every
 // chunk is scheduled. If the executor refuses a chunk, the chunks already
@@ -60,7 +66,7 @@ func MapAsync[A, R any](ctx context.Context, p *Pool, fn executor.Func[A, R], it
 		cs = defaultMapChunk(n, p.Workers())
 	}
 	out, promise := future.New[[]R]()
-	j := &mapJob[R]{p: p, prog: newProgress(p, &cfg, n), values: make([]R, n)}
+	j := &mapJob[R]{p: p, ctx: ctx, prog: newProgress(p, &cfg, n), values: make([]R, n), stopFirst: cfg.cancelErr}
 	j.res = result[[]R]{p: p, promise: promise, onOK: onOK, onErr: cfg.onError}
 	nchunks := n / cs
 	if n%cs != 0 {
@@ -81,12 +87,22 @@ func MapAsync[A, R any](ctx context.Context, p *Pool, fn executor.Func[A, R], it
 	if ctx.Done() != nil {
 		j.stopCtx = context.AfterFunc(ctx, func() { j.abort(context.Cause(ctx)) })
 	}
+	itemCtx := ctx
+	if j.stopFirst {
+		itemCtx, j.cancel = context.WithCancelCause(ctx)
+	}
 	for k := range nchunks {
 		lo := k * cs
 		hi := lo + min(cs, n-lo)
-		f, err := executor.CallChunkInto(ctx, p.ex, fn, items[lo:hi:hi], j.values[lo:hi:hi])
+		f, err := executor.CallChunkInto(itemCtx, p.ex, fn, items[lo:hi:hi], j.values[lo:hi:hi])
 		if err != nil {
-			j.fail(lo, fmt.Errorf("pool: scheduling items %d to %d: %w", lo, hi-1, err))
+			switch {
+			case ctx.Err() != nil: // ended, maybe before the call: its cause
+				j.abort(context.Cause(ctx))
+			case itemCtx.Err() != nil: // an item failed: WithCancelOnError
+			default:
+				j.fail(lo, fmt.Errorf("pool: scheduling items %d to %d: %w", lo, hi-1, err))
+			}
 			j.remaining.Add(int64(k - nchunks)) // the chunks that will not run
 			break
 		}
@@ -111,21 +127,40 @@ func defaultMapChunk(n, workers int) int {
 // taking its lock unless they failed: each writes its own part of values.
 type mapJob[R any] struct {
 	p       *Pool
+	ctx     context.Context // the call's, until the job is done
 	res     result[[]R]
 	prog    *progress
 	values  []R
 	stopCtx func() bool // set before any chunk is scheduled
+	// WithCancelOnError: the first failure cancels the items' context.
+	stopFirst bool
+	cancel    context.CancelCauseFunc // the items' context; nil without stopFirst
 
 	chunks    []atomic.Pointer[future.Future[executor.Chunk[R]]]
 	remaining atomic.Int64 // chunks not done, +1 while scheduling
 	abandon   atomic.Bool
 
 	mu    sync.Mutex
-	first *ItemError // failure with the lowest index
+	first *ItemError // failure with the lowest index; with stopFirst, the first to happen
 }
 
 func (j *mapJob[R]) fail(index int, err error) {
 	j.mu.Lock()
+	if j.stopFirst {
+		// Once the result is decided (the caller cancelled it, ctx ended,
+		// Terminate), a failure neither counts nor cancels running items.
+		if j.first != nil || j.res.claimed.Load() {
+			j.mu.Unlock()
+			return
+		}
+		j.first = &ItemError{Index: index, Err: err}
+		j.mu.Unlock()
+		// The rest: chunks not started are cancelled, then the running
+		// items' context, with the first error as its cause.
+		j.cancelWork()
+		j.cancel(j.first)
+		return
+	}
 	if j.first == nil || index < j.first.Index {
 		j.first = &ItemError{Index: index, Err: err}
 	}
@@ -162,13 +197,22 @@ func (j *mapJob[R]) release() {
 	j.mu.Lock()
 	first := j.first
 	j.mu.Unlock()
-	if first != nil {
+	switch {
+	case first != nil && j.ctx.Err() != nil:
+		// Failed after ctx ended (the executor removes the chunks not
+		// started at once, so this can win the race with abort): the call
+		// failed because ctx ended.
+		j.res.finish(nil, context.Cause(j.ctx))
+	case first != nil:
 		j.res.finish(nil, first)
-	} else {
+	default:
 		j.res.finish(j.values, nil)
 	}
 	if j.stopCtx != nil {
 		j.stopCtx()
+	}
+	if j.cancel != nil {
+		j.cancel(nil) // no item runs any more: lets the context go
 	}
 	j.p.remove(j)
 }

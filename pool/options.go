@@ -21,6 +21,7 @@ type callConfig struct {
 	totalSet  bool
 	onSuccess any // func(R) for the call's result type R
 	onError   func(error)
+	cancelErr bool // WithCancelOnError
 }
 
 type callFunc func(*callConfig)
@@ -99,6 +100,23 @@ func WithCallback[T any](fn func(T)) CallOption {
 // *future.CallbackPanicError.
 func WithErrorCallback(fn func(error)) CallOption {
 	return callFunc(func(c *callConfig) { c.onError = fn })
+}
+
+// WithCancelOnError makes Map, MapAsync, Starmap, StarmapAsync, Imap,
+// Imap2, ImapUnordered and ImapUnordered2 stop at the first item that fails,
+// as errgroup.WithContext does, instead of running every item (the
+// default, as in Python). The call's items run with a context derived from
+// the call's ctx, which is cancelled as soon as an item fails (or, for Imap2
+// and ImapUnordered2, the input reports an error), with that item's
+// *ItemError as its cause: items not started never run, and running items
+// see ctx.Done(). The call then reports that first error, the first to
+// happen rather than the one with the lowest index: Map and MapAsync once
+// every chunk has returned (no work is left running), Imap as its last
+// value, after which the loop ends. Items whose function ignores its ctx
+// still finish; only their results are dropped. Apply and ApplyAsync, one
+// item each, ignore it. It costs one derived context per call.
+func WithCancelOnError() CallOption {
+	return callFunc(func(c *callConfig) { c.cancelErr = true })
 }
 
 // successCallback returns the WithCallback function for result type T, or an

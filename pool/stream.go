@@ -15,17 +15,21 @@ import (
 // time one is full, and delivers results between reads, keeping at most ahead
 // chunks scheduled and not yet delivered. It starts no goroutine, so leaving
 // the loop leaves nothing behind but the tasks already running on the
-// executor, whose results are dropped.
+// executor, whose context is then cancelled and whose results are dropped.
 type stream[A, R any] struct {
 	p       *Pool
-	ctx     context.Context
-	done    <-chan struct{} // ctx.Done()
+	ctx     context.Context         // the items' context: derived from the call's
+	cancel  context.CancelCauseFunc // cancels ctx; the loop's end does
+	done    <-chan struct{}         // ctx.Done()
 	fn      executor.Func[A, R]
 	cs      int
 	ahead   int
 	ordered bool
-	prog    *progress
-	yield   func(R, error) bool
+	// stopFirst (WithCancelOnError): the first failure cancels ctx, with
+	// its *ItemError as the cause, and the loop ends with context.Cause(ctx).
+	stopFirst bool
+	prog      *progress
+	yield     func(R, error) bool
 
 	// Owned by the loop's goroutine.
 	queue    []*slot[A, R] // ordered: scheduled chunks in input order, from qhead
@@ -153,6 +157,10 @@ func (s *stream[A, R]) flush(args []A) bool {
 			s.stop(zero, context.Cause(s.ctx))
 			return false
 		}
+		if s.p.terminated.Load() { // an owned executor refuses because of it
+			s.stop(zero, s.p.terminatedErr())
+			return false
+		}
 		// The executor refuses work: deliver what it accepted, then the error.
 		for !s.stopped && s.inflight > 0 {
 			s.deliverOne(true)
@@ -168,10 +176,53 @@ func (s *stream[A, R]) flush(args []A) bool {
 	s.inflight++
 	if s.ordered {
 		s.queue = append(s.queue, sl)
+		if s.stopFirst {
+			f.AddDoneCallback(func(*future.Future[executor.Chunk[R]]) { s.check(sl) })
+		}
 	} else {
 		f.AddDoneCallback(func(*future.Future[executor.Chunk[R]]) { s.arrived(sl) })
 	}
 	return s.pump()
+}
+
+// check runs, with stopFirst, in the goroutine that completed sl's chunk: if
+// an item failed, it cancels the rest at once, not when the loop gets there.
+func (s *stream[A, R]) check(sl *slot[A, R]) {
+	if sl.f.Cancelled() { // by the loop's end or Terminate: not an item's failure
+		return
+	}
+	c, err := sl.f.Result(context.Background()) // done: does not block
+	if err != nil {
+		s.failed(&ItemError{Index: sl.base, Err: err})
+		return
+	}
+	if ie := firstItemErr(sl.base, c.Errs); ie != nil {
+		s.failed(ie)
+	}
+}
+
+// firstItemErr returns the first error of errs, of the chunk whose first
+// item has index base, as an *ItemError; nil if there is none.
+func firstItemErr(base int, errs []error) *ItemError {
+	for i, e := range errs {
+		if e != nil {
+			return &ItemError{Index: base + i, Err: e}
+		}
+	}
+	return nil
+}
+
+// failed cancels ctx with ie as the cause, unless ctx has ended already: the
+// cause of ctx is the first failure (or the call's ctx's cause).
+func (s *stream[A, R]) failed(ie *ItemError) { s.cancel(ie) }
+
+// stopFailed is how the loop ends with stopFirst at an error: with the
+// first failure, which may not be this one (an item that failed later, in
+// input order, but earlier in time; or the end of the call's ctx).
+func (s *stream[A, R]) stopFailed(ie *ItemError) {
+	s.failed(ie)
+	var zero R
+	s.stop(zero, context.Cause(s.ctx))
 }
 
 // buffer returns an empty input buffer of capacity cs.
@@ -194,6 +245,9 @@ func (s *stream[A, R]) stop(v R, err error) {
 }
 
 func (s *stream[A, R]) pushInputError(err error) {
+	if s.stopFirst {
+		s.failed(&ItemError{Index: s.next, Input: true, Err: err})
+	}
 	sl := &slot[A, R]{base: s.next, n: 1, err: err}
 	s.next++
 	s.inflight++
@@ -309,7 +363,12 @@ func (s *stream[A, R]) deliver(sl *slot[A, R]) {
 	var zero R
 	if sl.f == nil {
 		s.prog.add(1)
-		if !s.yield(zero, &ItemError{Index: sl.base, Input: true, Err: sl.err}) {
+		ie := &ItemError{Index: sl.base, Input: true, Err: sl.err}
+		if s.stopFirst {
+			s.stopFailed(ie)
+			return
+		}
+		if !s.yield(zero, ie) {
 			s.stopped = true
 		}
 		return
@@ -322,7 +381,28 @@ func (s *stream[A, R]) deliver(sl *slot[A, R]) {
 		s.free = append(s.free, sl.args[:0])
 	}
 	sl.args = nil
+	if (err != nil || c.Errs != nil) && s.ctx.Err() != nil {
+		// Failed once ctx had ended (for the running items, what they
+		// returned; for the others, the executor's removal): the call ends
+		// with ctx's cause, as when the loop waits. With stopFirst that is
+		// the first failure.
+		var ie *ItemError
+		if err != nil {
+			ie = &ItemError{Index: sl.base, Err: err}
+		} else {
+			ie = firstItemErr(sl.base, c.Errs)
+		}
+		if s.stopFirst {
+			s.failed(ie)
+		}
+		s.stop(zero, context.Cause(s.ctx))
+		return
+	}
 	if err != nil {
+		if s.stopFirst {
+			s.stopFailed(&ItemError{Index: sl.base, Err: err})
+			return
+		}
 		for i := range sl.n {
 			if !s.yield(zero, &ItemError{Index: sl.base + i, Err: err}) {
 				s.stopped = true
@@ -343,7 +423,12 @@ func (s *stream[A, R]) deliver(sl *slot[A, R]) {
 	for i, v := range c.Values {
 		var e error
 		if c.Errs[i] != nil {
-			e = &ItemError{Index: sl.base + i, Err: c.Errs[i]}
+			ie := &ItemError{Index: sl.base + i, Err: c.Errs[i]}
+			if s.stopFirst {
+				s.stopFailed(ie)
+				return
+			}
+			e = ie
 		}
 		if !s.yield(v, e) {
 			s.stopped = true
@@ -368,6 +453,9 @@ func (s *stream[A, R]) unset(sl *slot[A, R]) {
 
 // arrived runs, in unordered mode, in the goroutine that completed a chunk.
 func (s *stream[A, R]) arrived(sl *slot[A, R]) {
+	if s.stopFirst {
+		s.check(sl)
+	}
 	s.mu.Lock()
 	if s.gone {
 		s.mu.Unlock()
@@ -382,7 +470,8 @@ func (s *stream[A, R]) arrived(sl *slot[A, R]) {
 }
 
 // finish runs when the loop ends: it cancels the chunks not started and
-// unregisters the stream from the pool once the running ones are done.
+// unregisters the stream from the pool once the running ones are done. The
+// running ones see their ctx cancelled right after (see imap).
 func (s *stream[A, R]) finish() {
 	s.mu.Lock()
 	s.gone = true

@@ -8,8 +8,13 @@
 // order) so that machine noise hits them alike, and the median of the rounds
 // is printed as a Markdown table.
 //
+// The "cancellable ctx" variants submit the same tasks with a
+// context.WithCancel instead of context.Background() (one for the whole run,
+// or one per task), and the program prints their cost next to ours.
+//
 //	cd bench && go run ./cmd/gopoolbench            # 1,000,000 tasks, 3 rounds, with Python
 //	cd bench && go run ./cmd/gopoolbench -quick     # CI: 20,000 tasks, 1 round, no Python
+//	cd bench && go run ./cmd/gopoolbench -only ours -python=false   # ours only, the ctx rows included
 package main
 
 import (
@@ -232,6 +237,20 @@ func main() {
 		fmt.Printf("  allocs/task (target ≤ 2): executor.Call %.2f %s; executor.Submit %.2f %s, of which ~1 is the task's own capturing closure (ants, which allocates nothing else, shows %.2f)\n",
 			per(c.mallocs), verdict(per(c.mallocs) < 2.005), per(o.mallocs), verdict(per(o.mallocs) < 2.005), closure)
 	}
+	fmt.Println("\nThe caller's ctx reaching the task (a cancellable ctx against context.Background(), same run):")
+	for _, size := range sizes {
+		for _, pair := range [][2]string{{oursName, oursSubmitCtxName}, {oursCallName, oursCallCtxName}, {oursCallName, oursCallCtxPerTaskName}} {
+			bi, ci := indexOf(pair[0]), indexOf(pair[1])
+			if !include(bi) || !include(ci) {
+				continue
+			}
+			b, c := medians[key{bi, size}], medians[key{ci, size}]
+			fmt.Printf("- size %d: %s: time %.2f× of %s, allocs/task %+.2f (%.2f → %.2f), B/task %+.1f\n",
+				size, pair[1], float64(c.elapsed)/float64(b.elapsed), pair[0],
+				per(c.mallocs)-per(b.mallocs), per(b.mallocs), per(c.mallocs), per(c.bytes)-per(b.bytes))
+		}
+	}
+	fmt.Println("  (target: a shared cancellable ctx costs at most one allocation more per task; the ctx-per-task row includes the caller's own context.WithCancel, two allocations)")
 	if *withPython {
 		r := ours4Rate / pyRate
 		fmt.Printf("- ours(4 workers) vs Python ThreadPoolExecutor(4): %.1f× throughput (target ≥ 25×) %s\n", r, verdict(r >= 25))

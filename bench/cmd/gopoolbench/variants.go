@@ -180,6 +180,18 @@ var variants = []variant{
 		name: oursCallName, sized: true, future: true,
 		setup: oursCall,
 	},
+	{
+		name: oursSubmitCtxName, sized: true, future: true,
+		setup: oursSubmitCtx,
+	},
+	{
+		name: oursCallCtxName, sized: true, future: true,
+		setup: oursCallCtx,
+	},
+	{
+		name: oursCallCtxPerTaskName, sized: true, future: true,
+		setup: oursCallCtxPerTask,
+	},
 }
 
 // oursName is the variant the ratios are taken against.
@@ -187,6 +199,14 @@ const oursName = "**ours** executor.Submit + Result"
 
 // oursCallName is ours without a closure per task.
 const oursCallName = "ours executor.Call(Fn, i) + Result"
+
+// The same two, submitted with one cancellable ctx for the whole run instead
+// of context.Background(), and Call with a ctx of its own per task.
+const (
+	oursSubmitCtxName      = "ours executor.Submit + Result, cancellable ctx"
+	oursCallCtxName        = "ours executor.Call(Fn, i) + Result, cancellable ctx"
+	oursCallCtxPerTaskName = "ours executor.Call(Fn, i) + Result, WithCancel ctx per task"
+)
 
 func newGoPool(size int) *executor.GoPool {
 	p, err := executor.NewGoPool(executor.WithWorkers(size))
@@ -205,9 +225,80 @@ func shutdown(p *executor.GoPool) error {
 // oursSubmit is the variant the targets are about: a closure per
 // task (as for every other variant), a future per task, every Result waited.
 func oursSubmit(size, n int, _ []int) (func(lo, hi int, mark func()), func() error) {
-	return ours("ours", size, n, func(ctx context.Context, p *executor.GoPool, i int) (*future.Future[int], error) {
-		return executor.Submit(ctx, p, func(context.Context) (int, error) { return i + 1, nil })
-	})
+	return ours("ours", size, n, context.Background(), submitClosure)
+}
+
+func submitClosure(ctx context.Context, p *executor.GoPool, i int) (*future.Future[int], error) {
+	return executor.Submit(ctx, p, func(context.Context) (int, error) { return i + 1, nil })
+}
+
+func callInc(ctx context.Context, p *executor.GoPool, i int) (*future.Future[int], error) {
+	return executor.Call(ctx, p, inc, i)
+}
+
+// oursSubmitCtx is oursSubmit with a cancellable ctx (one context.WithCancel,
+// made outside the timed region, for every task): the tasks run with a
+// context derived from it.
+func oursSubmitCtx(size, n int, _ []int) (func(lo, hi int, mark func()), func() error) {
+	return oursCancellable("ours ctx", size, n, submitClosure)
+}
+
+// oursCallCtx is oursCall with a cancellable ctx.
+func oursCallCtx(size, n int, _ []int) (func(lo, hi int, mark func()), func() error) {
+	return oursCancellable("ours call ctx", size, n, callInc)
+}
+
+func oursCancellable(name string, size, n int, submit func(context.Context, *executor.GoPool, int) (*future.Future[int], error)) (func(lo, hi int, mark func()), func() error) {
+	ctx, cancel := context.WithCancel(context.Background())
+	run, check := ours(name, size, n, ctx, submit)
+	return run, func() error {
+		defer cancel()
+		return check()
+	}
+}
+
+// oursCallCtxPerTask is oursCall where every task has a context.WithCancel
+// of its own, made in the timed region and cancelled once its Result is in,
+// as a server submitting one task per request does: the caller's own
+// WithCancel (two allocations) is counted too.
+func oursCallCtxPerTask(size, n int, _ []int) (func(lo, hi int, mark func()), func() error) {
+	p := newGoPool(size)
+	futs := make([]*future.Future[int], n)
+	cancels := make([]context.CancelFunc, n)
+	var sum int
+	var firstErr error
+	return func(lo, hi int, mark func()) {
+			bg := context.Background()
+			for i := lo; i < hi; i++ {
+				ctx, cancel := context.WithCancel(bg)
+				cancels[i] = cancel
+				f, err := executor.Call(ctx, p, inc, i)
+				if err != nil {
+					panic(err)
+				}
+				futs[i] = f
+			}
+			mark()
+			for k, f := range futs[lo:hi] {
+				futs[lo+k] = nil
+				v, err := f.Result(bg)
+				cancels[lo+k]()
+				cancels[lo+k] = nil
+				if err != nil && firstErr == nil {
+					firstErr = err
+				}
+				sum += v
+			}
+		}, func() error {
+			clear(futs)
+			if err := shutdown(p); err != nil {
+				return err
+			}
+			if firstErr != nil {
+				return firstErr
+			}
+			return checkSum("ours call ctx per task", sum, n)
+		}
 }
 
 var inc = executor.Fn(func(_ context.Context, x int) (int, error) { return x + 1, nil })
@@ -215,20 +306,18 @@ var inc = executor.Fn(func(_ context.Context, x int) (int, error) { return x + 1
 // oursCall passes the argument instead of capturing it, as Python's
 // submit(fn, i) does: no closure is allocated per task.
 func oursCall(size, n int, _ []int) (func(lo, hi int, mark func()), func() error) {
-	return ours("ours call", size, n, func(ctx context.Context, p *executor.GoPool, i int) (*future.Future[int], error) {
-		return executor.Call(ctx, p, inc, i)
-	})
+	return ours("ours call", size, n, context.Background(), callInc)
 }
 
-// ours measures our GoPool: submit tasks lo..hi with submit, then wait for
-// every future's Result.
-func ours(name string, size, n int, submit func(context.Context, *executor.GoPool, int) (*future.Future[int], error)) (func(lo, hi int, mark func()), func() error) {
+// ours measures our GoPool: submit tasks lo..hi with submit and ctx, then
+// wait for every future's Result (with context.Background(): waiting with a
+// ctx that can end costs a channel per future, which is the waiter's cost).
+func ours(name string, size, n int, ctx context.Context, submit func(context.Context, *executor.GoPool, int) (*future.Future[int], error)) (func(lo, hi int, mark func()), func() error) {
 	p := newGoPool(size)
 	futs := make([]*future.Future[int], n)
 	var sum int
 	var firstErr error
 	return func(lo, hi int, mark func()) {
-			ctx := context.Background()
 			for i := lo; i < hi; i++ {
 				f, err := submit(ctx, p, i)
 				if err != nil {
@@ -237,9 +326,10 @@ func ours(name string, size, n int, submit func(context.Context, *executor.GoPoo
 				futs[i] = f
 			}
 			mark()
+			bg := context.Background()
 			for k, f := range futs[lo:hi] {
 				futs[lo+k] = nil // handled: drop it, as a caller would
-				v, err := f.Result(ctx)
+				v, err := f.Result(bg)
 				if err != nil && firstErr == nil {
 					firstErr = err
 				}
