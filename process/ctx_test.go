@@ -217,3 +217,35 @@ func TestCtxDoneBeforeCall(t *testing.T) {
 		t.Fatal("the task ran")
 	}
 }
+
+// A chunk whose ctx ends while it runs in a helper stops between items: the
+// items not started fail with the ctx's cause and never run.
+func TestCtxStopsChunk(t *testing.T) {
+	p := newPool(t, process.WithWorkers(1))
+	bg := ctxT(t)
+	ctx, cancel := context.WithCancel(bg)
+	log, started := newLog(t), mkfifo(t)
+	items := make([]waitCtx, 100)
+	for i := range items {
+		items[i] = waitCtx{Log: log, ID: i}
+	}
+	items[0].Started = started
+	f, err := executor.CallChunk(ctx, p, waitCtxFn, items)
+	if err != nil {
+		t.Fatal(err)
+	}
+	readStarted(bg, t, started)
+	cancel()
+	c, err := f.Result(bg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range items {
+		if !errors.Is(c.Err(i), context.Canceled) {
+			t.Fatalf("item %d: %v, want context.Canceled", i, c.Err(i))
+		}
+	}
+	if ran := len(executions(t, log)); ran > 16 {
+		t.Fatalf("%d items ran after the ctx ended, want at most the 16 of one check", ran)
+	}
+}

@@ -259,7 +259,17 @@ func (f *Func[A, R]) run(ctx context.Context, args any, chunk bool) (any, error,
 	in := args.([]A)
 	out := make([]R, len(in))
 	var errs []error
+	done := ctx.Done()
 	for i, a := range in {
+		if done != nil && i&15 == 0 && ctx.Err() != nil { // the rest never start
+			if errs == nil {
+				errs = make([]error, len(in))
+			}
+			for k := i; k < len(in); k++ {
+				errs[k] = context.Cause(ctx)
+			}
+			break
+		}
 		r, err := f.safeCall(ctx, a)
 		out[i] = r
 		if err != nil {
