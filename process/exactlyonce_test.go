@@ -785,3 +785,16 @@ func hostChildMode() {
 	_, _ = f.Result(ctx)
 	os.Exit(1)
 }
+
+// A helper that does not start in time is a start failure that says so:
+// "did not start within", not "exited before the handshake".
+func TestStartTimeoutSaysSo(t *testing.T) {
+	_, opts := newStartGate(t) // nobody reads the gate: helpers wait there
+	p := newPool(t, append(opts, process.WithWorkers(1), process.WithStartTimeout(200*time.Millisecond))...)
+	ctx := ctxT(t)
+	f := callEffect(t, p, effect{Log: newLog(t), ID: 1})
+	_, err := f.Result(ctx)
+	if !errors.Is(err, executor.ErrBroken) || !strings.Contains(err.Error(), "did not start within 200ms") || strings.Contains(err.Error(), "exited before the handshake") {
+		t.Fatalf("err = %v, want ErrBroken saying the helper did not start in time", err)
+	}
+}
