@@ -11,7 +11,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -209,30 +208,47 @@ func checkOnce(t *testing.T, log string, ids ...int) {
 	}
 }
 
+// upTo returns 0, 1, ..., n-1.
+func upTo(n int) []int {
+	ids := make([]int, n)
+	for i := range ids {
+		ids[i] = i
+	}
+	return ids
+}
+
+// coldAndWarm runs test on a new pool of one helper, then on one whose
+// helper has run small tasks (so that calls are sent ahead to it).
+func coldAndWarm(t *testing.T, workers int, test func(t *testing.T, p *process.Pool)) {
+	for _, warmed := range []bool{false, true} {
+		t.Run(fmt.Sprintf("warm=%v", warmed), func(t *testing.T) {
+			p := newPool(t, process.WithWorkers(workers))
+			if warmed {
+				warm(t, p, 200*workers)
+			}
+			test(t, p)
+		})
+	}
+}
+
 // A helper that finished a call and then died on the next one: the
 // finished call's result is delivered, only the crasher fails, and it runs
 // once. (Before: the finished call failed with "helper died" and the
 // crasher ran again.)
 func TestFinishedCallSurvivesCrash(t *testing.T) {
-	for _, warmed := range []bool{false, true} {
-		t.Run(fmt.Sprintf("warm=%v", warmed), func(t *testing.T) {
-			p := newPool(t, process.WithWorkers(1))
-			if warmed {
-				warm(t, p, 200)
-			}
-			log := newLog(t)
-			ctx := ctxT(t)
-			a := callEffect(t, p, effect{Log: log, ID: 1})
-			c := callEffect(t, p, effect{Log: log, ID: 2, Crash: true})
-			if v, err := a.Result(ctx); err != nil || v != 1 {
-				t.Fatalf("finished call: %d, %v", v, err)
-			}
-			if _, err := c.Result(ctx); !errors.Is(err, executor.ErrWorkerDied) {
-				t.Fatalf("crasher: %v", err)
-			}
-			checkOnce(t, log, 1, 2)
-		})
-	}
+	coldAndWarm(t, 1, func(t *testing.T, p *process.Pool) {
+		log := newLog(t)
+		ctx := ctxT(t)
+		a := callEffect(t, p, effect{Log: log, ID: 1})
+		c := callEffect(t, p, effect{Log: log, ID: 2, Crash: true})
+		if v, err := a.Result(ctx); err != nil || v != 1 {
+			t.Fatalf("finished call: %d, %v", v, err)
+		}
+		if _, err := c.Result(ctx); !errors.Is(err, executor.ErrWorkerDied) {
+			t.Fatalf("crasher: %v", err)
+		}
+		checkOnce(t, log, 1, 2)
+	})
 }
 
 // One crasher among many small tasks on two helpers: it alone fails; every
@@ -258,13 +274,7 @@ func TestCrashAmongMany(t *testing.T) {
 			t.Errorf("task %d: %d, %v", i, v, err)
 		}
 	}
-	checkOnce(t, log, slices.Collect(func(yield func(int) bool) {
-		for i := range n {
-			if !yield(i) {
-				return
-			}
-		}
-	})...)
+	checkOnce(t, log, upTo(n)...)
 }
 
 // The same through pool.Imap: only the crasher's item fails.
@@ -347,80 +357,63 @@ func TestHangAmongMany(t *testing.T) {
 			t.Errorf("task %d: %d, %v", i, v, err)
 		}
 	}
-	ran := executions(t, log)
-	for i := range n {
-		if ran[i] != 1 {
-			t.Errorf("task %d ran %d times", i, ran[i])
-		}
-	}
+	checkOnce(t, log, upTo(n)...)
 }
 
 // A quick call's result arrives while the slow call sent after it to the
 // same helper still runs.
 func TestReplyNotHeldBack(t *testing.T) {
-	for _, warmed := range []bool{false, true} {
-		t.Run(fmt.Sprintf("warm=%v", warmed), func(t *testing.T) {
-			p := newPool(t, process.WithWorkers(1))
-			if warmed {
-				warm(t, p, 200)
-			}
-			log, block := newLog(t), mkfifo(t)
-			ctx := ctxT(t)
-			quick := callEffect(t, p, effect{Log: log, ID: 1})
-			slow := callEffect(t, p, effect{Log: log, ID: 2, Block: block})
-			if v, err := quick.Result(ctx); err != nil || v != 1 {
-				t.Fatalf("quick: %d, %v", v, err)
-			}
-			if slow.Ready() {
-				t.Fatal("slow is done before it was released")
-			}
-			release(t, block)
-			if v, err := slow.Result(ctx); err != nil || v != 2 {
-				t.Fatalf("slow: %d, %v", v, err)
-			}
-		})
-	}
+	coldAndWarm(t, 1, func(t *testing.T, p *process.Pool) {
+		log, block := newLog(t), mkfifo(t)
+		ctx := ctxT(t)
+		quick := callEffect(t, p, effect{Log: log, ID: 1})
+		slow := callEffect(t, p, effect{Log: log, ID: 2, Block: block})
+		if v, err := quick.Result(ctx); err != nil || v != 1 {
+			t.Fatalf("quick: %d, %v", v, err)
+		}
+		if slow.Ready() {
+			t.Fatal("slow is done before it was released")
+		}
+		release(t, block)
+		if v, err := slow.Result(ctx); err != nil || v != 2 {
+			t.Fatalf("slow: %d, %v", v, err)
+		}
+	})
 }
 
 // Tasks of unknown length spread over every helper, fresh or warm: two
 // blocking tasks run at once on two helpers, and a quick task sent after a
 // slow one does not wait for it (future.Wait(FirstCompleted) returns it).
 func TestLongTasksSpread(t *testing.T) {
-	for _, warmed := range []bool{false, true} {
-		t.Run(fmt.Sprintf("warm=%v", warmed), func(t *testing.T) {
-			p := newPool(t, process.WithWorkers(2))
-			if warmed {
-				warm(t, p, 400)
-			}
-			ctx := ctxT(t)
-			log, started1, started2, block1, block2, block := newLog(t), mkfifo(t), mkfifo(t), mkfifo(t), mkfifo(t), mkfifo(t)
-			a := callEffect(t, p, effect{Log: log, ID: 1, Started: started1, Block: block1})
-			b := callEffect(t, p, effect{Log: log, ID: 2, Started: started2, Block: block2})
-			pids := []int{readStarted(ctx, t, started1), readStarted(ctx, t, started2)}
-			if pids[0] == pids[1] {
-				t.Fatalf("both long tasks ran on helper %d", pids[0])
-			}
-			release(t, block1)
-			release(t, block2)
-			for _, f := range []*future.Future[int]{a, b} {
-				if _, err := f.Result(ctx); err != nil {
-					t.Fatal(err)
-				}
-			}
-
-			slow := callEffect(t, p, effect{Log: log, ID: 3, Block: block})
-			quick := callEffect(t, p, effect{Log: log, ID: 4})
-			done, _, err := future.Wait(ctx, []*future.Future[int]{slow, quick}, future.FirstCompleted)
-			if err != nil || len(done) != 1 || done[0] != quick {
-				t.Fatalf("Wait(FirstCompleted) = %v, %v; want the quick task", done, err)
-			}
-			release(t, block)
-			if _, err := slow.Result(ctx); err != nil {
+	coldAndWarm(t, 2, func(t *testing.T, p *process.Pool) {
+		ctx := ctxT(t)
+		log, started1, started2, block1, block2, block := newLog(t), mkfifo(t), mkfifo(t), mkfifo(t), mkfifo(t), mkfifo(t)
+		a := callEffect(t, p, effect{Log: log, ID: 1, Started: started1, Block: block1})
+		b := callEffect(t, p, effect{Log: log, ID: 2, Started: started2, Block: block2})
+		pids := []int{readStarted(ctx, t, started1), readStarted(ctx, t, started2)}
+		if pids[0] == pids[1] {
+			t.Fatalf("both long tasks ran on helper %d", pids[0])
+		}
+		release(t, block1)
+		release(t, block2)
+		for _, f := range []*future.Future[int]{a, b} {
+			if _, err := f.Result(ctx); err != nil {
 				t.Fatal(err)
 			}
-			checkOnce(t, log, 1, 2, 3, 4)
-		})
-	}
+		}
+
+		slow := callEffect(t, p, effect{Log: log, ID: 3, Block: block})
+		quick := callEffect(t, p, effect{Log: log, ID: 4})
+		done, _, err := future.Wait(ctx, []*future.Future[int]{slow, quick}, future.FirstCompleted)
+		if err != nil || len(done) != 1 || done[0] != quick {
+			t.Fatalf("Wait(FirstCompleted) = %v, %v; want the quick task", done, err)
+		}
+		release(t, block)
+		if _, err := slow.Result(ctx); err != nil {
+			t.Fatal(err)
+		}
+		checkOnce(t, log, 1, 2, 3, 4)
+	})
 }
 
 // Arguments that a helper cannot decode whole (a concrete type in an
