@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/gofutures/gofutures/executor"
-	"github.com/gofutures/gofutures/future"
 	"github.com/gofutures/gofutures/process"
 )
 
@@ -135,10 +134,10 @@ func TestCtxQueuedNeverRuns(t *testing.T) {
 			default:
 			}
 		})
-		warm(t, p, 200) // so that the next calls are sent ahead
 		// Whether the task is still queued or already sent when its ctx
 		// ends is a race: try until the cancel frame went to the helper.
 		for try := 1; ; try++ {
+			warm(t, p, 200) // so that the next calls are sent ahead (a blocker raised the run time)
 			if !cancelWhileBlocked(t, p, sent) {
 				t.Logf("the cancel went to the helper on try %d", try)
 				return
@@ -150,16 +149,22 @@ func TestCtxQueuedNeverRuns(t *testing.T) {
 	})
 }
 
-// cancelWhileBlocked runs a blocking task on p's one helper, then a task
-// whose ctx it cancels, then another; it releases the first once the
-// cancelled one has failed (it was queued: it reports true), or once a
-// cancel frame went to the helper (on sent; false). The cancelled task must
-// not run, the others must, once.
+// cancelWhileBlocked runs a task that blocks p's one helper until its own
+// ctx ends, then a task whose ctx it cancels, then another. Once the
+// cancelled one has failed (it was still queued: it reports true), or once
+// its cancel frame went to the helper (on sent; false), it cancels the
+// blocker too: the helper reads cancel frames in order, so when the blocker
+// returns the helper knows of the first. The cancelled task must not run,
+// the others must, once.
 func cancelWhileBlocked(t *testing.T, p *process.Pool, sent chan int) (queued bool) {
 	t.Helper()
 	bg := ctxT(t)
-	log, started, block := newLog(t), mkfifo(t), mkfifo(t)
-	blocker := callEffect(t, p, effect{Log: log, ID: 1, Started: started, Block: block})
+	log, started := newLog(t), mkfifo(t)
+	bctx, unblock := context.WithCancel(bg)
+	blocker, err := executor.Call(bctx, p, waitCtxFn, waitCtx{Log: log, ID: 1, Started: started})
+	if err != nil {
+		t.Fatal(err)
+	}
 	readStarted(bg, t, started)
 	ctx, cancel := context.WithCancel(bg)
 	f, err := executor.Call(ctx, p, effectFn, effect{Log: log, ID: 2})
@@ -180,15 +185,16 @@ func cancelWhileBlocked(t *testing.T, p *process.Pool, sent chan int) (queued bo
 		if blocker.Ready() {
 			t.Fatal("the blocker finished before it was released")
 		}
-	case <-sent: // the cancel reaches the helper before the blocker returns
+	case <-sent:
 	case <-bg.Done():
 		t.Fatal("the cancelled task neither failed nor had its cancel sent")
 	}
-	release(t, block)
-	for _, h := range []*future.Future[int]{blocker, g} {
-		if _, err := h.Result(bg); err != nil {
-			t.Fatal(err)
-		}
+	unblock()
+	if _, err := blocker.Result(bg); !errors.Is(err, context.Canceled) {
+		t.Fatalf("blocker: %v", err)
+	}
+	if _, err := g.Result(bg); err != nil {
+		t.Fatal(err)
 	}
 	if _, err := f.Result(bg); !errors.Is(err, context.Canceled) {
 		t.Fatalf("cancelled task: %v", err)
