@@ -122,9 +122,10 @@
 // process boundary). A task that honours its ctx returns and keeps its
 // helper; one that has not returned a grace later (WithCancelGrace, 1s by
 // default) has its helper's process group killed and fails with the ctx's
-// cause. A task whose ctx ends before it started never runs: if it waits in
-// the queue its future fails at once; if it was already sent to a busy
-// helper, the helper does not run it. Call with a ctx that has already ended
+// cause. A task whose ctx ends before it started does not run: if it waits
+// in the queue its future fails at once; if it was already sent to a busy
+// helper, the helper skips it when its turn comes (a cancel that reaches the
+// helper only as the call starts is delivered to the running call instead). Call with a ctx that has already ended
 // returns its cause and schedules nothing. Work that must outlive the caller
 // is submitted with context.WithoutCancel(ctx). In a helper, tasks run one at
 // a time, in order; Stop kills the helpers.
