@@ -421,41 +421,24 @@ func TestLongTasksSpread(t *testing.T) {
 // the helper lives on, and the calls sent behind it run, once.
 func TestArgumentDecodeFails(t *testing.T) {
 	gob.Register(hostOnly{}) // in this process only: helpers do not run tests
-	p := newPool(t, process.WithWorkers(1))
-	warm(t, p, 200)
-	before, err := call(t, p, pidFn, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx := ctxT(t)
-	bad, err := executor.Call(ctx, p, anyFn, box{V: hostOnly{7}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var good []*future.Future[box]
-	for i := range 20 {
-		f, err := executor.Call(ctx, p, anyFn, box{V: fmt.Sprint(i)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		good = append(good, f)
-	}
-	if _, err := bad.Result(ctx); !errors.Is(err, process.ErrEncode) || errors.Is(err, executor.ErrWorkerDied) {
-		t.Fatalf("bad argument: %v, want ErrEncode", err)
-	}
-	for i, f := range good {
-		if v, err := f.Result(ctx); err != nil || v.V != fmt.Sprint(i) {
-			t.Fatalf("call %d behind it: %v, %v", i, v, err)
-		}
-	}
-	if after, err := call(t, p, pidFn, 0); err != nil || after != before {
-		t.Fatalf("helper pid %d, then %d (%v): it must live on", before, after, err)
-	}
+	failsAlone(t, 1, func(ctx context.Context, p *process.Pool, _ int) (*future.Future[box], error) {
+		return executor.Call(ctx, p, anyFn, box{V: hostOnly{7}})
+	})
 }
 
 // A result the host cannot decode fails that task with ErrEncode, not
 // ErrWorkerDied; the helper lives on, and the replies behind it arrive.
 func TestResultDecodeFails(t *testing.T) {
+	failsAlone(t, 2, func(ctx context.Context, p *process.Pool, round int) (*future.Future[box], error) {
+		return executor.Call(ctx, p, helperOnlyFn, round)
+	})
+}
+
+// failsAlone checks, rounds times on one warm helper, that the call bad
+// makes fails with ErrEncode while the 20 calls sent right behind it
+// succeed, and that the helper is the same at the end.
+func failsAlone(t *testing.T, rounds int, bad func(context.Context, *process.Pool, int) (*future.Future[box], error)) {
+	t.Helper()
 	p := newPool(t, process.WithWorkers(1))
 	warm(t, p, 200)
 	before, err := call(t, p, pidFn, 0)
@@ -463,25 +446,25 @@ func TestResultDecodeFails(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := ctxT(t)
-	for round := range 2 {
-		bad, err := executor.Call(ctx, p, helperOnlyFn, round)
+	for round := range rounds {
+		f, err := bad(ctx, p, round)
 		if err != nil {
 			t.Fatal(err)
 		}
 		var good []*future.Future[box]
 		for i := range 20 {
-			f, err := executor.Call(ctx, p, anyFn, box{V: fmt.Sprint(i)})
+			g, err := executor.Call(ctx, p, anyFn, box{V: fmt.Sprint(i)})
 			if err != nil {
 				t.Fatal(err)
 			}
-			good = append(good, f)
+			good = append(good, g)
 		}
-		if _, err := bad.Result(ctx); !errors.Is(err, process.ErrEncode) || errors.Is(err, executor.ErrWorkerDied) {
-			t.Fatalf("undecodable result: %v, want ErrEncode", err)
+		if _, err := f.Result(ctx); !errors.Is(err, process.ErrEncode) || errors.Is(err, executor.ErrWorkerDied) {
+			t.Fatalf("round %d: %v, want ErrEncode", round, err)
 		}
-		for i, f := range good {
-			if v, err := f.Result(ctx); err != nil || v.V != fmt.Sprint(i) {
-				t.Fatalf("round %d, reply %d behind it: %v, %v", round, i, v, err)
+		for i, g := range good {
+			if v, err := g.Result(ctx); err != nil || v.V != fmt.Sprint(i) {
+				t.Fatalf("round %d, call %d behind it: %v, %v", round, i, v, err)
 			}
 		}
 	}
