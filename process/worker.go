@@ -150,21 +150,21 @@ func (w *worker) start() error {
 		w4.Close()
 		return err
 	}
-	jf, journal, err := newJournalFile()
-	if err != nil {
-		r3.Close()
-		w3.Close()
-		r4.Close()
-		w4.Close()
-		re.Close()
-		return err
+	// Without a journal (no memfd here), the helper writes its replies
+	// before each call: the same guarantees, a system call per call.
+	jf, journal, jerr := newJournalFile()
+	if jerr != nil {
+		w.log.Warn("helper without a journal", zap.Error(jerr))
 	}
 	cmd := exec.Command(p.path, p.cfg.args...)
 	cmd.Env = append(os.Environ(), helperEnv+"="+fmt.Sprint(wire.Version))
 	cmd.Env = append(cmd.Env, p.cfg.env...)
 	cmd.Stdout = os.Stdout
 	cmd.Stderr = we
-	cmd.ExtraFiles = []*os.File{r3, w4, jf} // fds 3, 4 and 5
+	cmd.ExtraFiles = []*os.File{r3, w4} // fds 3 and 4
+	if jf != nil {
+		cmd.ExtraFiles = append(cmd.ExtraFiles, jf) // fd 5
+	}
 	// SIGTERM, which the helper turns into SIGKILL for its whole process
 	// group (see serveMain), so that a task's children die with the host.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
@@ -172,12 +172,16 @@ func (w *worker) start() error {
 	r3.Close()
 	w4.Close()
 	we.Close()
-	jf.Close() // the mapping stays
+	if jf != nil {
+		jf.Close() // the mapping stays
+	}
 	if err != nil {
 		w3.Close()
 		r4.Close()
 		re.Close()
-		_ = syscall.Munmap(journal)
+		if journal != nil {
+			_ = syscall.Munmap(journal)
+		}
 		return err
 	}
 	w.journal = journal
@@ -315,8 +319,10 @@ func (w *worker) teardown(readErr error) {
 // its end, or in a frame cut short, not in bytes that broke the protocol.
 func (w *worker) readJournal(readErr error) {
 	defer func() {
-		_ = syscall.Munmap(w.journal)
-		w.journal = nil
+		if w.journal != nil {
+			_ = syscall.Munmap(w.journal)
+			w.journal = nil
+		}
 	}()
 	if w.rd == nil || (!errors.Is(readErr, io.EOF) && !errors.Is(readErr, io.ErrUnexpectedEOF)) {
 		return
