@@ -55,7 +55,8 @@
 // started, and they go back to the front of the queue, to run once,
 // elsewhere. (A helper that broke the stream itself, with bytes that are not
 // frames, has the next call presumed started: it fails rather than run
-// twice.)
+// twice. Where memfd_create is refused, a helper has no journal and writes
+// its replies before each call: the same guarantees, a system call per call.)
 //
 // How many calls a helper is sent ahead is set by their run time, measured
 // between marker and reply: about a millisecond's worth, and only one until a
