@@ -729,18 +729,10 @@ func TestNoOrphanGrandchildren(t *testing.T) {
 	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	eof := make(chan error, 1)
-	go func() {
-		_, err := br.ReadString('\n')
-		eof <- err
-	}()
-	select {
-	case err := <-eof:
-		if !errors.Is(err, io.EOF) {
-			t.Fatalf("read: %v", err)
-		}
-	case <-ctx.Done():
+	if ended, err := eofWithin(br, 20*time.Second); !ended {
 		t.Fatalf("the task's child %d outlived the host", pid)
+	} else if !errors.Is(err, io.EOF) {
+		t.Fatalf("read: %v", err)
 	}
 	if !waitExit(t, pid, 20*time.Second) {
 		t.Fatalf("the task's child %d outlived the host", pid)

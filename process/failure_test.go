@@ -183,15 +183,10 @@ func TestTimeoutKillsGroup(t *testing.T) {
 	if _, err := f.Result(ctx); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("err = %v", err)
 	}
-	eof := make(chan error, 1)
-	go func() { _, err := br.ReadString('\n'); eof <- err }()
-	select {
-	case err := <-eof:
-		if err != io.EOF {
-			t.Fatalf("read %v, want EOF", err)
-		}
-	case <-time.After(10 * time.Second):
+	if ended, err := eofWithin(br, 10*time.Second); !ended {
 		t.Fatal("grandchild still alive 10s after the timeout")
+	} else if err != io.EOF {
+		t.Fatalf("read %v, want EOF", err)
 	}
 }
 
@@ -522,18 +517,10 @@ func TestNoOrphans(t *testing.T) {
 	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	eof := make(chan error, 1)
-	go func() {
-		_, err := br.ReadString('\n')
-		eof <- err
-	}()
-	select {
-	case err := <-eof:
-		if err == nil {
-			t.Fatal("unexpected output")
-		}
-	case <-time.After(10 * time.Second):
+	if ended, err := eofWithin(br, 10*time.Second); !ended {
 		t.Fatalf("helpers %v still hold the host's stdout 10s after it was killed", f)
+	} else if err == nil {
+		t.Fatal("unexpected output")
 	}
 	_ = cmd.Wait()
 	for _, s := range f {
@@ -541,6 +528,23 @@ func TestNoOrphans(t *testing.T) {
 		if !waitExit(t, pid, 10*time.Second) {
 			t.Errorf("helper %d still alive", pid)
 		}
+	}
+}
+
+// eofWithin reads a line from br, waiting at most d: ended is false if d
+// passed first; else err is the read's (io.EOF once every process holding
+// the pipe or FIFO behind br has closed it, as a dead process does).
+func eofWithin(br *bufio.Reader, d time.Duration) (ended bool, err error) {
+	eof := make(chan error, 1)
+	go func() {
+		_, err := br.ReadString('\n')
+		eof <- err
+	}()
+	select {
+	case err := <-eof:
+		return true, err
+	case <-time.After(d):
+		return false, nil
 	}
 }
 

@@ -210,7 +210,7 @@ type inbox struct {
 	cond    sync.Cond
 	calls   ring.Ring[inFrame]
 	end     error                   // why the reader stopped (io.EOF: the host closed)
-	cancels map[uint64]error        // causes for calls not yet taken
+	cancels map[uint64]struct{}     // calls not yet taken whose ctx ended
 	taken   uint64                  // id of the last call taken
 	running uint64                  // id of the call running, 0 if none
 	cancel  context.CancelCauseFunc // its ctx's, if it can be cancelled
@@ -223,7 +223,7 @@ type inFrame struct {
 }
 
 func newInbox() *inbox {
-	ib := &inbox{cancels: map[uint64]error{}}
+	ib := &inbox{cancels: map[uint64]struct{}{}}
 	ib.cond.L = &ib.mu
 	return ib
 }
@@ -272,7 +272,7 @@ func (ib *inbox) cancelCall(c wire.Cancel) {
 			ib.cancel(cause)
 		}
 	case c.ID > ib.taken: // not taken yet: it will not run
-		ib.cancels[c.ID] = cause
+		ib.cancels[c.ID] = struct{}{}
 	}
 }
 
@@ -320,11 +320,9 @@ func (ib *inbox) take(base context.Context, c wire.Call, timeout time.Duration) 
 	ib.mu.Lock()
 	defer ib.mu.Unlock()
 	ib.taken = c.ID
-	if cause, ok := ib.cancels[c.ID]; ok {
+	if _, ok := ib.cancels[c.ID]; ok { // its arguments are only decoded: no ctx needed
 		delete(ib.cancels, c.ID)
-		ctx, cancel := context.WithCancelCause(base)
-		cancel(cause)
-		return ctx, true, nil
+		return base, true, nil
 	}
 	deadline := c.Deadline
 	if deadline == 0 && timeout > 0 {

@@ -375,7 +375,6 @@ func (w *worker) gone(startErr error, fatal, killed bool, werr *WorkerError) {
 				fails = append(fails, failure{j, p.broken})
 			}
 		}
-		fails = append(fails, p.returnLocked(jobs)...) // a helper that never started holds none: for safety
 	case p.stopped:
 		for _, j := range jobs {
 			j.w = nil

@@ -262,43 +262,15 @@ func oursCancellable(name string, size, n int, submit func(context.Context, *exe
 // as a server submitting one task per request does: the caller's own
 // WithCancel (two allocations) is counted too.
 func oursCallCtxPerTask(size, n int, _ []int) (func(lo, hi int, mark func()), func() error) {
-	p := newGoPool(size)
-	futs := make([]*future.Future[int], n)
 	cancels := make([]context.CancelFunc, n)
-	var sum int
-	var firstErr error
-	return func(lo, hi int, mark func()) {
-			bg := context.Background()
-			for i := lo; i < hi; i++ {
-				ctx, cancel := context.WithCancel(bg)
-				cancels[i] = cancel
-				f, err := executor.Call(ctx, p, inc, i)
-				if err != nil {
-					panic(err)
-				}
-				futs[i] = f
-			}
-			mark()
-			for k, f := range futs[lo:hi] {
-				futs[lo+k] = nil
-				v, err := f.Result(bg)
-				cancels[lo+k]()
-				cancels[lo+k] = nil
-				if err != nil && firstErr == nil {
-					firstErr = err
-				}
-				sum += v
-			}
-		}, func() error {
-			clear(futs)
-			if err := shutdown(p); err != nil {
-				return err
-			}
-			if firstErr != nil {
-				return firstErr
-			}
-			return checkSum("ours call ctx per task", sum, n)
-		}
+	return oursWith("ours call ctx per task", size, n, func(_ context.Context, p *executor.GoPool, i int) (*future.Future[int], error) {
+		ctx, cancel := context.WithCancel(context.Background())
+		cancels[i] = cancel
+		return executor.Call(ctx, p, inc, i)
+	}, func(i int) {
+		cancels[i]()
+		cancels[i] = nil
+	})
 }
 
 var inc = executor.Fn(func(_ context.Context, x int) (int, error) { return x + 1, nil })
@@ -313,6 +285,15 @@ func oursCall(size, n int, _ []int) (func(lo, hi int, mark func()), func() error
 // wait for every future's Result (with context.Background(): waiting with a
 // ctx that can end costs a channel per future, which is the waiter's cost).
 func ours(name string, size, n int, ctx context.Context, submit func(context.Context, *executor.GoPool, int) (*future.Future[int], error)) (func(lo, hi int, mark func()), func() error) {
+	return oursWith(name, size, n, func(_ context.Context, p *executor.GoPool, i int) (*future.Future[int], error) {
+		return submit(ctx, p, i)
+	}, nil)
+}
+
+// oursWith is ours where submit makes each task's ctx itself, and done, if
+// not nil, is called with each task's index once its Result is in.
+func oursWith(name string, size, n int, submit func(context.Context, *executor.GoPool, int) (*future.Future[int], error), done func(i int)) (func(lo, hi int, mark func()), func() error) {
+	ctx := context.Background()
 	p := newGoPool(size)
 	futs := make([]*future.Future[int], n)
 	var sum int
@@ -330,6 +311,9 @@ func ours(name string, size, n int, ctx context.Context, submit func(context.Con
 			for k, f := range futs[lo:hi] {
 				futs[lo+k] = nil // handled: drop it, as a caller would
 				v, err := f.Result(bg)
+				if done != nil {
+					done(lo + k)
+				}
 				if err != nil && firstErr == nil {
 					firstErr = err
 				}
