@@ -67,6 +67,7 @@ type Executor struct {
 	wake     chan struct{} // buffered 1: retry has work
 
 	auditAge time.Duration // see audit.go
+	stats    clusterStats  // see presence.go
 
 	quit     chan struct{} // closed by Stop: abandon the wait for idle
 	quitOnce sync.Once
@@ -172,6 +173,9 @@ func (e *Executor) start(ctx context.Context) error {
 		}
 		_ = sub.SetPendingLimits(-1, 256<<20)
 		e.subs = append(e.subs, sub)
+	}
+	if err := e.watchPresence(); err != nil {
+		return err
 	}
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc

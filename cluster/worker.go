@@ -212,6 +212,8 @@ func (s *session) run(ctx context.Context) error {
 	hbDone := make(chan struct{})
 	hbStop := make(chan struct{})
 	go s.heartbeats(max(ackWait/3, 5*time.Millisecond), hbStop, hbDone)
+	annDone := make(chan struct{})
+	go func() { defer close(annDone); s.announce(hbStop) }()
 	s.log.Info("worker running", zap.String("url", redact(s.cfg.url)), zap.Int("concurrency", s.cfg.concurrency))
 
 	<-ctx.Done()
@@ -247,6 +249,7 @@ func (s *session) run(ctx context.Context) error {
 	}
 	close(hbStop)
 	<-hbDone
+	<-annDone
 	if s.nc.IsConnected() {
 		_ = s.nc.FlushTimeout(s.cfg.requestTimeout)
 	}
