@@ -130,6 +130,7 @@ type session struct {
 	stopping atomic.Bool
 	mu       sync.Mutex
 	jobs     map[*job]struct{}
+	running  int // jobs in execute's call of the function
 	batchers map[batchKey]*batcher
 	gone     map[string]bool // submitters that stopped
 }
@@ -417,9 +418,15 @@ func (s *session) execute(j *job) {
 		s.release(j, term, "submit context ended before the task started", 0)
 		return
 	}
+	s.mu.Lock()
+	s.running++
+	s.mu.Unlock()
 	t0 := time.Now()
 	res, err := s.calls.runCall(ctx, j.msg.Data())
 	elapsed := time.Since(t0)
+	s.mu.Lock()
+	s.running--
+	s.mu.Unlock()
 	expired := ctx.Err() != nil // deadline passed (other ends are told apart below)
 	end()
 	s.mu.Lock()
@@ -500,6 +507,14 @@ func (s *session) onCancel(m *nats.Msg) {
 		}
 	}
 	s.mu.Unlock()
+}
+
+// load reports how many tasks this worker is running and how many it
+// holds (running, waiting to run, or with a result on its way).
+func (s *session) load() (running, held int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.running, len(s.jobs)
 }
 
 // heartbeats tells the server every interval that held tasks are in progress.
