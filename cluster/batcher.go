@@ -114,7 +114,11 @@ func (b *batcher) flushStart(batch []*job) {
 	for i, j := range batch {
 		seqs[i] = j.seq
 	}
+	t0 := time.Now()
 	resp, err := s.nc.Request(b.subject, wire.AppendSeqs(nil, seqs), s.cfg.requestTimeout)
+	if err == nil {
+		s.pace.roundTrip(time.Since(t0))
+	}
 	if err == nil && len(resp.Data) != len(batch) {
 		err = errors.New("malformed start reply")
 	}
@@ -128,10 +132,17 @@ func (b *batcher) flushStart(batch []*job) {
 		return
 	}
 	for i, j := range batch {
-		if resp.Data[i] == wire.Run {
-			s.runJob(j)
-		} else {
+		switch {
+		case resp.Data[i] == wire.Limit:
+			s.log.Warn("task reached its delivery limit: removed", zap.String("submitter", b.key.sid), zap.Uint64("task", j.seq))
+			s.release(j, term, "delivery limit reached", 0)
+		case resp.Data[i] != wire.Run && resp.Data[i] != wire.Alone:
 			s.release(j, term, "cancelled or finished", 0)
+		case s.stopping.Load():
+			s.release(j, nak, "", 0) // draining: hand it back, not started
+		default:
+			j.alone = resp.Data[i] == wire.Alone
+			s.runJob(j)
 		}
 	}
 }
@@ -162,6 +173,8 @@ func (b *batcher) flushResults(batch []*job) {
 		switch {
 		case j.res.Status == wire.StatusLimit:
 			s.release(j, term, "delivery limit reached", 0)
+		case j.res.Status == wire.StatusRetry:
+			s.release(j, nak, "", s.delay(j.attempts))
 		case err == nil:
 			s.release(j, ack, "", 0)
 		default:

@@ -2,6 +2,8 @@ package cluster
 
 import (
 	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -58,7 +60,8 @@ func natsOptions(cfg *config, role string) ([]nats.Option, error) {
 }
 
 // connect dials url with cfg's options. A refusal of the credentials or of
-// TLS is reported as ErrAuth, with the server's words.
+// TLS is reported as ErrAuth, with the identity offered and the server's
+// words.
 func connect(cfg *config, url, role string, extra ...nats.Option) (*nats.Conn, error) {
 	opts, err := natsOptions(cfg, role)
 	if err != nil {
@@ -67,21 +70,89 @@ func connect(cfg *config, url, role string, extra ...nats.Option) (*nats.Conn, e
 	nc, err := nats.Connect(url, append(opts, extra...)...)
 	if err != nil {
 		if isAuthErr(err) {
-			return nil, fmt.Errorf("%w: %s at %s: %w", ErrAuth, role, redact(url), err)
+			return nil, fmt.Errorf("%w: %s at %s with %s: %w%s", ErrAuth, role, redact(url), offered(cfg), err, authHint(err))
 		}
 		return nil, fmt.Errorf("cluster: %s cannot connect to %s: %w", role, redact(url), err)
 	}
 	return nc, nil
 }
 
+// authErrs are the errors of nats.go that mean the server did not accept
+// the identity offered, or that client and server disagree on how to prove
+// it (nkeys, TLS).
+var authErrs = []error{
+	nats.ErrAuthorization,      // wrong token, user/password or nkey; or none offered
+	nats.ErrAuthExpired,        // credentials that expired
+	nats.ErrAuthRevoked,        // credentials that were revoked
+	nats.ErrAccountAuthExpired, // an account that expired
+	nats.ErrNkeysNotSupported,  // an nkey offered to a server that asks for none
+	nats.ErrNoUserCB,           // a server that asks for a user JWT we do not have
+	nats.ErrUserButNoSigCB,     // a user JWT without a key to sign the challenge
+	nats.ErrNkeyButNoSigCB,     // an nkey without a key to sign the challenge
+	nats.ErrSecureConnRequired, // the server requires TLS, the client does not offer it
+	nats.ErrSecureConnWanted,   // TLS configured, the server does not offer it
+	nats.ErrTLS,                // the TLS handshake failed (certificate refused either way)
+}
+
+// isAuthErr reports whether err, from nats.Connect, is a refusal of the
+// identity offered (see authErrs). Errors that nats.go has no sentinel for
+// are matched by their words: a TLS alert from the server ("remote error:
+// tls: ...") and certificate verification failures.
 func isAuthErr(err error) bool {
-	if errors.Is(err, nats.ErrAuthorization) || errors.Is(err, nats.ErrAuthExpired) ||
-		errors.Is(err, nats.ErrAuthRevoked) || errors.Is(err, nats.ErrAccountAuthExpired) {
+	for _, target := range authErrs {
+		if errors.Is(err, target) {
+			return true
+		}
+	}
+	var (
+		verr  *tls.CertificateVerificationError
+		uaerr x509.UnknownAuthorityError
+		herr  x509.HostnameError
+		cerr  x509.CertificateInvalidError
+	)
+	if errors.As(err, &verr) || errors.As(err, &uaerr) || errors.As(err, &herr) || errors.As(err, &cerr) {
 		return true
 	}
 	s := strings.ToLower(err.Error())
-	return strings.Contains(s, "authorization") || strings.Contains(s, "authentication") ||
-		strings.Contains(s, "tls") || strings.Contains(s, "certificate")
+	return strings.Contains(s, "remote error: tls:") || strings.Contains(s, "x509:") ||
+		strings.Contains(s, "secure connection - tls required")
+}
+
+// offered describes the identity cfg offers, without secrets.
+func offered(cfg *config) string {
+	var id string
+	switch {
+	case cfg.token != "":
+		id = "a token"
+	case cfg.user != "":
+		id = fmt.Sprintf("user %q and a password", cfg.user)
+	case cfg.nkeySeed != "":
+		id = "an nkey"
+		if kp, err := nkeys.FromSeed([]byte(cfg.nkeySeed)); err == nil {
+			if pub, err := kp.PublicKey(); err == nil {
+				id = "nkey " + pub
+			}
+		}
+	default:
+		id = "no credentials"
+	}
+	if cfg.tls != nil {
+		id += ", over TLS"
+	}
+	return id
+}
+
+// authHint explains the refusals whose nats.go words do not say what to change.
+func authHint(err error) string {
+	switch {
+	case errors.Is(err, nats.ErrNkeysNotSupported):
+		return " (the server does not take nkeys: it expects a token, a user and password, or nothing)"
+	case errors.Is(err, nats.ErrSecureConnWanted):
+		return " (WithTLS was given, but the server does not offer TLS)"
+	case errors.Is(err, nats.ErrSecureConnRequired):
+		return " (the server requires TLS: use WithTLS)"
+	}
+	return ""
 }
 
 // redact hides credentials written into a URL.

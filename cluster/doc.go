@@ -36,16 +36,33 @@
 // CallChunk is one message, within the server's maximum payload), published
 // asynchronously with the task id as Nats-Msg-Id, so a publish repeated after
 // a lost confirmation is dropped by the server. Workers acknowledge
-// explicitly. While a task runs its worker sends progress heartbeats every
-// third of the ack wait, so long tasks stay with their worker, and the task
-// of a worker that died is redelivered after the ack wait (WithAckWait),
-// with a doubling back-off on later deliveries. After WithMaxAttempts failed
-// deliveries the future fails with a *DeliveryError (ErrDeliveryLimit) and
-// the message is removed: no poison message stays behind. If workers cannot
-// reach the submitting executor through the whole back-off schedule, the
-// executor later finds its tasks whose message vanished and publishes them
-// again. A task whose
-// function returns an error is not retried: the error is its result.
+// explicitly.
+//
+// A worker asks the server for a task only when it can start it soon: it
+// holds the tasks its WithConcurrency runners run, plus a send-ahead that
+// covers the round trips to its next task (the tasks its runners finish in
+// about a millisecond, at most WithPrefetch). Long tasks therefore wait in
+// the stream, where a worker that joins later, or becomes free sooner,
+// takes them; tiny ones travel in batches.
+//
+// While a task runs its worker sends progress heartbeats every third of the
+// ack wait, so long tasks stay with their worker, and the task of a worker
+// that died is redelivered after the ack wait (WithAckWait), with a
+// doubling back-off on later deliveries. Only a delivery that started the
+// task counts against its limit: a worker tells the submitter, and writes
+// it to its connection, before it calls the function. So the tasks that a
+// dying worker held but had not started go to other workers without a
+// mark against them. A task redelivered because a worker that started it
+// vanished runs alone on its next worker, with no other task started
+// beside it (not so with WithLocalHelpers, where each call has a process of
+// its own anyway), so it cannot take innocent tasks down with it again. A
+// task that kills every worker that runs it thus fails after exactly
+// WithMaxAttempts runs with a *DeliveryError (ErrDeliveryLimit), and its
+// message is removed: no poison message stays behind; a task that ran
+// beside it when it first struck has one delivery counted, no more. If workers cannot reach the submitting executor through the whole
+// back-off schedule, the executor later finds its tasks whose message
+// vanished and publishes them again. A task whose function returns an error
+// is not retried: the error is its result.
 //
 // Before it runs a task a worker asks the submitting executor (batched with
 // other tasks), which moves the future to running; a cancelled future's task
@@ -55,6 +72,13 @@
 // result. Future.Cancel therefore works while a task waits in the stream, not
 // once it runs (Python's semantics); Stop cancels the contexts of the
 // executor's running tasks on every worker (cause executor.ErrStopped).
+//
+// A worker whose ctx ends (or a worker process sent SIGINT or SIGTERM)
+// drains: it stops asking for tasks, hands back at once every task it holds
+// and has not started, lets the running ones finish for up to
+// WithDrainTimeout, then cancels their ctx, and returns a second later even
+// if some ignore it (their messages go back to the server; in a worker
+// process they end with the process).
 //
 // # Context
 //

@@ -22,11 +22,12 @@ var (
 )
 
 // DeliveryError is the error of a task whose deliveries all failed: each
-// worker that took it died, lost its connection or could not run it before
-// the ack wait expired. It matches ErrDeliveryLimit and, through Last,
-// usually executor.ErrWorkerDied.
+// worker that started it died, lost its connection or could not run it
+// (WithMaxAttempts of them), or, when its submitter could not be reached,
+// the server gave up delivering it. It matches ErrDeliveryLimit and,
+// through Last, usually executor.ErrWorkerDied.
 type DeliveryError struct {
-	// Attempts is the number of deliveries that ran or tried to run the task.
+	// Attempts is the number of deliveries that started the task.
 	Attempts int
 	// Last is the last failure, as the last worker reported it; when the
 	// worker vanished it matches executor.ErrWorkerDied.

@@ -92,17 +92,20 @@ type entry struct {
 	at        time.Time // scheduled (with hooks)
 	started   time.Time // first started (with hooks)
 	running   bool
+	starts    int         // deliveries that started the task (workers' started notices)
+	reported  int         // of them, those whose worker reported a failure (wire.StatusRetry)
+	lastErr   string      // why the last started delivery failed without a result, if a worker said
 	deadline  int64       // of the submit context, in Unix nanoseconds; 0: none
 	stop      func() bool // stops the AfterFunc on the submit context; nil for one that never ends
 }
 
-func newExecutor(ctx context.Context, c codec, opts []Option) (*Executor, error) {
+func newExecutor(ctx context.Context, c codec, opts []ExecutorOption) (*Executor, error) {
 	if ctx == nil {
 		panic("cluster: nil Context")
 	}
 	cfg := defaultConfig()
 	for _, o := range opts {
-		o.apply(&cfg)
+		o.applyExecutor(&cfg)
 	}
 	if err := cfg.validate(); err != nil {
 		return nil, err
@@ -154,18 +157,16 @@ func (e *Executor) start(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("cluster: %w", err)
 	}
-	if _, err := e.js.CreateOrUpdateStream(ctx, streamConfig(&e.cfg)); err != nil {
-		return fmt.Errorf("cluster: create stream %s: %w", e.cfg.stream, err)
-	}
-	if _, err := e.js.CreateOrUpdateConsumer(ctx, e.cfg.stream, consumerConfig(&e.cfg)); err != nil {
-		return fmt.Errorf("cluster: create consumer %s: %w", consumerName, err)
+	if err := ensureStream(ctx, e.js, nc.LastError, &e.cfg, e.log); err != nil {
+		return err
 	}
 	e.ackPrefix = nc.NewInbox() + "."
 	e.cancelSub = cancelSubject(e.cfg.stream, e.sid)
 	for subj, h := range map[string]nats.MsgHandler{
-		startSubject(e.cfg.stream, e.sid):  e.onStart,
-		resultSubject(e.cfg.stream, e.sid): e.onResult,
-		e.ackPrefix + "*":                  e.onStored,
+		startSubject(e.cfg.stream, e.sid):   e.onStart,
+		startedSubject(e.cfg.stream, e.sid): e.onStarted,
+		resultSubject(e.cfg.stream, e.sid):  e.onResult,
+		e.ackPrefix + "*":                   e.onStored,
 	} {
 		sub, err := nc.Subscribe(subj, h)
 		if err != nil {
@@ -205,9 +206,20 @@ func (e *Executor) start(ctx context.Context) error {
 // concurrent use.
 func (e *Executor) URL() string { return e.url }
 
-// Workers returns the number of tasks the cluster is expected to run at once
-// (see WithWorkers).
-func (e *Executor) Workers() int { return e.cfg.workers }
+// Workers returns the number of tasks the cluster can run at once: the
+// total concurrency of the workers connected now, as they announce
+// themselves (see Stats), leaving out those that are draining. While no
+// worker is connected it returns the WithWorkers value, or else the total
+// concurrency of the worker processes this executor starts
+// (WithWorkerProcesses), or else runtime.NumCPU(). Package pool uses it to
+// size chunks. It takes a lock and looks at each connected worker; it is
+// safe for concurrent use.
+func (e *Executor) Workers() int {
+	if n := e.stats.capacity(time.Now()); n > 0 {
+		return n
+	}
+	return e.cfg.workers
+}
 
 // Schedule implements executor.Executor. It encodes the task and publishes
 // it without waiting for the server's confirmation; it blocks only while the
@@ -324,7 +336,9 @@ func ctxOutcome(cause error, ran bool) executor.Outcome {
 }
 
 // onStart answers a worker's start request: run (future moved to running,
-// or already running: a redelivery) or skip (unknown, finished or cancelled).
+// or already running: a redelivery), skip (unknown, finished or cancelled)
+// or limit (a redelivery of a task that started as often as WithMaxAttempts
+// allows: its future fails with a *DeliveryError).
 func (e *Executor) onStart(m *nats.Msg) {
 	seqs, err := wire.Seqs(m.Data)
 	if err != nil {
@@ -333,7 +347,7 @@ func (e *Executor) onStart(m *nats.Msg) {
 		return
 	}
 	verdicts := make([]byte, len(seqs))
-	var started, cancelled []*entry
+	var started, cancelled, limited []*entry
 	now := time.Time{}
 	if e.cfg.hooks != nil {
 		now = time.Now()
@@ -343,8 +357,25 @@ func (e *Executor) onStart(m *nats.Msg) {
 		en := e.tasks[s]
 		switch {
 		case en == nil:
+		case en.running && en.starts >= e.cfg.maxAttempts:
+			e.forgetLocked(en)
+			verdicts[i] = wire.Limit
+			limited = append(limited, en)
 		case en.running:
 			verdicts[i] = wire.Run
+			if en.starts > en.reported {
+				// A worker that started it vanished: it may be what
+				// killed it, so it runs alone, and a crash blames it only.
+				verdicts[i] = wire.Alone
+			}
+			e.noteRedelivery()
+			if en.starts > 0 {
+				e.log.Info("task redelivered after a worker that started it stopped reporting",
+					zap.Uint64("task", en.seq), zap.String("func", en.r.FuncName()), zap.Int("attempt", en.starts+1),
+					zap.Int("max_attempts", e.cfg.maxAttempts), zap.String("last_failure", en.lastErr))
+			} else {
+				e.log.Debug("task redelivered; no worker had started it", zap.Uint64("task", en.seq))
+			}
 		case en.t.Start():
 			en.running, en.started = true, now
 			e.storedLocked(en)
@@ -366,10 +397,44 @@ func (e *Executor) onStart(m *nats.Msg) {
 	for range cancelled {
 		e.cfg.hooks.OnFinished(executor.Finish{Outcome: executor.OutcomeCancelled})
 	}
+	for _, en := range limited {
+		e.failLimit(en, en.starts, en.lastErr)
+	}
+}
+
+// failLimit fails a task that reached its delivery limit.
+func (e *Executor) failLimit(en *entry, attempts int, last string) {
+	err := &DeliveryError{Attempts: attempts, Last: workerFailure(last)}
+	e.noteDeliveryLimit()
+	e.log.Warn("task failed: delivery limit reached", zap.Uint64("task", en.seq), zap.String("func", en.r.FuncName()),
+		zap.Int("attempts", attempts), zap.Error(err.Last))
+	en.t.Fail(err)
+	if e.cfg.hooks != nil {
+		e.cfg.hooks.OnFinished(executor.Finish{Outcome: executor.OutcomeOf(err), Ran: true})
+	}
+}
+
+// onStarted counts the deliveries that started tasks: workers send it, and
+// write it to their connection, before they call the function, so a task
+// that kills its worker is counted.
+func (e *Executor) onStarted(m *nats.Msg) {
+	seqs, err := wire.Seqs(m.Data)
+	if err != nil {
+		e.log.Warn("bad started notice", zap.Error(err))
+		return
+	}
+	e.mu.Lock()
+	for _, s := range seqs {
+		if en := e.tasks[s]; en != nil {
+			en.starts++
+		}
+	}
+	e.mu.Unlock()
 }
 
 // onResult completes futures from a batch of results; results for tasks no
-// longer held (duplicates from redeliveries) are ignored.
+// longer held (duplicates from redeliveries) are ignored. A retry entry
+// only records why a delivery failed: the task stays, for its next one.
 func (e *Executor) onResult(m *nats.Msg) {
 	rs, err := wire.Results(m.Data)
 	if err != nil {
@@ -380,7 +445,13 @@ func (e *Executor) onResult(m *nats.Msg) {
 	ens := make([]*entry, len(rs))
 	e.mu.Lock()
 	for i := range rs {
-		if en := e.tasks[rs[i].Seq]; en != nil {
+		en := e.tasks[rs[i].Seq]
+		switch {
+		case en == nil:
+		case rs[i].Status == wire.StatusRetry:
+			en.lastErr = string(rs[i].Data)
+			en.reported++
+		default:
 			e.forgetLocked(en)
 			ens[i] = en
 		}
@@ -401,7 +472,16 @@ func (e *Executor) onResult(m *nats.Msg) {
 		case wire.StatusResult:
 			err = e.codec.finish(en.r, r.Data)
 		case wire.StatusLimit:
-			err = &DeliveryError{Attempts: int(r.Attempts), Last: workerFailure(string(r.Data))}
+			// The server's backstop: the task's last delivery, whatever
+			// started it.
+			last := string(r.Data)
+			if last == "" {
+				last = en.lastErr
+			}
+			e.failLimit(en, en.starts, last)
+			continue
+		case wire.StatusTooLarge:
+			err = fmt.Errorf("%w: %s", ErrTooLarge, r.Data)
 			en.t.Fail(err)
 		default:
 			err = fmt.Errorf("cluster: worker could not run the task: %s", r.Data)

@@ -80,7 +80,7 @@ func (e *boomErr) Is(target error) bool { return target == errBoom }
 func errBoomf(n int) error { return &boomErr{n} }
 
 func TestMain(m *testing.M) {
-	var opts []Option
+	var opts []WorkerOption
 	if os.Getenv("CLUSTER_TEST_DEBUG") != "" { // worker processes log to their stderr
 		l, _ := zap.NewDevelopment()
 		opts = append(opts, WithLogger(l))
@@ -132,12 +132,12 @@ const testToken = "s3cret-token"
 
 // testOpts are the executor options of most tests: embedded server in a
 // test directory, a short ack wait.
-func testOpts(t *testing.T, more ...Option) []Option {
-	return append([]Option{WithToken(testToken), WithStoreDir(t.TempDir()), WithAckWait(400 * time.Millisecond),
+func testOpts(t *testing.T, more ...ExecutorOption) []ExecutorOption {
+	return append([]ExecutorOption{WithToken(testToken), WithStoreDir(t.TempDir()), WithAckWait(400 * time.Millisecond),
 		WithPublishTimeout(time.Second)}, more...)
 }
 
-func newTestExecutor(t *testing.T, more ...Option) *Executor {
+func newTestExecutor(t *testing.T, more ...ExecutorOption) *Executor {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
@@ -156,9 +156,9 @@ func newTestExecutor(t *testing.T, more ...Option) *Executor {
 }
 
 // startWorker runs a worker in this process until the test ends.
-func startWorker(t *testing.T, url string, more ...Option) {
+func startWorker(t *testing.T, url string, more ...WorkerOption) {
 	t.Helper()
-	w, err := NewWorker(testReg, append([]Option{WithURL(url), WithToken(testToken), WithConcurrency(4)}, more...)...)
+	w, err := NewWorker(testReg, append([]WorkerOption{WithURL(url), WithToken(testToken), WithConcurrency(4)}, more...)...)
 	if err != nil {
 		t.Fatal(err)
 	}

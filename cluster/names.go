@@ -12,11 +12,14 @@ import (
 //
 //	p.tasks             the task messages (the stream's only subject)
 //	p.s.<sid>.start     worker -> submitter: may these tasks start?
+//	p.s.<sid>.started   worker -> submitter: these tasks start running now
+//	                    (sent, and written to the socket, before each runs)
 //	p.s.<sid>.result    worker -> submitter: results
 //	p.s.<sid>.cancel    submitter -> workers: the submit contexts of these
 //	                    running tasks ended (wire.AppendCancel); workers
 //	                    subscribe to p.s.*.cancel
 //	p.stop              submitter -> workers: <sid> stopped, cancel its tasks
+//	p.workers           worker -> executors: presence, every second (presence.go)
 //
 // A task message has the header Nats-Msg-Id "<sid>.<seq>": the task id,
 // which the server uses to drop duplicate publishes; sid is the submitting
@@ -38,8 +41,14 @@ func tasksSubject(stream string) string       { return prefix(stream) + ".tasks"
 func stopSubject(stream string) string        { return prefix(stream) + ".stop" }
 func startSubject(stream, sid string) string  { return prefix(stream) + ".s." + sid + ".start" }
 func resultSubject(stream, sid string) string { return prefix(stream) + ".s." + sid + ".result" }
+func startedSubject(stream, sid string) string {
+	return prefix(stream) + ".s." + sid + ".started"
+}
 func cancelSubject(stream, sid string) string { return prefix(stream) + ".s." + sid + ".cancel" }
 func cancelWildcard(stream string) string     { return prefix(stream) + ".s.*.cancel" }
+
+// presenceSubject is where workers announce themselves (see presence.go).
+func presenceSubject(stream string) string { return prefix(stream) + ".workers" }
 
 // cancelSubmitter returns the sid of a cancel subject, or "" if subj is not one.
 func cancelSubmitter(stream, subj string) string {
@@ -107,10 +116,20 @@ func streamConfig(cfg *config) jetstream.StreamConfig {
 	}
 }
 
+// maxDeliveries is the consumer's MaxDeliver. The delivery limit that a
+// task's future reports (WithMaxAttempts) counts the deliveries that
+// started the task, and the submitter enforces it; deliveries that never
+// started it (its worker died or drained while it waited, or could not
+// reach the submitter) do not count there. The server's own limit is only a
+// backstop, for a task that nobody can report on: it allows maxAttempts
+// started deliveries plus as many again and four more unstarted ones, and
+// its last delivery only reports the failure.
+func maxDeliveries(cfg *config) int { return 2*cfg.maxAttempts + 5 }
+
 // backOff returns the ack wait of each delivery: ackWait, doubling up to
 // maxBackOff. Its length is the consumer's MaxDeliver.
 func backOff(cfg *config) []time.Duration {
-	out := make([]time.Duration, cfg.maxAttempts+1)
+	out := make([]time.Duration, maxDeliveries(cfg))
 	d := cfg.ackWait
 	for i := range out {
 		out[i] = d
@@ -131,7 +150,7 @@ func consumerConfig(cfg *config) jetstream.ConsumerConfig {
 		AckPolicy:     jetstream.AckExplicitPolicy,
 		AckWait:       bo[0],
 		BackOff:       bo,
-		MaxDeliver:    cfg.maxAttempts + 1, // the last delivery only reports the failure
+		MaxDeliver:    maxDeliveries(cfg), // the last delivery only reports the failure
 		MaxAckPending: cfg.maxAckPend,
 		FilterSubject: tasksSubject(cfg.stream),
 		Replicas:      cfg.replicas,

@@ -7,18 +7,53 @@ import (
 	"time"
 
 	"github.com/gofutures/gofutures/executor"
+	"github.com/nats-io/nkeys"
 	"go.uber.org/zap"
 )
 
-// Option configures an Executor or a Worker. Options that concern only one
-// of them say so and are ignored by the other.
-type Option interface {
-	apply(*config)
+// ExecutorOption configures an Executor: New takes them. The options that
+// return an ExecutorOption act on the executor only (its embedded server, the
+// task stream and its consumer, publishing); those that return an Option act
+// on both an Executor and a Worker.
+type ExecutorOption interface {
+	applyExecutor(*config)
 }
 
-type optionFunc func(*config)
+// WorkerOption configures a Worker: NewWorker and ServeIfWorker take them.
+// The options that return a WorkerOption act on a worker only; those that
+// return an Option act on both an Executor and a Worker.
+type WorkerOption interface {
+	applyWorker(*config)
+}
 
-func (f optionFunc) apply(c *config) { f(c) }
+// Option configures an Executor or a Worker, whichever it is given to: it is
+// both an ExecutorOption and a WorkerOption. The connection (WithURL, the
+// credentials, WithTLS), the stream name and logging are such options, and
+// so are those that a worker uses and that an Executor passes on to the
+// worker processes it starts (WithWorkerProcesses).
+type Option interface {
+	ExecutorOption
+	WorkerOption
+}
+
+// optionFunc is an Option; executorOptionFunc and workerOptionFunc are the
+// options of one side only.
+type (
+	optionFunc         func(*config)
+	executorOptionFunc func(*config)
+	workerOptionFunc   func(*config)
+)
+
+func (f optionFunc) applyExecutor(c *config)         { f(c) }
+func (f optionFunc) applyWorker(c *config)           { f(c) }
+func (f executorOptionFunc) applyExecutor(c *config) { f(c) }
+func (f workerOptionFunc) applyWorker(c *config)     { f(c) }
+
+// workerInt adapts an option constructor taking an int (an Option or a
+// WorkerOption) to one returning a WorkerOption, for tables of them.
+func workerInt[O WorkerOption](f func(int) O) func(int) WorkerOption {
+	return func(n int) WorkerOption { return f(n) }
+}
 
 // Storage is where the JetStream stream keeps tasks.
 type Storage int
@@ -125,6 +160,28 @@ func (c *config) validate() error {
 	if n > 1 {
 		return fmt.Errorf("cluster: choose one of token, user/password and nkey")
 	}
+	if c.nkeySeed != "" {
+		if err := checkUserSeed(c.nkeySeed); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkUserSeed reports whether seed is an NKey user seed, which both sides
+// need: the client signs with it, the embedded server admits its public key.
+func checkUserSeed(seed string) error {
+	kp, err := nkeys.FromSeed([]byte(seed))
+	if err != nil {
+		return fmt.Errorf("cluster: bad nkey seed: %w", err)
+	}
+	pub, err := kp.PublicKey()
+	if err != nil {
+		return fmt.Errorf("cluster: bad nkey seed: %w", err)
+	}
+	if !nkeys.IsValidPublicUserKey(pub) {
+		return fmt.Errorf("cluster: bad nkey seed: not a user seed (SU...), its public key is %s", pub)
+	}
 	return nil
 }
 
@@ -140,11 +197,13 @@ func validStreamName(s string) bool {
 	return true
 }
 
-// WithName names the executor or worker in logs and in its NATS connection
-// name. Default "cluster".
+// WithName names the executor or worker in its logs and in the name of its
+// NATS connections (with "-submitter" or "-worker" appended), which the
+// server's monitoring shows. Default "cluster" for an Executor, "worker" for
+// a Worker.
 func WithName(name string) Option { return optionFunc(func(c *config) { c.name = name }) }
 
-// WithLogger sets the logger. Default zap.NewNop().
+// WithLogger sets the logger; nil keeps the default, zap.NewNop().
 func WithLogger(l *zap.Logger) Option {
 	return optionFunc(func(c *config) {
 		if l != nil {
@@ -155,95 +214,131 @@ func WithLogger(l *zap.Logger) Option {
 
 // WithHooks sets the hooks the executor calls (see executor.Hooks). Started
 // is called when a worker starts the task, with the time it waited since
-// Schedule; Finished gets the run time the worker measured. Executor only.
-func WithHooks(h *executor.Hooks) Option { return optionFunc(func(c *config) { c.hooks = h }) }
+// Schedule; Finished gets the run time the worker measured. With
+// WithWorkerProcesses, WorkerStarted and WorkerStopped report the worker
+// processes.
+func WithHooks(h *executor.Hooks) ExecutorOption {
+	return executorOptionFunc(func(c *config) { c.hooks = h })
+}
 
-// WithURL connects to an existing NATS server or cluster (comma-separated
-// URLs, e.g. "nats://10.0.0.1:4222,nats://10.0.0.2:4222") with JetStream
-// enabled, instead of starting an embedded server. Workers always need it.
+// WithURL sets the NATS server or cluster to connect to: one URL or several,
+// comma-separated (e.g. "nats://10.0.0.1:4222,nats://10.0.0.2:4222"), with
+// JetStream enabled. An Executor without it starts an embedded server
+// instead; a Worker needs it (NewWorker fails without it).
 func WithURL(url string) Option { return optionFunc(func(c *config) { c.url = url }) }
 
-// WithToken authenticates with a token. For the embedded server it is also
-// the token the server requires.
+// WithToken authenticates with a token. An Executor's embedded server also
+// requires it of everyone who connects. Use only one of WithToken,
+// WithUserPassword and WithNKeySeed.
 func WithToken(token string) Option { return optionFunc(func(c *config) { c.token = token }) }
 
-// WithUserPassword authenticates with a user name and password. For the
-// embedded server they are also what the server requires.
+// WithUserPassword authenticates with a user name and password. An
+// Executor's embedded server also requires them of everyone who connects.
 func WithUserPassword(user, password string) Option {
 	return optionFunc(func(c *config) { c.user, c.password = user, password })
 }
 
 // WithNKeySeed authenticates with an NKey: seed is the user's seed
 // ("SU..."), which signs the server's challenge; the seed never leaves the
-// process. The embedded server admits the seed's public key.
+// process. An Executor's embedded server admits the seed's public key. New
+// and NewWorker fail at once if seed is not a user seed.
 func WithNKeySeed(seed string) Option { return optionFunc(func(c *config) { c.nkeySeed = seed }) }
 
 // WithTLS makes the connection use TLS with cfg (root CAs, client
-// certificate, server name).
+// certificate, server name). A server whose certificate does not verify, or
+// that refuses the client's, makes New or Worker.Run fail with ErrAuth.
 func WithTLS(cfg *tls.Config) Option { return optionFunc(func(c *config) { c.tls = cfg }) }
 
 // WithServerTLS makes the embedded server require TLS with cfg (its
-// certificate; ClientCAs and ClientAuth for mutual TLS). Executor only.
-func WithServerTLS(cfg *tls.Config) Option { return optionFunc(func(c *config) { c.serverTLS = cfg }) }
+// certificate; ClientCAs and ClientAuth for mutual TLS). The executor's own
+// connection needs WithTLS too. Without WithURL only.
+func WithServerTLS(cfg *tls.Config) ExecutorOption {
+	return executorOptionFunc(func(c *config) { c.serverTLS = cfg })
+}
 
 // WithListen sets the address the embedded server listens on for workers.
-// Default "127.0.0.1:0": loopback, random port. Use "0.0.0.0:4222" (with
-// credentials and TLS) to let workers on other machines join. Executor only.
-func WithListen(addr string) Option { return optionFunc(func(c *config) { c.listen = addr }) }
+// Default "127.0.0.1:0": loopback, random port (Executor.URL reports it).
+// Use "0.0.0.0:4222" (with credentials and TLS) to let workers on other
+// machines join. Without WithURL only.
+func WithListen(addr string) ExecutorOption {
+	return executorOptionFunc(func(c *config) { c.listen = addr })
+}
 
 // WithStoreDir sets the embedded server's JetStream directory. Default: a
 // temporary directory removed at shutdown; set it to keep file-stored tasks
-// across restarts. Executor only.
-func WithStoreDir(dir string) Option { return optionFunc(func(c *config) { c.storeDir = dir }) }
+// across restarts. Without WithURL only.
+func WithStoreDir(dir string) ExecutorOption {
+	return executorOptionFunc(func(c *config) { c.storeDir = dir })
+}
 
 // WithStorage chooses file (default) or memory storage for the task stream
-// when the executor creates it. Executor only.
-func WithStorage(s Storage) Option { return optionFunc(func(c *config) { c.storage = s }) }
+// that New creates or updates.
+func WithStorage(s Storage) ExecutorOption {
+	return executorOptionFunc(func(c *config) { c.storage = s })
+}
 
 // WithReplicas sets the number of replicas of the task stream in a NATS
-// cluster (1..5, default 1; use 3 on a three-node cluster). Executor only.
-func WithReplicas(n int) Option { return optionFunc(func(c *config) { c.replicas = n }) }
+// cluster (1..5, default 1; use 3 on a three-node cluster). New waits, within
+// its ctx, until enough servers are up to place them.
+func WithReplicas(n int) ExecutorOption {
+	return executorOptionFunc(func(c *config) { c.replicas = n })
+}
 
 // WithStream sets the name of the JetStream stream; its subjects start with
-// the same name, in lower case. Executors and workers of one cluster use the
-// same name. Default "GOFUTURES".
+// the same name, in lower case. The executors and workers of one cluster must
+// use the same name. Default "GOFUTURES".
 func WithStream(name string) Option { return optionFunc(func(c *config) { c.stream = name }) }
 
 // WithAckWait sets how long the server waits for a worker's
-// acknowledgement before it gives the task to another worker. Workers send
+// acknowledgement before it gives the task to another worker; New sets it on
+// the workers' consumer, and workers read it from there. Workers send
 // progress heartbeats every third of it while a task runs, so long tasks are
 // not redelivered; a dead worker's tasks are redelivered after about this
-// long. Default 5s. Executor only (it creates the consumer).
-func WithAckWait(d time.Duration) Option { return optionFunc(func(c *config) { c.ackWait = d }) }
+// long. Default 5s, at least 10ms.
+func WithAckWait(d time.Duration) ExecutorOption {
+	return executorOptionFunc(func(c *config) { c.ackWait = d })
+}
 
 // WithMaxBackOff caps the back-off: the n-th redelivery of a task waits
-// ackWait·2^(n-1), at most this long. Default 1 minute. Executor only.
-func WithMaxBackOff(d time.Duration) Option { return optionFunc(func(c *config) { c.maxBackOff = d }) }
+// ackWait·2^(n-1), at most this long. Default 1 minute.
+func WithMaxBackOff(d time.Duration) ExecutorOption {
+	return executorOptionFunc(func(c *config) { c.maxBackOff = d })
+}
 
-// WithMaxAttempts sets how many times a task is delivered to workers before
-// its future fails with a *DeliveryError and its message is removed.
-// Default 3. A task that returns an error is not retried: the error is its
-// outcome. Executor only.
-func WithMaxAttempts(n int) Option { return optionFunc(func(c *config) { c.maxAttempts = n }) }
+// WithMaxAttempts sets how many deliveries may start a task before its
+// future fails with a *DeliveryError and its message is removed: a task
+// whose workers die (or lose their connection) while it runs runs at most
+// this many times. Deliveries that never started it (its worker died or
+// drained while the task waited there) do not count. Default 3. A task that
+// returns an error is not retried: the error is its outcome.
+func WithMaxAttempts(n int) ExecutorOption {
+	return executorOptionFunc(func(c *config) { c.maxAttempts = n })
+}
 
 // WithMaxAckPending bounds the tasks that all workers together hold
-// (delivered, not yet acknowledged). Default 20000. Executor only.
-func WithMaxAckPending(n int) Option { return optionFunc(func(c *config) { c.maxAckPend = n }) }
+// (delivered, not yet acknowledged). Default 20000.
+func WithMaxAckPending(n int) ExecutorOption {
+	return executorOptionFunc(func(c *config) { c.maxAckPend = n })
+}
 
-// WithWorkers sets what Executor.Workers reports: how many tasks the
-// cluster runs at once, which package pool uses to size chunks. Default: the
-// total concurrency of the worker processes the executor starts, or
-// runtime.NumCPU(). Executor only.
-func WithWorkers(n int) Option { return optionFunc(func(c *config) { c.workers = n }) }
+// WithWorkers sets what Executor.Workers reports while no worker is
+// connected; package pool uses it to size chunks. Once workers announce
+// themselves, Workers reports their total concurrency (not counting
+// draining workers) instead. Default: the total concurrency of the worker
+// processes the executor starts, or runtime.NumCPU().
+func WithWorkers(n int) ExecutorOption { return executorOptionFunc(func(c *config) { c.workers = n }) }
 
 // WithWorkerProcesses starts n worker processes of this program on this
-// machine; the program must call ServeIfWorker at the start of main. For an
-// Executor, they connect to its embedded server over loopback (or to
-// WithURL); for a Worker, Run starts them instead of pulling tasks itself, so
-// that one worker uses all cores in separate processes (a task that crashes
-// its process loses nothing: it is redelivered). A process that dies is
-// replaced; at shutdown they drain and exit (Stop kills them). Not with
-// WithTLS or WithServerTLS: TLS settings do not cross the environment.
+// machine; the program must call ServeIfWorker at the start of main. An
+// Executor's processes connect to its embedded server over loopback (or to
+// WithURL) with its credentials; a Worker's Run starts them instead of
+// pulling tasks itself, so that one worker uses all cores in separate
+// processes (a task that crashes its process loses nothing: it is
+// redelivered). Each process gets the credentials, the stream name,
+// WithConcurrency, WithPrefetch, WithDrainTimeout and the level of
+// WithLogger. A process that dies is replaced; at shutdown they drain and
+// exit (Stop kills them). Not with WithTLS or WithServerTLS: TLS settings do
+// not cross the environment.
 func WithWorkerProcesses(n int) Option { return optionFunc(func(c *config) { c.workerProcs = n }) }
 
 // WithLocalHelpers makes a Worker run its tasks on a local process.Pool of n
@@ -253,28 +348,42 @@ func WithWorkerProcesses(n int) Option { return optionFunc(func(c *config) { c.w
 // program's main must call process.ServeIfHelper(reg) before
 // cluster.ServeIfWorker. Each task's ctx (the submitter's deadline, and
 // its cancellation) is passed on to process.Pool.RunCall. Default 0: tasks
-// run in the worker's goroutines. For a Worker only; the executor ignores it.
-func WithLocalHelpers(n int) Option { return optionFunc(func(c *config) { c.localHelpers = n }) }
+// run in the worker's goroutines.
+func WithLocalHelpers(n int) WorkerOption {
+	return workerOptionFunc(func(c *config) { c.localHelpers = n })
+}
 
 // WithPublishTimeout sets how long the executor waits for the server to
 // confirm it stored a task before it publishes it again (de-duplicated by
-// task id). Default 5s. Executor only.
-func WithPublishTimeout(d time.Duration) Option {
-	return optionFunc(func(c *config) { c.pubAckTimeout = d })
+// task id). Default 5s.
+func WithPublishTimeout(d time.Duration) ExecutorOption {
+	return executorOptionFunc(func(c *config) { c.pubAckTimeout = d })
 }
 
 // WithConcurrency sets how many tasks a worker runs at once. Default
-// runtime.NumCPU(). Worker only (and worker processes the executor starts).
+// runtime.NumCPU(). Given to a Worker, it is that worker's; given to an
+// Executor, it is that of each worker process it starts (WithWorkerProcesses;
+// without them it has no effect), and the default of WithWorkers is the
+// processes times this.
 func WithConcurrency(n int) Option { return optionFunc(func(c *config) { c.concurrency = n }) }
 
-// WithPrefetch sets how many tasks a worker holds beyond those running, to
-// hide network round trips. Raise it for many tiny tasks; set 0 for long
-// tasks so that idle workers get them. Default 256. Worker only.
+// WithPrefetch caps the tasks a worker holds beyond those it runs. A worker
+// holds only what it can start soon: beyond its runners, the tasks they
+// finish in about two start round trips (at least 1 ms) by the run times it
+// measured, so long tasks wait in the stream for any worker that is free and
+// tiny ones travel in batches. Set 0 to never hold a task that no runner is
+// free for. Default 256. Given to an Executor, it
+// is that of each worker process it starts (WithWorkerProcesses; without them
+// it has no effect).
 func WithPrefetch(n int) Option { return optionFunc(func(c *config) { c.prefetch = n }) }
 
 // WithDrainTimeout sets how long a stopping worker lets its running tasks
-// finish before it cancels them (they are then redelivered). Default 10s.
-// Worker only.
+// finish before it cancels their ctx; they are then redelivered, and a
+// second later the worker stops waiting for those that ignore it (see
+// Worker.Run). Default 10s.
+// Given to an Executor (or to a Worker with WithWorkerProcesses), it is that
+// of each worker process it starts, and a process that has not exited this
+// plus a margin after it was asked to stop is killed.
 func WithDrainTimeout(d time.Duration) Option {
 	return optionFunc(func(c *config) { c.drainTimeout = d })
 }

@@ -414,7 +414,7 @@ func TestWorkerSurvivesRestart(t *testing.T) {
 // report of a delivery that reached the limit gets through (which depends on
 // timing); none is lost and none hangs.
 func TestLostWhileUnreachable(t *testing.T) {
-	ex := newTestExecutor(t, WithAckWait(100*time.Millisecond), WithMaxAttempts(1),
+	ex := newTestExecutor(t, WithAckWait(100*time.Millisecond), WithMaxAttempts(1), WithMaxBackOff(200*time.Millisecond),
 		optionFunc(func(c *config) { c.audit = 500 * time.Millisecond }))
 	ctx := waitCtx(t)
 	for _, s := range ex.subs {

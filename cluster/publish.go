@@ -54,6 +54,7 @@ func (e *Executor) onStored(m *nats.Msg) {
 	if en := e.unstored[seq]; en != nil {
 		e.storedLocked(en)
 		en.streamSeq = sseq
+		e.observeAck(time.Since(en.pubAt))
 	}
 	e.mu.Unlock()
 }
@@ -119,6 +120,7 @@ func (e *Executor) retryLoop() {
 	defer tick.Stop()
 	pause := time.NewTimer(0)
 	<-pause.C
+	var warned time.Time // at most one warning every 5 s
 	for {
 		select {
 		case <-e.quit:
@@ -162,7 +164,12 @@ func (e *Executor) retryLoop() {
 		e.retry = nil
 		e.mu.Unlock()
 		if len(again) > 0 {
-			e.log.Debug("publishing tasks again", zap.Int("tasks", len(again)))
+			lvl := zap.DebugLevel
+			if now.Sub(warned) > 5*time.Second {
+				lvl, warned = zap.WarnLevel, now
+			}
+			e.log.Log(lvl, "the server did not store some tasks (restarting, electing a stream leader, or unreachable): publishing them again",
+				zap.Int("tasks", len(again)), zap.Bool("connected", e.nc.IsConnected()))
 		}
 		for _, p := range again {
 			e.publish(p.en, p.data)

@@ -16,11 +16,22 @@ import (
 // WithURL it starts an embedded nats-server with JetStream, listening on the
 // WithListen address (loopback by default) and requiring the credentials
 // given (or a random token, see URL and WithWorkerProcesses). It creates or
-// updates the task stream and the workers' consumer. ctx bounds the start-up;
-// New blocks until the server is ready. It refuses to run in a process that
-// an Executor started as its worker whose main did not call ServeIfWorker
-// first (each such worker would start a cluster of its own).
-func New(ctx context.Context, reg *process.Registry, opts ...Option) (*Executor, error) {
+// updates the task stream and the workers' consumer.
+//
+// New blocks until the server is ready; ctx bounds the start-up. While
+// JetStream cannot answer yet (servers that just started or restarted, a
+// cluster that has not elected its meta leader), New waits and tries again,
+// logging at Info what it waits for; with a ctx that never ends it waits as
+// long as that lasts. When ctx ends first, the error says what New waited for
+// and wraps both context.Cause(ctx) and the last JetStream error. Errors that
+// waiting does not cure fail at once: credentials the server refuses
+// (ErrAuth), a permission refused, a stream that exists with a configuration
+// that cannot be updated.
+//
+// New refuses to run in a process that an Executor started as its worker
+// whose main did not call ServeIfWorker first (each such worker would start
+// a cluster of its own).
+func New(ctx context.Context, reg *process.Registry, opts ...ExecutorOption) (*Executor, error) {
 	if reg == nil {
 		return nil, errors.New("cluster: nil registry")
 	}
@@ -33,9 +44,10 @@ func New(ctx context.Context, reg *process.Registry, opts ...Option) (*Executor,
 }
 
 // NewWorker returns a worker that runs the functions registered in reg.
-// WithURL is required; credentials and TLS as the cluster needs them. Run
-// starts it.
-func NewWorker(reg *process.Registry, opts ...Option) (*Worker, error) {
+// WithURL is required; credentials and TLS as the cluster needs them. It
+// does not connect (Run does) and does not block; it fails only on bad
+// options.
+func NewWorker(reg *process.Registry, opts ...WorkerOption) (*Worker, error) {
 	if reg == nil {
 		return nil, errors.New("cluster: nil registry")
 	}

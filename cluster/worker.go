@@ -39,13 +39,14 @@ type Worker struct {
 	cfg    config
 	log    *zap.Logger
 	runner runner
+	sess   atomic.Pointer[session] // the last Run's, for tests
 }
 
-func newWorker(r runner, opts []Option) (*Worker, error) {
+func newWorker(r runner, opts []WorkerOption) (*Worker, error) {
 	cfg := defaultConfig()
 	cfg.name = "worker"
 	for _, o := range opts {
-		o.apply(&cfg)
+		o.applyWorker(&cfg)
 	}
 	if err := cfg.validate(); err != nil {
 		return nil, err
@@ -58,11 +59,15 @@ func newWorker(r runner, opts []Option) (*Worker, error) {
 }
 
 // Run connects to the cluster and runs tasks until ctx ends, then drains:
-// it stops taking tasks, returns those it had not started, lets running
-// tasks finish for up to the drain timeout (then cancels them: they are
-// redelivered), and closes its connection. It returns nil after a drain
-// caused by ctx, an error wrapping ErrAuth if the server refused the
-// credentials, or another connection error. It blocks.
+// it stops asking for tasks, hands back to the server at once the tasks it
+// holds and has not started (another worker takes them; no delivery is
+// counted against them), lets running tasks finish for up to the drain
+// timeout, then cancels their contexts (cause: the drain) and waits one
+// more second. A task still running then is abandoned: its message goes
+// back to the server, and Run returns while its goroutine runs on (a worker
+// process started by ServeIfWorker exits, which ends it). It returns nil
+// after a drain caused by ctx, an error wrapping ErrAuth if the server
+// refused the credentials, or another connection error. It blocks.
 func (w *Worker) Run(ctx context.Context) error {
 	if ctx == nil {
 		panic("cluster: nil Context")
@@ -92,6 +97,7 @@ func (w *Worker) Run(ctx context.Context) error {
 	}
 	s := &session{w: w, cfg: &w.cfg, log: w.log, nc: nc, stop: make(chan struct{}), calls: run,
 		jobs: map[*job]struct{}{}, batchers: map[batchKey]*batcher{}, gone: map[string]bool{}}
+	w.sess.Store(s)
 	return s.run(ctx)
 }
 
@@ -120,12 +126,19 @@ type session struct {
 	backOff     []time.Duration
 	maxResult   int
 
-	hold    chan struct{} // tasks held: running + prefetched
-	runq    chan *job     // approved tasks, for the runners
-	runners sync.WaitGroup
+	pace    pacer
+	active  atomic.Int64    // jobs delivered and not yet run or given back (see dispatch.go)
+	room    chan struct{}   // buffered 1: active went down
+	runq    chan *job       // approved tasks, for the runners
+	quit    chan struct{}   // closed when run returns: runners exit
 	stop    chan struct{}   // closed when ctx ends
 	taskCtx context.Context // cancelled after the drain timeout (errDrained)
 	wg      sync.WaitGroup  // deliveries being handled, jobs, batcher goroutines
+
+	solo    sync.RWMutex    // read-locked by each call, locked by a call that runs alone
+	noteMu  sync.Mutex      // started notices, one at a time
+	noteBuf []byte          // under noteMu
+	written context.Context // an ended deadline: FlushWithContext writes, does not wait
 
 	stopping atomic.Bool
 	mu       sync.Mutex
@@ -142,11 +155,17 @@ type job struct {
 	seq      uint64
 	attempts uint64 // deliveries including this one
 	deadline int64  // of the submit context, Unix nanoseconds; 0: none
+	idle     bool   // out of session.active (see session.idle); owned by whoever has the job
+	alone    bool   // run with no other job at the same time (wire.Alone)
 	// Under session.mu:
 	cancel    context.CancelCauseFunc // of the running task's context
 	cancelled wire.Reason             // the submitter said the submit context ended
 	res       wire.Result
 }
+
+// abandonAfter is how long a draining worker waits, after it cancelled the
+// tasks that outlived the drain timeout, before it gives up on them.
+const abandonAfter = time.Second
 
 // Causes of a task context's end that are the worker's own.
 var (
@@ -171,16 +190,17 @@ func (s *session) run(ctx context.Context) error {
 		s.backOff = []time.Duration{ackWait}
 	}
 	s.maxResult = int(s.nc.MaxPayload()) - 1024
-	s.hold = make(chan struct{}, s.cfg.concurrency+s.cfg.prefetch)
-	s.runq = make(chan *job, cap(s.hold))
+	s.pace = pacer{runners: s.cfg.concurrency, maxHold: s.cfg.prefetch, rtt: leadFloor / 2}
+	s.room = make(chan struct{}, 1)
+	s.runq = make(chan *job, s.cfg.concurrency+s.cfg.prefetch)
+	s.quit = make(chan struct{})
+	defer close(s.quit)
+	written, cancelWritten := context.WithDeadline(context.Background(), time.Unix(0, 1))
+	cancelWritten()
+	s.written = written
 	for range s.cfg.concurrency {
-		s.runners.Add(1)
 		go s.runner()
 	}
-	defer func() {
-		close(s.runq) // after every job is done (s.wg.Wait below)
-		s.runners.Wait()
-	}()
 	var cancelTasks context.CancelCauseFunc
 	s.taskCtx, cancelTasks = context.WithCancelCause(context.Background())
 	defer cancelTasks(nil)
@@ -196,47 +216,28 @@ func (s *session) run(ctx context.Context) error {
 		defer func() { _ = sub.Unsubscribe() }()
 	}
 
-	batch := max(1, (s.cfg.concurrency+s.cfg.prefetch)/2)
-	cc, err := cons.Consume(s.onMsg,
-		jetstream.PullMaxMessages(batch),
-		// Short pull requests with frequent idle heartbeats: a pull request
-		// the server lost (seen right after a restart) is noticed and
-		// replaced within seconds instead of the default 30s.
-		jetstream.PullExpiry(5*time.Second),
-		jetstream.PullHeartbeat(time.Second),
-		jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
-			s.log.Debug("consume", zap.Error(err))
-		}))
-	if err != nil {
-		return fmt.Errorf("cluster: consume: %w", err)
-	}
+	pullCtx, stopPull := context.WithCancel(context.Background())
+	pulled := make(chan struct{})
+	go func() { defer close(pulled); s.pull(pullCtx, cons) }()
 	hbDone := make(chan struct{})
 	hbStop := make(chan struct{})
 	go s.heartbeats(max(ackWait/3, 5*time.Millisecond), hbStop, hbDone)
 	annDone := make(chan struct{})
 	go func() { defer close(annDone); s.announce(hbStop) }()
-	s.log.Info("worker running", zap.String("url", redact(s.cfg.url)), zap.Int("concurrency", s.cfg.concurrency))
+	s.log.Info("worker running", zap.String("url", redact(s.cfg.url)), zap.String("stream", s.cfg.stream),
+		zap.Int("concurrency", s.cfg.concurrency), zap.Int("max_prefetch", s.cfg.prefetch))
 
 	<-ctx.Done()
-	s.log.Info("worker draining")
+	running, held := s.load()
+	s.log.Info("worker draining: handing back the tasks it has not started",
+		zap.Int("running", running), zap.Int("held", held), zap.Duration("drain_timeout", s.cfg.drainTimeout))
 	s.mu.Lock()
 	s.stopping.Store(true) // under mu: onMsg counts itself in wg only before this
 	s.mu.Unlock()
 	close(s.stop)
-	// Drain hands the buffered deliveries to onMsg, which returns them to
-	// the server; without a connection there is nothing to return them to.
-	if s.nc.IsConnected() {
-		cc.Drain()
-	} else {
-		cc.Stop()
-	}
-	closed := time.NewTimer(time.Second) // if the server is going away too
-	select {
-	case <-cc.Closed():
-	case <-closed.C:
-		cc.Stop()
-	}
-	closed.Stop()
+	stopPull()
+	<-pulled
+	s.handBack()
 	done := make(chan struct{})
 	go func() { s.wg.Wait(); close(done) }()
 	t := time.NewTimer(s.cfg.drainTimeout)
@@ -244,9 +245,19 @@ func (s *session) run(ctx context.Context) error {
 	case <-done:
 		t.Stop()
 	case <-t.C:
-		s.log.Warn("drain timeout: cancelling running tasks")
+		running, _ := s.load()
+		s.log.Warn("drain timeout: cancelling the running tasks; they go back to the server", zap.Int("running", running))
 		cancelTasks(errDrained)
-		<-done
+		t.Reset(abandonAfter)
+		select {
+		case <-done:
+			t.Stop()
+		case <-t.C:
+			running, _ := s.load()
+			s.log.Warn("tasks ignore their cancelled ctx: abandoning them; their messages go back to the server",
+				zap.Int("running", running))
+			s.abandon()
+		}
 	}
 	close(hbStop)
 	<-hbDone
@@ -281,23 +292,18 @@ func (s *session) bind(ctx context.Context, js jetstream.JetStream) jetstream.Co
 	}
 }
 
-// onMsg receives a delivery (Consume calls it in one goroutine).
+// onMsg receives a delivery, counted in active (see pull).
 func (s *session) onMsg(m jetstream.Msg) {
 	s.mu.Lock()
 	if s.stopping.Load() {
 		s.mu.Unlock()
-		_ = m.Nak()
+		_ = m.Nak() // a request that was open when the drain began
+		s.active.Add(-1)
 		return
 	}
 	s.wg.Add(1)
 	s.mu.Unlock()
 	defer s.wg.Done()
-	select {
-	case s.hold <- struct{}{}:
-	case <-s.stop:
-		_ = m.Nak()
-		return
-	}
 	h := m.Headers()
 	sid, seq, ok := parseTaskID(h.Get(jetstream.MsgIDHeader))
 	var deadline int64
@@ -308,7 +314,8 @@ func (s *session) onMsg(m jetstream.Msg) {
 	if !ok || err != nil {
 		s.log.Warn("malformed task message: removed", zap.Error(err))
 		_ = m.TermWithReason("malformed task message")
-		<-s.hold
+		s.active.Add(-1)
+		s.poke()
 		return
 	}
 	j := &job{msg: m, sid: sid, seq: seq, attempts: meta.NumDelivered, deadline: deadline}
@@ -319,12 +326,15 @@ func (s *session) onMsg(m jetstream.Msg) {
 	}
 	s.mu.Unlock()
 	if gone {
-		_ = m.TermWithReason("submitter stopped")
-		<-s.hold
+		s.release(j, term, "submitter stopped", 0)
 		return
 	}
 	if j.attempts > s.maxAttempts {
-		// The last attempt's worker vanished: report and remove.
+		// The server's last delivery (see maxDeliveries): report and
+		// remove.
+		s.log.Warn("task reached the server's delivery limit: reporting it failed", zap.String("submitter", sid),
+			zap.Uint64("task", seq), zap.Uint64("deliveries", j.attempts))
+		s.idle(j)
 		j.res = wire.Result{Seq: seq, Attempts: j.attempts - 1, Status: wire.StatusLimit}
 		s.batcher(sid, kindResult).add(j)
 		return
@@ -357,7 +367,7 @@ func (s *session) release(j *job, k ackKind, why string, delay time.Duration) {
 	s.mu.Lock()
 	delete(s.jobs, j)
 	s.mu.Unlock()
-	<-s.hold
+	s.idle(j)
 }
 
 func (s *session) delay(attempts uint64) time.Duration {
@@ -368,17 +378,70 @@ func (s *session) delay(attempts uint64) time.Duration {
 // runJob queues an approved job for the runners.
 func (s *session) runJob(j *job) {
 	s.wg.Add(1)
-	s.runq <- j // never blocks: the queue holds as many jobs as hold allows
+	s.runq <- j // never blocks: the queue holds as many jobs as the pacer's target allows
 }
 
-// runner runs queued jobs, one at a time, until runq is closed. A fixed set
+// runner runs queued jobs, one at a time, until run returns. A fixed set
 // of runners (WithConcurrency) keeps their grown stacks across tasks.
 func (s *session) runner() {
-	defer s.runners.Done()
-	for j := range s.runq {
-		s.execute(j)
-		s.wg.Done()
+	for {
+		select {
+		case j := <-s.runq:
+			s.execute(j)
+			s.wg.Done()
+		case <-s.quit:
+			return
+		}
 	}
+}
+
+// handBack returns to the server the approved tasks that wait for a
+// runner: they were not started, so another worker may take them at once.
+func (s *session) handBack() {
+	for {
+		select {
+		case j := <-s.runq:
+			s.release(j, nak, "", 0)
+			s.wg.Done()
+		default:
+			return
+		}
+	}
+}
+
+// abandon hands back the messages of the tasks still running after the
+// drain's cancellation: another worker may run them now. Their goroutines
+// go on until the function returns (in a worker process, until it exits).
+func (s *session) abandon() {
+	s.mu.Lock()
+	var left []*job
+	for j := range s.jobs {
+		if j.cancel != nil {
+			left = append(left, j)
+		}
+	}
+	s.mu.Unlock()
+	for _, j := range left {
+		_ = j.msg.Nak()
+	}
+}
+
+// started tells the task's submitter that the job starts now, and writes
+// the notice to the connection before it returns, so that a task that
+// kills this process is counted against its delivery limit (and a task
+// that never started is not). FlushWithContext writes what is buffered at
+// once and then waits for the server's reply, which s.written (an ended
+// deadline) cuts short: a write, not a round trip.
+func (s *session) started(j *job) {
+	subj := startedSubject(s.cfg.stream, j.sid)
+	s.noteMu.Lock()
+	defer s.noteMu.Unlock()
+	s.noteBuf = wire.AppendSeqs(s.noteBuf[:0], []uint64{j.seq})
+	if err := s.nc.Publish(subj, s.noteBuf); err != nil {
+		s.log.Debug("started notice not sent", zap.Uint64("task", j.seq), zap.Error(err))
+		return
+	}
+	_ = s.nc.FlushWithContext(s.written)
 }
 
 // execute runs a job and passes its outcome on. The task's context is
@@ -405,10 +468,6 @@ func (s *session) execute(j *job) {
 		end()
 		s.release(j, term, "submitter stopped", 0)
 		return
-	case s.taskCtx.Err() != nil:
-		end()
-		s.release(j, nak, "", 0) // our drain timed out: let another worker run it
-		return
 	case why != 0 || ctx.Err() != nil:
 		// The submit context ended before the task started (the cancel
 		// message overtook the start verdict, or the deadline passed):
@@ -418,15 +477,35 @@ func (s *session) execute(j *job) {
 		s.release(j, term, "submit context ended before the task started", 0)
 		return
 	}
+	// A task that may have killed the worker that ran it before runs
+	// alone here, so that if it kills this one too no other task started
+	// with it is blamed. (Local helpers isolate each call already.)
+	unlock := s.solo.RUnlock
+	if j.alone && s.cfg.localHelpers == 0 {
+		s.solo.Lock()
+		unlock = s.solo.Unlock
+	} else {
+		s.solo.RLock()
+	}
+	if s.stopping.Load() {
+		unlock()
+		end()
+		s.release(j, nak, "", 0) // draining: hand it back, not started
+		return
+	}
+	s.started(j)
 	s.mu.Lock()
 	s.running++
 	s.mu.Unlock()
 	t0 := time.Now()
 	res, err := s.calls.runCall(ctx, j.msg.Data())
 	elapsed := time.Since(t0)
+	unlock()
 	s.mu.Lock()
 	s.running--
 	s.mu.Unlock()
+	s.pace.ran(elapsed)
+	s.idle(j)                   // its runner is free; its result may still be on its way
 	expired := ctx.Err() != nil // deadline passed (other ends are told apart below)
 	end()
 	s.mu.Lock()
@@ -451,15 +530,15 @@ func (s *session) execute(j *job) {
 		// been abandoned: err).
 		s.release(j, term, "deadline exceeded while the task ran", 0)
 		return
-	case err != nil && j.attempts >= s.maxAttempts:
-		j.res = wire.Result{Seq: j.seq, Attempts: j.attempts, Status: wire.StatusLimit, Data: []byte(err.Error())}
 	case err != nil:
-		s.log.Warn("task failed on this worker; redelivering", zap.Uint64("attempt", j.attempts), zap.Error(err))
-		s.release(j, nak, "", s.delay(j.attempts))
-		return
+		// Tell the submitter why (it decides on the delivery limit at the
+		// next delivery), then hand the message back.
+		s.log.Warn("task failed on this worker without a result; handing it back", zap.String("submitter", j.sid),
+			zap.Uint64("task", j.seq), zap.Uint64("delivery", j.attempts), zap.Error(err))
+		j.res = wire.Result{Seq: j.seq, Attempts: j.attempts, Status: wire.StatusRetry, Data: []byte(err.Error())}
 	case len(res) > s.maxResult:
-		j.res = wire.Result{Seq: j.seq, Attempts: j.attempts, Status: wire.StatusFailed,
-			Data: fmt.Appendf(nil, "%v: result of %d bytes, the server's limit is %d", ErrTooLarge, len(res), s.maxResult)}
+		j.res = wire.Result{Seq: j.seq, Attempts: j.attempts, Status: wire.StatusTooLarge,
+			Data: fmt.Appendf(nil, "result of %d bytes, the server's limit is %d", len(res), s.maxResult)}
 	default:
 		j.res = wire.Result{Seq: j.seq, Attempts: j.attempts, Status: wire.StatusResult, Data: res}
 	}

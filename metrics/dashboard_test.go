@@ -1,11 +1,15 @@
 package metrics_test
 
 import (
+	"context"
 	"encoding/json"
 	"os"
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/gofutures/gofutures/metrics"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // dashboard is the part of a Grafana dashboard that the test checks.
@@ -31,7 +35,7 @@ type dashboard struct {
 
 // TestDashboard checks that dashboard.json parses, has the $executor
 // variable, filters every query by it, and uses exactly the metrics that
-// this package defines.
+// this package defines (Metrics and ClusterCollector).
 func TestDashboard(t *testing.T) {
 	raw, err := os.ReadFile("dashboard.json")
 	if err != nil {
@@ -52,9 +56,16 @@ func TestDashboard(t *testing.T) {
 		t.Errorf("template variables = %v, want executor and datasource", vars)
 	}
 
-	// The metric names this package exposes, from a registry with one executor.
+	// The metric names this package exposes, from a registry with one
+	// executor, which is a cluster executor with one worker too.
 	reg, m := newMetrics(t)
 	m.Hooks("x")
+	cc, err := metrics.NewClusterCollector(reg, "x", func(context.Context) (metrics.ClusterStats, error) {
+		return sampleStats(), nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 	mfs, err := reg.Gather()
 	if err != nil {
 		t.Fatal(err)
@@ -68,7 +79,8 @@ func TestDashboard(t *testing.T) {
 			}
 		}
 	}
-	used := map[string]bool{}
+	used := map[string]bool{}    // families
+	queried := map[string]bool{} // names as queried
 	metricName := regexp.MustCompile(`gofutures_[a-z_]+`)
 	ids := map[int]bool{}
 	for _, p := range d.Panels {
@@ -81,6 +93,7 @@ func TestDashboard(t *testing.T) {
 				t.Errorf("panel %q: query %q does not filter by $executor", p.Title, tg.Expr)
 			}
 			for _, n := range metricName.FindAllString(tg.Expr, -1) {
+				queried[n] = true
 				fam, ok := defined[n]
 				if !ok {
 					t.Errorf("panel %q: unknown metric %s", p.Title, n)
@@ -93,5 +106,42 @@ func TestDashboard(t *testing.T) {
 		if !used[mf.GetName()] {
 			t.Errorf("metric %s is on no panel", mf.GetName())
 		}
+	}
+
+	// Every cluster series the dashboard uses is one that the cluster
+	// collector describes, and every one it describes is on a panel:
+	// what it reports depends on the stats, its descriptions do not.
+	descs := make(chan *prometheus.Desc)
+	go func() { cc.Describe(descs); close(descs) }()
+	described := map[string]bool{}
+	fqName := regexp.MustCompile(`fqName: "([^"]+)"`)
+	for d := range descs {
+		if n := fqName.FindStringSubmatch(d.String()); n != nil {
+			described[n[1]] = true
+		} else {
+			t.Errorf("no name in %s", d)
+		}
+	}
+	for n := range queried {
+		if !strings.HasPrefix(n, "gofutures_cluster_") {
+			continue
+		}
+		base := n
+		for _, s := range []string{"_bucket", "_sum", "_count"} {
+			if b, ok := strings.CutSuffix(n, s); ok && described[b] {
+				base = b
+			}
+		}
+		if !described[base] {
+			t.Errorf("dashboard uses %s, which the cluster collector does not describe", n)
+		}
+	}
+	for n := range described {
+		if !used[n] {
+			t.Errorf("cluster series %s is on no panel", n)
+		}
+	}
+	if len(described) != len(clusterNames) {
+		t.Errorf("the cluster collector describes %d series, the tests know %d", len(described), len(clusterNames))
 	}
 }

@@ -1,5 +1,6 @@
 // Package metrics exports what the executors of this module do as Prometheus
-// metrics, fed by their hooks (executor.Hooks).
+// metrics, fed by their hooks (executor.Hooks) and, for cluster executors,
+// by their statistics (NewClusterCollector).
 //
 // New registers one collector on a prometheus.Registerer that you pass (never
 // the global registry unless you pass it); Metrics.Hooks returns the hooks for
@@ -47,6 +48,39 @@
 // BenchmarkOverhead compares a GoPool running trivial tasks with and without
 // metrics. A scrape takes a read lock and allocates the samples.
 //
+// # Cluster executors
+//
+// A cluster executor (package cluster) also knows things that no hook sees:
+// the workers connected to its task stream, the tasks waiting there, the
+// tasks redelivered. NewClusterCollector reports them on every scrape by
+// calling a function that returns ClusterStats; this package does not import
+// package cluster, so the program passes a small adapter around
+// cluster.Executor.Stats (ExampleNewClusterCollector shows it):
+//
+//	_, err := metrics.NewClusterCollector(reg, "jobs", clusterStats(ex))
+//
+// The series, each labelled with executor (and, per worker, worker,
+// worker_id and host):
+//
+//	gofutures_cluster_workers_connected               gauge    workers announcing themselves
+//	gofutures_cluster_worker_concurrency              gauge    tasks the worker runs at once
+//	gofutures_cluster_worker_tasks_running            gauge    tasks the worker is running
+//	gofutures_cluster_worker_tasks_held               gauge    tasks it holds: running, prefetched, result on its way
+//	gofutures_cluster_stream_depth                    gauge    tasks waiting in the stream, given to no worker
+//	gofutures_cluster_ack_pending                     gauge    tasks given to workers, not yet acknowledged
+//	gofutures_cluster_redeliveries_total              counter  tasks given again after a worker had started them
+//	gofutures_cluster_delivery_limit_failures_total   counter  tasks failed with their deliveries used up
+//	gofutures_cluster_ack_latency_seconds             histogram time the server took to confirm a stored task
+//	gofutures_cluster_stats_errors_total              counter  scrapes that could not read (all of) the statistics
+//
+// A scrape waits for the stats at most 1.5 times WithStatsTimeout (default
+// 2s), whatever the function does, and reports a failure in
+// gofutures_cluster_stats_errors_total (and the log) instead of failing the
+// whole scrape. The per-worker counts are as the workers last announced
+// them, at most a second old. Every executor of one stream sees the same
+// workers and the same stream, so aggregate those series with max, not
+// sum, across executors.
+//
 // dashboard.json in this directory is a Grafana dashboard for these metrics,
-// with an $executor variable.
+// with an $executor variable; its Cluster row shows the cluster series.
 package metrics

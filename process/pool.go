@@ -10,6 +10,7 @@ import (
 
 	"github.com/gofutures/gofutures/executor"
 	"github.com/gofutures/gofutures/internal/ring"
+	"github.com/gofutures/gofutures/internal/spawn"
 	"go.uber.org/zap"
 )
 
@@ -40,7 +41,7 @@ type Pool struct {
 	reg  *Registry
 	log  *zap.Logger
 	path string
-	sp   *spawner
+	sp   *spawn.Spawner // helpers die with this thread (Pdeathsig)
 
 	mu         sync.Mutex
 	queue      ring.Ring[*job]
@@ -98,7 +99,7 @@ func New(reg *Registry, opts ...Option) (*Pool, error) {
 	}
 	p := &Pool{cfg: cfg, reg: reg, path: path, allDone: make(chan struct{}), stopCh: make(chan struct{})}
 	p.log = cfg.logger.With(zap.String("executor", cfg.name))
-	p.sp = newSpawner()
+	p.sp = spawn.New()
 	p.mu.Lock()
 	for range cfg.workers {
 		p.spawnLocked(0)
@@ -246,7 +247,7 @@ func (p *Pool) breakLocked(cause error) []*job {
 func (p *Pool) checkDoneLocked() {
 	if p.closed && len(p.workers) == 0 {
 		p.doneOnce.Do(func() {
-			p.sp.close()
+			p.sp.Close()
 			close(p.allDone)
 		})
 	}
@@ -375,7 +376,7 @@ func (p *Pool) wait(ctx context.Context) error {
 	case <-ctx.Done():
 		return context.Cause(ctx)
 	}
-	<-p.sp.done
+	<-p.sp.Done()
 	p.doneLog.Do(func() { p.log.Info("shutdown done") })
 	return nil
 }

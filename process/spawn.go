@@ -2,50 +2,9 @@ package process
 
 import (
 	"bufio"
-	"os/exec"
-	"runtime"
 	"strings"
 	"sync"
 )
-
-// spawner starts helper processes from one goroutine locked to its OS
-// thread. The helpers are started with Pdeathsig, which Linux delivers when
-// the thread that forked them exits, not the process: the thread must live as
-// long as the helpers, so this goroutine lives as long as the pool and is
-// ended (by close) only after every helper has been reaped.
-type spawner struct {
-	reqs chan spawnReq
-	done chan struct{}
-}
-
-type spawnReq struct {
-	cmd   *exec.Cmd
-	reply chan error
-}
-
-func newSpawner() *spawner {
-	s := &spawner{reqs: make(chan spawnReq), done: make(chan struct{})}
-	go s.loop()
-	return s
-}
-
-func (s *spawner) loop() {
-	defer close(s.done)
-	runtime.LockOSThread() // never unlocked: the thread ends with the goroutine
-	for r := range s.reqs {
-		r.reply <- r.cmd.Start()
-	}
-}
-
-// start starts cmd on the spawner's thread. It blocks until the process has
-// started (or failed to). Not to be called after close.
-func (s *spawner) start(cmd *exec.Cmd) error {
-	reply := make(chan error, 1)
-	s.reqs <- spawnReq{cmd, reply}
-	return <-reply
-}
-
-func (s *spawner) close() { close(s.reqs) }
 
 // tail keeps the last lines of a helper's standard error, and the first
 // lines that announce a crash ("fatal error: ...", "panic: ..."), which a

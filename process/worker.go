@@ -168,7 +168,7 @@ func (w *worker) start() error {
 	// SIGTERM, which the helper turns into SIGKILL for its whole process
 	// group (see serveMain), so that a task's children die with the host.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
-	err = p.sp.start(cmd)
+	err = p.sp.Start(cmd)
 	r3.Close()
 	w4.Close()
 	we.Close()

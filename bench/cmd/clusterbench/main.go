@@ -2,7 +2,7 @@
 // embedded server, 2 worker processes on this machine) with Python's
 // multiprocessing.managers master/worker (a task queue and a result queue
 // over TCP with an authkey, 2 worker processes):
-// /work/shared/baselines/python/bench7_managers.py.
+// ../shared/baselines/python/bench7_managers.py (found beside the checkout).
 //
 // Both run the trivial task n -> n*n: one task per message (submit n tasks,
 // then wait for every result), and chunks of 1000 tasks per message. The
@@ -35,6 +35,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gofutures/gofutures/bench/internal/pybase"
 	"github.com/gofutures/gofutures/cluster"
 	"github.com/gofutures/gofutures/executor"
 	"github.com/gofutures/gofutures/future"
@@ -82,9 +83,16 @@ func main() {
 	quick := flag.Bool("quick", false, "CI mode: 1 round, n 5000, chunk-n 100000, cancel-n 20, no Python")
 	withPython := flag.Bool("python", true, "also run Python's managers baseline")
 	pythonBin := flag.String("python-bin", "python3", "Python interpreter")
-	script := flag.String("python-script", "/work/shared/baselines/python/bench7_managers.py", "Python baseline script")
+	script := flag.String("python-script", "", "Python baseline script (default: shared/baselines/python/bench7_managers.py beside the checkout)")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the submitter's measured rounds to this file")
 	flag.Parse()
+	if *script == "" {
+		found, err := pybase.Find("", "bench7_managers.py")
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err) // the Python comparison fails without it
+		}
+		*script = found
+	}
 	if *quick {
 		*runs, *n, *chunkN, *withPython = 1, 5000, 100_000, false
 		*cancelN = min(*cancelN, 20)

@@ -27,6 +27,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/gofutures/gofutures/bench/internal/pybase"
 )
 
 type key struct {
@@ -45,8 +47,15 @@ func main() {
 	warmup := flag.Bool("warmup", true, "run every variant once on n/10 tasks before measuring")
 	withPython := flag.Bool("python", true, "also run Python's ThreadPoolExecutor(4) baseline")
 	python := flag.String("python-bin", "python3", "Python interpreter")
-	script := flag.String("python-script", "/work/shared/baselines/python/bench1_threadpool.py", "Python baseline script")
+	script := flag.String("python-script", "", "Python baseline script (default: shared/baselines/python/bench1_threadpool.py beside the checkout)")
 	flag.Parse()
+	if *script == "" {
+		found, err := pybase.Find("", "bench1_threadpool.py")
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err) // the Python comparison fails without it
+		}
+		*script = found
+	}
 
 	set := map[string]bool{}
 	flag.Visit(func(f *flag.Flag) { set[f.Name] = true })

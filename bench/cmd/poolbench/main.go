@@ -5,7 +5,7 @@
 // For chunk sizes 1 and 1000 it times, on a goroutine executor of -workers
 // workers: pool.ImapUnordered over a lazy input of -n items, pool.Map over a
 // slice of -n items, and the hand-written equivalents; then it runs
-// /work/shared/baselines/python/bench3_mp_pool.py once and reads its
+// ../shared/baselines/python/bench3_mp_pool.py (found beside the checkout) once and reads its
 // imap_unordered figures. It prints the median items/s of -reps runs and the
 // ratios: ours / hand-written (target ≥ 0.67, i.e. within 1.5×) and ours /
 // Python (target ≥ 3).
@@ -25,6 +25,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/gofutures/gofutures/bench/internal/pybase"
 	"github.com/gofutures/gofutures/executor"
 	"github.com/gofutures/gofutures/pool"
 )
@@ -34,8 +35,15 @@ func main() {
 	workers := flag.Int("workers", 2, "workers of the executor (Python's Pool(2) has 2)")
 	reps := flag.Int("reps", 7, "runs per variant; the median is reported")
 	python := flag.String("python", "python3", `Python interpreter ("" to skip Python)`)
-	script := flag.String("script", "/work/shared/baselines/python/bench3_mp_pool.py", "Python baseline script")
+	script := flag.String("script", "", "Python baseline script (default: shared/baselines/python/bench3_mp_pool.py beside the checkout)")
 	flag.Parse()
+	if *script == "" {
+		found, err := pybase.Find("", "bench3_mp_pool.py")
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err) // the Python comparison fails without it
+		}
+		*script = found
+	}
 	if err := run(*n, *workers, *reps, *python, *script); err != nil {
 		fmt.Fprintln(os.Stderr, "poolbench:", err)
 		os.Exit(1)

@@ -35,6 +35,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gofutures/gofutures/bench/internal/pybase"
 	"github.com/gofutures/gofutures/executor"
 	"github.com/gofutures/gofutures/future"
 	"github.com/gofutures/gofutures/internal/primes"
@@ -423,21 +424,8 @@ func benchPrimes(ctx context.Context, rounds int) (serial, warm, cold, goroutine
 }
 
 func findPyDir(dir string) (string, error) {
-	if dir != "" {
-		return dir, nil
-	}
-	wd, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for d := wd; d != "/"; d = filepath.Dir(d) {
-		for _, c := range []string{filepath.Join(d, "shared", "baselines", "python"), filepath.Join(d, "..", "shared", "baselines", "python")} {
-			if _, err := os.Stat(filepath.Join(c, "bench2_processpool.py")); err == nil {
-				return c, nil
-			}
-		}
-	}
-	return "", fmt.Errorf("python baselines not found above %s (use -pydir)", wd)
+	script, err := pybase.Find(dir, "bench2_processpool.py")
+	return filepath.Dir(script), err
 }
 
 func runPython(dir, script string, into map[string]pyResult) error {

@@ -47,3 +47,27 @@ func Run(python, script string, reps int) ([]Record, error) {
 	}
 	return recs, nil
 }
+
+// Find returns the path of the baseline script name (e.g.
+// "bench7_managers.py"): in dir if dir is not empty, else in the first
+// shared/baselines/python found beside the working directory or one of its
+// parents (the checkout's sibling ../shared, wherever the program runs from
+// inside it).
+func Find(dir, name string) (string, error) {
+	if dir != "" {
+		return filepath.Join(dir, name), nil
+	}
+	wd, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for d := wd; ; d = filepath.Dir(d) {
+		c := filepath.Join(d, "shared", "baselines", "python", name)
+		if _, err := os.Stat(c); err == nil {
+			return c, nil
+		}
+		if d == filepath.Dir(d) {
+			return "", fmt.Errorf("python baseline %s not found in shared/baselines/python beside %s or a parent (give its path)", name, wd)
+		}
+	}
+}

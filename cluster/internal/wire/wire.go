@@ -20,13 +20,23 @@ const (
 	StatusLimit
 	// StatusFailed: the worker could not run or report the call; Data is the reason.
 	StatusFailed
+	// StatusTooLarge: the result does not fit in a message; Data is the
+	// detail. The submitter fails the task with cluster.ErrTooLarge.
+	StatusTooLarge
+	// StatusRetry: this delivery failed without a result (a local helper
+	// died, for one); Data is the reason. The submitter keeps the task and
+	// records the reason; the worker hands the message back for another
+	// delivery.
+	StatusRetry
 	statusEnd
 )
 
 // Verdicts of a start request.
 const (
-	Skip byte = 0 // do not run: unknown, done or cancelled
-	Run  byte = 1 // run it
+	Skip  byte = 0 // do not run: unknown, done or cancelled
+	Run   byte = 1 // run it
+	Limit byte = 2 // do not run: it started as often as allowed; the submitter failed it
+	Alone byte = 3 // run it, alone: a worker that ran it before vanished, maybe killed by it
 )
 
 // Reason says why a submitter cancels running tasks: the error its

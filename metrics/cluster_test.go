@@ -1,0 +1,336 @@
+package metrics_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/gofutures/gofutures/cluster"
+	"github.com/gofutures/gofutures/executor"
+	"github.com/gofutures/gofutures/metrics"
+	"github.com/gofutures/gofutures/process"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+)
+
+var double = process.MustRegister(clusterReg, "metrics_test.double", func(_ context.Context, n int) (int, error) {
+	return 2 * n, nil
+})
+
+var clusterNames = []string{
+	"gofutures_cluster_workers_connected", "gofutures_cluster_worker_concurrency",
+	"gofutures_cluster_worker_tasks_running", "gofutures_cluster_worker_tasks_held",
+	"gofutures_cluster_stream_depth", "gofutures_cluster_ack_pending",
+	"gofutures_cluster_redeliveries_total", "gofutures_cluster_delivery_limit_failures_total",
+	"gofutures_cluster_ack_latency_seconds", "gofutures_cluster_stats_errors_total",
+}
+
+// sampleStats has two workers (one of them reported twice) and a histogram.
+func sampleStats() metrics.ClusterStats {
+	return metrics.ClusterStats{
+		Workers: []metrics.ClusterWorker{
+			{Name: "w", ID: "A", Host: "h1", Concurrency: 4, Running: 2, Held: 3},
+			{Name: "w", ID: "B", Host: "h2", Concurrency: 8, Running: 0, Held: 1},
+			{Name: "w", ID: "B", Host: "h2", Concurrency: 8, Running: 0, Held: 1},
+		},
+		StreamDepth: 12, AckPending: 4, Redeliveries: 2, DeliveryLimitFailures: 1,
+		AckLatency: metrics.Histogram{Count: 5, Sum: 0.0125, Buckets: map[float64]uint64{0.001: 3, 0.01: 4}},
+	}
+}
+
+const sampleWorkers = `# HELP gofutures_cluster_worker_concurrency Tasks the worker runs at once.
+# TYPE gofutures_cluster_worker_concurrency gauge
+gofutures_cluster_worker_concurrency{executor="jobs",host="h1",worker="w",worker_id="A"} 4
+gofutures_cluster_worker_concurrency{executor="jobs",host="h2",worker="w",worker_id="B"} 8
+# HELP gofutures_cluster_worker_tasks_held Tasks the worker holds: running, prefetched, or with a result on its way.
+# TYPE gofutures_cluster_worker_tasks_held gauge
+gofutures_cluster_worker_tasks_held{executor="jobs",host="h1",worker="w",worker_id="A"} 3
+gofutures_cluster_worker_tasks_held{executor="jobs",host="h2",worker="w",worker_id="B"} 1
+# HELP gofutures_cluster_worker_tasks_running Tasks the worker is running.
+# TYPE gofutures_cluster_worker_tasks_running gauge
+gofutures_cluster_worker_tasks_running{executor="jobs",host="h1",worker="w",worker_id="A"} 2
+gofutures_cluster_worker_tasks_running{executor="jobs",host="h2",worker="w",worker_id="B"} 0
+# HELP gofutures_cluster_workers_connected Workers connected to the cluster's task stream.
+# TYPE gofutures_cluster_workers_connected gauge
+gofutures_cluster_workers_connected{executor="jobs"} 2
+`
+
+const sampleCounters = `# HELP gofutures_cluster_ack_latency_seconds Time the server took to confirm that it stored a task.
+# TYPE gofutures_cluster_ack_latency_seconds histogram
+gofutures_cluster_ack_latency_seconds_bucket{executor="jobs",le="0.001"} 3
+gofutures_cluster_ack_latency_seconds_bucket{executor="jobs",le="0.01"} 4
+gofutures_cluster_ack_latency_seconds_bucket{executor="jobs",le="+Inf"} 5
+gofutures_cluster_ack_latency_seconds_sum{executor="jobs"} 0.0125
+gofutures_cluster_ack_latency_seconds_count{executor="jobs"} 5
+# HELP gofutures_cluster_delivery_limit_failures_total Tasks failed because they used up their deliveries.
+# TYPE gofutures_cluster_delivery_limit_failures_total counter
+gofutures_cluster_delivery_limit_failures_total{executor="jobs"} 1
+# HELP gofutures_cluster_redeliveries_total Tasks given to a worker again after a worker had started them.
+# TYPE gofutures_cluster_redeliveries_total counter
+gofutures_cluster_redeliveries_total{executor="jobs"} 2
+`
+
+const sampleStream = `# HELP gofutures_cluster_ack_pending Tasks given to workers and not yet acknowledged.
+# TYPE gofutures_cluster_ack_pending gauge
+gofutures_cluster_ack_pending{executor="jobs"} 4
+# HELP gofutures_cluster_stream_depth Tasks waiting in the stream that no worker has been given yet.
+# TYPE gofutures_cluster_stream_depth gauge
+gofutures_cluster_stream_depth{executor="jobs"} 12
+`
+
+func statsErrors(n string) string {
+	return `# HELP gofutures_cluster_stats_errors_total Scrapes that could not read the cluster's statistics, or only part of them.
+# TYPE gofutures_cluster_stats_errors_total counter
+gofutures_cluster_stats_errors_total{executor="jobs"} ` + n + "\n"
+}
+
+func compareCluster(t *testing.T, c prometheus.Collector, want string) {
+	t.Helper()
+	if err := testutil.CollectAndCompare(c, strings.NewReader(want), clusterNames...); err != nil {
+		t.Error(err)
+	}
+}
+
+func TestClusterCollector(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	var gotDeadline atomic.Bool
+	c, err := metrics.NewClusterCollector(reg, "jobs", func(ctx context.Context) (metrics.ClusterStats, error) {
+		dl, ok := ctx.Deadline()
+		gotDeadline.Store(ok && time.Until(dl) <= 2*time.Second)
+		return sampleStats(), nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	compareCluster(t, c, sampleWorkers+sampleCounters+sampleStream+statsErrors("0"))
+	if !gotDeadline.Load() {
+		t.Error("the stats function's ctx has no deadline of at most the default 2s")
+	}
+	problems, err := testutil.GatherAndLint(reg)
+	if err != nil || len(problems) > 0 {
+		t.Errorf("lint: %v, %v", problems, err)
+	}
+}
+
+func TestClusterCollectorFailures(t *testing.T) {
+	t.Run("partial", func(t *testing.T) {
+		c, err := metrics.NewClusterCollector(prometheus.NewRegistry(), "jobs", func(context.Context) (metrics.ClusterStats, error) {
+			return sampleStats(), errors.New("no connection")
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Everything but the stream's gauges, and the failure counted.
+		compareCluster(t, c, sampleWorkers+sampleCounters+statsErrors("1"))
+	})
+	t.Run("panic", func(t *testing.T) {
+		c, err := metrics.NewClusterCollector(prometheus.NewRegistry(), "jobs", func(context.Context) (metrics.ClusterStats, error) {
+			panic("stats broke")
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		compareCluster(t, c, statsErrors("1"))
+		compareCluster(t, c, statsErrors("2"))
+	})
+	t.Run("hang", func(t *testing.T) {
+		release := make(chan struct{})
+		var calls atomic.Int32
+		c, err := metrics.NewClusterCollector(prometheus.NewRegistry(), "jobs", func(context.Context) (metrics.ClusterStats, error) {
+			if calls.Add(1) == 1 {
+				<-release // ignores its ctx
+			}
+			return sampleStats(), nil
+		}, metrics.WithStatsTimeout(20*time.Millisecond))
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Three scrapes, two at once: each gives up, and they share the one call.
+		var wg sync.WaitGroup
+		for range 2 {
+			wg.Go(func() { testutil.CollectAndCount(c) })
+		}
+		wg.Wait()
+		compareCluster(t, c, statsErrors("3"))
+		if n := calls.Load(); n != 1 {
+			t.Errorf("stats called %d times while its first call hung, want 1", n)
+		}
+		close(release)
+		// The hung call returns; a later scrape calls again and reports it all.
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		for testutil.CollectAndCount(c, "gofutures_cluster_stream_depth") == 0 {
+			if ctx.Err() != nil {
+				t.Fatal("no scrape succeeded after the hung call returned")
+			}
+		}
+	})
+}
+
+func TestNewClusterCollectorErrors(t *testing.T) {
+	stats := func(context.Context) (metrics.ClusterStats, error) { return metrics.ClusterStats{}, nil }
+	reg := prometheus.NewRegistry()
+	if _, err := metrics.NewClusterCollector(reg, "jobs", stats); err != nil {
+		t.Fatal(err)
+	}
+	// Another executor, and the executor metrics, on the same registry are fine.
+	if _, err := metrics.NewClusterCollector(reg, "other", stats); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := metrics.New(reg); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name  string
+		reg   prometheus.Registerer
+		stats func(context.Context) (metrics.ClusterStats, error)
+		opts  []metrics.ClusterOption
+		is    func(error) bool
+	}{
+		{"nil registerer", nil, stats, nil, nil},
+		{"nil stats", prometheus.NewRegistry(), nil, nil, nil},
+		{"registered twice", reg, stats, nil, func(err error) bool {
+			var are prometheus.AlreadyRegisteredError
+			return errors.As(err, &are)
+		}},
+		{"label clash", prometheus.NewRegistry(), stats,
+			[]metrics.ClusterOption{metrics.WithClusterConstLabels(prometheus.Labels{"worker": "x"})}, nil},
+		{"bad namespace", prometheus.NewRegistry(), stats, []metrics.ClusterOption{metrics.WithClusterNamespace("a-b")}, nil},
+		{"zero timeout", prometheus.NewRegistry(), stats, []metrics.ClusterOption{metrics.WithStatsTimeout(0)}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := metrics.NewClusterCollector(tt.reg, "jobs", tt.stats, tt.opts...)
+			if err == nil || c != nil {
+				t.Fatalf("NewClusterCollector = %v, %v; want an error", c, err)
+			}
+			if tt.is != nil && !tt.is(err) {
+				t.Fatalf("error %v does not match", err)
+			}
+		})
+	}
+	c, err := metrics.NewClusterCollector(prometheus.NewRegistry(), "jobs", stats, metrics.WithClusterNamespace("app"),
+		metrics.WithClusterConstLabels(prometheus.Labels{"service": "s"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := testutil.CollectAndCompare(c, strings.NewReader(`# HELP app_cluster_workers_connected Workers connected to the cluster's task stream.
+# TYPE app_cluster_workers_connected gauge
+app_cluster_workers_connected{executor="jobs",service="s"} 0
+`), "app_cluster_workers_connected"); err != nil {
+		t.Error(err)
+	}
+}
+
+// clusterValue returns the value of the gauge or counter name (summed over
+// its series) and whether it was reported.
+func clusterValue(t *testing.T, g prometheus.Gatherer, name string) (float64, bool) {
+	t.Helper()
+	mfs, err := g.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() == name {
+			v := 0.0
+			for _, m := range mf.GetMetric() {
+				v += m.GetGauge().GetValue() + m.GetCounter().GetValue() + float64(m.GetHistogram().GetSampleCount())
+			}
+			return v, true
+		}
+	}
+	return 0, false
+}
+
+// waitValue scrapes g until name has value v.
+func waitValue(t *testing.T, g prometheus.Gatherer, name string, v float64) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		got, ok := clusterValue(t, g, name)
+		if ok && got == v {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("%s = %v (reported: %v), want %v", name, got, ok, v)
+		case <-tick.C:
+		}
+	}
+}
+
+// TestClusterCollectorExecutor scrapes a real cluster executor: tasks wait
+// in the stream, a worker joins and runs them, and leaves.
+func TestClusterCollectorExecutor(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	ex, err := cluster.New(ctx, clusterReg, cluster.WithName("jobs"), cluster.WithToken("t0ken"),
+		cluster.WithStoreDir(t.TempDir()), cluster.WithAckWait(time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if err := ex.Stop(ctx); err != nil {
+			t.Error(err)
+		}
+	}()
+	reg := prometheus.NewRegistry()
+	if _, err := metrics.NewClusterCollector(reg, "jobs", clusterStats(ex)); err != nil {
+		t.Fatal(err)
+	}
+	waitValue(t, reg, "gofutures_cluster_workers_connected", 0)
+	var fs []interface{ Err(context.Context) error }
+	for i := range 3 {
+		f, err := executor.Call(ctx, ex, double, i)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fs = append(fs, f)
+	}
+	waitValue(t, reg, "gofutures_cluster_stream_depth", 3)
+	waitValue(t, reg, "gofutures_cluster_ack_latency_seconds", 3)
+
+	w, err := cluster.NewWorker(clusterReg, cluster.WithURL(ex.URL()), cluster.WithToken("t0ken"),
+		cluster.WithName("w1"), cluster.WithConcurrency(2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	wctx, stopWorker := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- w.Run(wctx) }()
+	defer func() { stopWorker(); <-done }()
+	waitValue(t, reg, "gofutures_cluster_workers_connected", 1)
+	waitValue(t, reg, "gofutures_cluster_worker_concurrency", 2)
+	for _, f := range fs {
+		if err := f.Err(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitValue(t, reg, "gofutures_cluster_stream_depth", 0)
+	waitValue(t, reg, "gofutures_cluster_ack_pending", 0)
+	if v, _ := clusterValue(t, reg, "gofutures_cluster_stats_errors_total"); v != 0 {
+		t.Errorf("stats errors = %v, want 0", v)
+	}
+	stopWorker()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	done <- nil // for the deferred stop
+	waitValue(t, reg, "gofutures_cluster_workers_connected", 0)
+
+	// After Stop the stream cannot be read: the scrape says so, and goes on.
+	if err := ex.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	waitValue(t, reg, "gofutures_cluster_stats_errors_total", 1)
+	if _, ok := clusterValue(t, reg, "gofutures_cluster_stream_depth"); ok {
+		t.Error("stream depth reported after Stop")
+	}
+}
