@@ -23,10 +23,17 @@ func natsOptions(cfg *config, role string) ([]nats.Option, error) {
 		nats.MaxReconnects(-1),
 		nats.ReconnectWait(100 * time.Millisecond),
 		nats.ReconnectBufSize(64 << 20),
-		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
-			if err != nil {
-				log.Warn("disconnected from NATS", zap.Error(err))
+		nats.DisconnectErrHandler(func(nc *nats.Conn, err error) {
+			if nc.IsClosed() {
+				return // our own Close
 			}
+			// err is nil when the server closed the connection cleanly
+			// (a restart): still a lost server, and worth a warning.
+			log.Warn("lost the connection to NATS; reconnecting (published messages are buffered meanwhile)",
+				zap.String("role", role), zap.Error(err))
+		}),
+		nats.ReconnectErrHandler(func(_ *nats.Conn, err error) {
+			log.Debug("reconnect attempt failed", zap.String("role", role), zap.Error(err))
 		}),
 		nats.ReconnectHandler(func(nc *nats.Conn) { log.Info("reconnected to NATS", zap.String("url", nc.ConnectedUrl())) }),
 		nats.ErrorHandler(func(_ *nats.Conn, sub *nats.Subscription, err error) {
