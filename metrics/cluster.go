@@ -18,7 +18,7 @@ import (
 // its workers, in this package's own terms, so that this package does not
 // depend on package cluster. The function given to NewClusterCollector
 // returns it; for a *cluster.Executor it is a copy of the fields of
-// cluster.Stats (see the package doc for the adapter).
+// cluster.Stats (package metrics/clustermetrics makes it).
 type ClusterStats struct {
 	// Workers are the workers connected now.
 	Workers []ClusterWorker

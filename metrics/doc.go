@@ -53,11 +53,12 @@
 // A cluster executor (package cluster) also knows things that no hook sees:
 // the workers connected to its task stream, the tasks waiting there, the
 // tasks redelivered. NewClusterCollector reports them on every scrape by
-// calling a function that returns ClusterStats; this package does not import
-// package cluster, so the program passes a small adapter around
-// cluster.Executor.Stats (ExampleNewClusterCollector shows it):
+// calling a function that returns ClusterStats. This package does not
+// import package cluster (it would link a NATS client into every program);
+// package metrics/clustermetrics does, and registers a collector for a
+// *cluster.Executor:
 //
-//	_, err := metrics.NewClusterCollector(reg, "jobs", clusterStats(ex))
+//	_, err := clustermetrics.Register(reg, "jobs", ex)
 //
 // The series, each labelled with executor (and, per worker, worker,
 // worker_id and host):

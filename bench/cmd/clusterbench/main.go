@@ -33,6 +33,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/gofutures/gofutures/bench/internal/pybase"
@@ -147,6 +148,12 @@ func main() {
 	if err := ex.Shutdown(ctx); err != nil {
 		fatalf("shutdown: %v", err)
 	}
+	// Peak resident memory, now that the worker processes have been reaped
+	// (and before Python runs): this process with the embedded server, and
+	// the largest worker process.
+	var self, kids syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &self)
+	_ = syscall.Getrusage(syscall.RUSAGE_CHILDREN, &kids)
 
 	var py map[string]float64
 	if *withPython {
@@ -160,6 +167,8 @@ func main() {
 	fmt.Println("|---|---|---|---|")
 	row("1 task per message (tasks/s)", median(single), py["managers_queue_chunk1"])
 	row(fmt.Sprintf("%d tasks per message (items/s)", *chunk), median(chunked), py[fmt.Sprintf("managers_queue_chunk%d", *chunk)])
+	fmt.Printf("\npeak RSS: submitter with the embedded server %.0f MiB, largest worker process %.0f MiB\n",
+		float64(self.Maxrss)/1024, float64(kids.Maxrss)/1024)
 	if len(seen) > 0 {
 		fmt.Printf("\ncancel() of the submit ctx, %d tasks running on a worker process one at a time (goal: <= 20 ms):\n\n", len(seen))
 		fmt.Println("| until | median | p90 | max |")

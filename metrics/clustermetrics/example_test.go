@@ -1,4 +1,4 @@
-package metrics_test
+package clustermetrics_test
 
 import (
 	"context"
@@ -8,38 +8,9 @@ import (
 	"time"
 
 	"github.com/gofutures/gofutures/cluster"
-	"github.com/gofutures/gofutures/metrics"
-	"github.com/gofutures/gofutures/process"
+	"github.com/gofutures/gofutures/metrics/clustermetrics"
 	"github.com/prometheus/client_golang/prometheus"
 )
-
-// clusterReg holds the functions the example cluster runs.
-var clusterReg = process.NewRegistry()
-
-// clusterStats adapts a cluster executor to NewClusterCollector. Package
-// metrics does not import package cluster (which would make every user of
-// metrics link a NATS client), so the program copies cluster.Stats into
-// metrics.ClusterStats. Stats fails only when it cannot read the stream;
-// what it returns then still holds everything else, and so does the copy.
-func clusterStats(ex *cluster.Executor) func(context.Context) (metrics.ClusterStats, error) {
-	return func(ctx context.Context) (metrics.ClusterStats, error) {
-		s, err := ex.Stats(ctx)
-		out := metrics.ClusterStats{
-			StreamDepth: s.StreamDepth, AckPending: s.AckPending,
-			Redeliveries: s.Redeliveries, DeliveryLimitFailures: s.DeliveryLimitFailures,
-			AckLatency: metrics.Histogram{Count: s.AckLatency.Count, Sum: s.AckLatency.Sum.Seconds(),
-				Buckets: make(map[float64]uint64, len(s.AckLatency.Bounds))},
-		}
-		for i, b := range s.AckLatency.Bounds {
-			out.AckLatency.Buckets[b.Seconds()] = s.AckLatency.Counts[i]
-		}
-		for _, w := range s.Workers {
-			out.Workers = append(out.Workers, metrics.ClusterWorker{Name: w.Name, ID: w.ID, Host: w.Host,
-				Concurrency: w.Concurrency, Running: w.Running, Held: w.Held})
-		}
-		return out, err
-	}
-}
 
 // waitForWorkers waits until n workers have announced themselves to ex
 // (their first announcement comes as they start), for at most 30s.
@@ -61,10 +32,10 @@ func waitForWorkers(ex *cluster.Executor, n int) error {
 	}
 }
 
-// ExampleNewClusterCollector exports the statistics of a cluster executor:
+// Example exports the statistics of a cluster executor:
 // its workers, its stream's depth, redeliveries and the server's ack
 // latency. A worker joins, and the next scrape shows it.
-func ExampleNewClusterCollector() {
+func Example() {
 	ctx := context.Background()
 	dir, err := os.MkdirTemp("", "example")
 	if err != nil {
@@ -78,7 +49,7 @@ func ExampleNewClusterCollector() {
 	}
 	defer ex.Shutdown(ctx)
 	reg := prometheus.NewRegistry()
-	if _, err := metrics.NewClusterCollector(reg, "jobs", clusterStats(ex)); err != nil {
+	if _, err := clustermetrics.Register(reg, "jobs", ex); err != nil {
 		log.Fatal(err)
 	}
 
