@@ -110,6 +110,9 @@ func newExecutor(ctx context.Context, c codec, opts []ExecutorOption) (*Executor
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
+	if cfg.workerTuned && cfg.workerProcs == 0 {
+		return nil, errors.New("cluster: WithConcurrency, WithPrefetch and WithDrainTimeout on New configure the worker processes it starts: give WithWorkerProcesses too, or give them to the workers (NewWorker, or the GOFUTURES_CLUSTER_* variables)")
+	}
 	if cfg.workers == 0 {
 		cfg.workers = runtime.NumCPU()
 		if cfg.workerProcs > 0 {

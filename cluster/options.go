@@ -107,6 +107,7 @@ type config struct {
 	concurrency  int
 	prefetch     int
 	drainTimeout time.Duration
+	workerTuned  bool // one of the three above was set
 }
 
 func defaultConfig() config {
@@ -139,6 +140,8 @@ func (c *config) validate() error {
 		return fmt.Errorf("cluster: worker concurrency must be >= 1, got %d", c.concurrency)
 	case c.prefetch < 0:
 		return fmt.Errorf("cluster: prefetch must be >= 0, got %d", c.prefetch)
+	case c.drainTimeout <= 0:
+		return fmt.Errorf("cluster: drain timeout must be > 0, got %v", c.drainTimeout)
 	case c.workers < 0 || c.workerProcs < 0 || c.localHelpers < 0:
 		return fmt.Errorf("cluster: worker counts must be >= 0")
 	case c.replicas < 1 || c.replicas > 5:
@@ -365,7 +368,9 @@ func WithPublishTimeout(d time.Duration) ExecutorOption {
 // Executor, it is that of each worker process it starts (WithWorkerProcesses;
 // without them it has no effect), and the default of WithWorkers is the
 // processes times this.
-func WithConcurrency(n int) Option { return optionFunc(func(c *config) { c.concurrency = n }) }
+func WithConcurrency(n int) Option {
+	return optionFunc(func(c *config) { c.concurrency, c.workerTuned = n, true })
+}
 
 // WithPrefetch caps the tasks a worker holds beyond those it runs. A worker
 // holds only what it can start soon: beyond its runners, the tasks they
@@ -375,7 +380,9 @@ func WithConcurrency(n int) Option { return optionFunc(func(c *config) { c.concu
 // free for. Default 256. Given to an Executor, it
 // is that of each worker process it starts (WithWorkerProcesses; without them
 // it has no effect).
-func WithPrefetch(n int) Option { return optionFunc(func(c *config) { c.prefetch = n }) }
+func WithPrefetch(n int) Option {
+	return optionFunc(func(c *config) { c.prefetch, c.workerTuned = n, true })
+}
 
 // WithDrainTimeout sets how long a stopping worker lets its running tasks
 // finish before it cancels their ctx; they are then redelivered, and a
@@ -385,5 +392,5 @@ func WithPrefetch(n int) Option { return optionFunc(func(c *config) { c.prefetch
 // of each worker process it starts, and a process that has not exited this
 // plus a margin after it was asked to stop is killed.
 func WithDrainTimeout(d time.Duration) Option {
-	return optionFunc(func(c *config) { c.drainTimeout = d })
+	return optionFunc(func(c *config) { c.drainTimeout, c.workerTuned = d, true })
 }

@@ -171,3 +171,20 @@ func TestOptionNKeySeed(t *testing.T) {
 		})
 	}
 }
+
+// TestWorkerTuningNeedsProcesses: the worker settings given to New act
+// only on the worker processes it starts; without WithWorkerProcesses they
+// would do nothing, so New refuses them.
+func TestWorkerTuningNeedsProcesses(t *testing.T) {
+	ctx := waitCtx(t)
+	for _, o := range []Option{WithConcurrency(4), WithPrefetch(0), WithDrainTimeout(time.Second)} {
+		ex, err := New(ctx, testReg, WithToken(testToken), WithStoreDir(t.TempDir()), o)
+		if err == nil {
+			_ = ex.Stop(ctx)
+			t.Fatal("New accepted a worker setting without WithWorkerProcesses")
+		}
+		if !strings.Contains(err.Error(), "WithWorkerProcesses") {
+			t.Errorf("error %q does not say what to do", err)
+		}
+	}
+}

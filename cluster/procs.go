@@ -83,6 +83,9 @@ func workerEnv(cfg *config, url string) []string {
 		EnvWorker+"=1", EnvURL+"="+url, EnvStream+"="+cfg.stream, envStdin+"=1", envGroup+"=1",
 		EnvConcurrency+"="+strconv.Itoa(cfg.concurrency), EnvPrefetch+"="+strconv.Itoa(cfg.prefetch),
 		EnvDrainTimeout+"="+cfg.drainTimeout.String())
+	if cfg.localHelpers > 0 { // a Worker's processes (Worker.supervise) run local helpers each
+		env = append(env, EnvHelpers+"="+strconv.Itoa(cfg.localHelpers))
+	}
 	switch {
 	case cfg.token != "":
 		env = append(env, EnvToken+"="+cfg.token)
