@@ -30,13 +30,7 @@ func authServer(t *testing.T, set func(*config)) string {
 // for), fails Run with ErrAuth, the nats.go error that says why, and the
 // server's words.
 func TestAuthMismatch(t *testing.T) {
-	kp, err := nkeys.CreateUser()
-	if err != nil {
-		t.Fatal(err)
-	}
-	seed, _ := kp.Seed()
-	other, _ := nkeys.CreateUser()
-	otherSeed, _ := other.Seed()
+	seed, otherSeed := userSeeds(t)
 	tokenURL := authServer(t, func(c *config) { c.token = testToken })
 	nkeyURL := authServer(t, func(c *config) { c.nkeySeed = string(seed) })
 	userURL := authServer(t, func(c *config) { c.user, c.password = "alice", "pw" })
@@ -98,4 +92,20 @@ func TestAuthErrClassification(t *testing.T) {
 			t.Errorf("isAuthErr(%v) = %v, want %v", tc.err, got, tc.want)
 		}
 	}
+}
+
+// userSeeds returns the seeds of two new NKey users.
+func userSeeds(t *testing.T) (seed, other []byte) {
+	t.Helper()
+	a, err := nkeys.CreateUser()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := nkeys.CreateUser()
+	if err != nil {
+		t.Fatal(err)
+	}
+	seed, _ = a.Seed()
+	other, _ = b.Seed()
+	return seed, other
 }

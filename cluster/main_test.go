@@ -155,22 +155,11 @@ func newTestExecutor(t *testing.T, more ...ExecutorOption) *Executor {
 	return ex
 }
 
-// startWorker runs a worker in this process until the test ends.
+// startWorker runs a worker in this process until the test ends (see
+// runWorker, for a test that stops it sooner).
 func startWorker(t *testing.T, url string, more ...WorkerOption) {
 	t.Helper()
-	w, err := NewWorker(testReg, append([]WorkerOption{WithURL(url), WithToken(testToken), WithConcurrency(4)}, more...)...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- w.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("worker Run: %v", err)
-		}
-	})
+	runWorker(t, url, more...)
 }
 
 // proc is a worker process: the test binary re-executed.

@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/gofutures/gofutures/executor"
-	"github.com/nats-io/nkeys"
 )
 
 // testTLS returns a server config with a fresh self-signed certificate for
@@ -68,13 +67,7 @@ func TestTLS(t *testing.T) {
 }
 
 func TestNKeyAndUserPassword(t *testing.T) {
-	kp, err := nkeys.CreateUser()
-	if err != nil {
-		t.Fatal(err)
-	}
-	seed, _ := kp.Seed()
-	other, _ := nkeys.CreateUser()
-	otherSeed, _ := other.Seed()
+	seed, otherSeed := userSeeds(t)
 	for name, tc := range map[string]struct{ good, bad Option }{
 		"nkey":     {WithNKeySeed(string(seed)), WithNKeySeed(string(otherSeed))},
 		"password": {WithUserPassword("alice", "pw"), WithUserPassword("alice", "wrong")},
