@@ -56,6 +56,9 @@ func (s *session) batcher(sid string, kind batchKind) *batcher {
 }
 
 func (b *batcher) add(j *job) {
+	if b.key.kind == kindResult {
+		b.s.unsettled(1)
+	}
 	b.mu.Lock()
 	b.q = append(b.q, j)
 	if b.busy {
@@ -149,6 +152,7 @@ func (b *batcher) flushStart(batch []*job) {
 
 func (b *batcher) flushResults(batch []*job) {
 	s := b.s
+	defer s.unsettled(-len(batch))
 	var payload []byte
 	for _, j := range batch {
 		payload = wire.AppendResult(payload, &j.res)

@@ -214,11 +214,16 @@ func (e *Executor) URL() string { return e.url }
 // themselves (see Stats), leaving out those that are draining. While no
 // worker is connected it returns the WithWorkers value, or else the total
 // concurrency of the worker processes this executor starts
-// (WithWorkerProcesses), or else runtime.NumCPU(). Package pool uses it to
-// size chunks. It takes a lock and looks at each connected worker; it is
-// safe for concurrent use.
+// (WithWorkerProcesses), or else runtime.NumCPU(). With worker processes it
+// is never less than their total concurrency, so that it does not dip
+// while they start. Package pool uses it to size chunks. It takes a lock
+// and looks at each connected worker; it is safe for concurrent use.
 func (e *Executor) Workers() int {
-	if n := e.stats.capacity(time.Now()); n > 0 {
+	n := e.stats.capacity(time.Now())
+	switch {
+	case e.cfg.workerProcs > 0:
+		return max(n, e.cfg.workerProcs*e.cfg.concurrency)
+	case n > 0:
 		return n
 	}
 	return e.cfg.workers

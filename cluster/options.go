@@ -108,6 +108,8 @@ type config struct {
 	prefetch     int
 	drainTimeout time.Duration
 	workerTuned  bool // one of the three above was set
+
+	restorer executor.Restorer // WithRestorer
 }
 
 func defaultConfig() config {
@@ -393,4 +395,14 @@ func WithPrefetch(n int) Option {
 // plus a margin after it was asked to stop is killed.
 func WithDrainTimeout(d time.Duration) Option {
 	return optionFunc(func(c *config) { c.drainTimeout, c.workerTuned = d, true })
+}
+
+// WithRestorer makes a worker give the context metadata that comes with a
+// task (sent by a task whose Remote is an executor.Carrier, such as those of
+// an executor wrapped by package otelfutures, in Gofutures-Ctx-* headers) to
+// r, which restores it into the ctx the task runs with: so a trace continues
+// on the worker. Without it the headers are ignored. Default none; it costs
+// nothing for tasks that carry no metadata.
+func WithRestorer(r executor.Restorer) WorkerOption {
+	return workerOptionFunc(func(c *config) { c.restorer = r })
 }

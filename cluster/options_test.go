@@ -62,6 +62,7 @@ var optionSides = map[string]struct {
 	"WithPublishTimeout": {WithPublishTimeout(time.Second), onExecutor},
 
 	"WithLocalHelpers": {WithLocalHelpers(1), onWorker},
+	"WithRestorer":     {WithRestorer(nil), onWorker},
 }
 
 // TestOptionSides: every option is an ExecutorOption, a WorkerOption or

@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/gofutures/gofutures/executor"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"go.uber.org/zap"
@@ -27,6 +28,9 @@ func (e *Executor) publish(en *entry, data []byte) {
 	}
 	if en.deadline != 0 {
 		m.Header[deadlineHeader] = []string{formatDeadline(en.deadline)}
+	}
+	if cr, ok := en.r.(executor.Carrier); ok {
+		addMetaHeaders(m.Header, cr.ContextMetadata())
 	}
 	if err := e.nc.PublishMsg(m); err != nil {
 		e.log.Debug("publish failed; will retry", zap.Uint64("task", en.seq), zap.Error(err))

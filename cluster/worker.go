@@ -136,6 +136,9 @@ type session struct {
 	wg      sync.WaitGroup  // deliveries being handled, jobs, batcher goroutines
 
 	solo    sync.RWMutex    // read-locked by each call, locked by a call that runs alone
+	resMu   sync.Mutex      // guards results
+	resCond sync.Cond       // on resMu: results went to 0
+	results int             // results queued or on their way, not yet settled
 	noteMu  sync.Mutex      // started notices, one at a time
 	noteBuf []byte          // under noteMu
 	written context.Context // an ended deadline: FlushWithContext writes, does not wait
@@ -157,6 +160,8 @@ type job struct {
 	deadline int64  // of the submit context, Unix nanoseconds; 0: none
 	idle     bool   // out of session.active (see session.idle); owned by whoever has the job
 	alone    bool   // run with no other job at the same time (wire.Alone)
+
+	meta map[string]string // context metadata for the restorer (WithRestorer); nil: none
 	// Under session.mu:
 	cancel    context.CancelCauseFunc // of the running task's context
 	cancelled wire.Reason             // the submitter said the submit context ended
@@ -192,6 +197,7 @@ func (s *session) run(ctx context.Context) error {
 	s.maxResult = int(s.nc.MaxPayload()) - 1024
 	s.pace = pacer{runners: s.cfg.concurrency, maxHold: s.cfg.prefetch, rtt: leadFloor / 2}
 	s.room = make(chan struct{}, 1)
+	s.resCond.L = &s.resMu
 	s.runq = make(chan *job, s.cfg.concurrency+s.cfg.prefetch)
 	s.quit = make(chan struct{})
 	defer close(s.quit)
@@ -319,6 +325,9 @@ func (s *session) onMsg(m jetstream.Msg) {
 		return
 	}
 	j := &job{msg: m, sid: sid, seq: seq, attempts: meta.NumDelivered, deadline: deadline}
+	if s.cfg.restorer != nil {
+		j.meta = metaFromHeaders(h)
+	}
 	s.mu.Lock()
 	gone := s.gone[sid]
 	if !gone {
@@ -409,6 +418,27 @@ func (s *session) handBack() {
 	}
 }
 
+// unsettled adds n to the results on their way to a submitter.
+func (s *session) unsettled(n int) {
+	s.resMu.Lock()
+	s.results += n
+	if s.results == 0 {
+		s.resCond.Broadcast()
+	}
+	s.resMu.Unlock()
+}
+
+// settled waits until no result is on its way to a submitter: each is
+// confirmed and its message acknowledged, or handed back (a flush gives up
+// after a few tries).
+func (s *session) settled() {
+	s.resMu.Lock()
+	for s.results > 0 {
+		s.resCond.Wait()
+	}
+	s.resMu.Unlock()
+}
+
 // abandon hands back the messages of the tasks still running after the
 // drain's cancellation: another worker may run them now. Their goroutines
 // go on until the function returns (in a worker process, until it exits).
@@ -484,6 +514,10 @@ func (s *session) execute(j *job) {
 	if j.alone && s.cfg.localHelpers == 0 {
 		s.solo.Lock()
 		unlock = s.solo.Unlock
+		// And the results of the tasks that ran before it are settled
+		// first: a task done with its result still on its way when this
+		// one kills the worker would run again, and be counted again.
+		s.settled()
 	} else {
 		s.solo.RLock()
 	}
@@ -498,7 +532,11 @@ func (s *session) execute(j *job) {
 	s.running++
 	s.mu.Unlock()
 	t0 := time.Now()
-	res, err := s.calls.runCall(ctx, j.msg.Data())
+	runCtx := ctx
+	if j.meta != nil {
+		runCtx = s.cfg.restorer.RestoreContext(ctx, j.meta)
+	}
+	res, err := s.calls.runCall(runCtx, j.msg.Data())
 	elapsed := time.Since(t0)
 	unlock()
 	s.mu.Lock()

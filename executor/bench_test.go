@@ -49,7 +49,13 @@ func BenchmarkSubmitWait(b *testing.B) {
 	call := func(ctx context.Context, p executor.Executor, i int) (*future.Future[int], error) {
 		return executor.Call(ctx, p, benchInc, i)
 	}
+	never := executor.NewRetry(3, executor.RetryIf(func(error) bool { return false }))
+	callRetry := func(ctx context.Context, p executor.Executor, i int) (*future.Future[int], error) {
+		return executor.Call(ctx, p, benchInc, i, never)
+	}
 	for _, workers := range []int{runtime.NumCPU(), 10_000} {
+		// A retry policy that never retries costs one allocation per task.
+		b.Run("CallRetry/ctx=bg/workers="+strconv.Itoa(workers), func(b *testing.B) { benchSubmitWait(b, workers, false, callRetry) })
 		for _, cancellable := range []bool{false, true} {
 			ctxName := "bg"
 			if cancellable {

@@ -33,6 +33,18 @@
 // context.WithoutCancel(ctx). Future.Cancel keeps Python's meaning: it
 // cancels a task that has not started, and never interrupts a running one.
 //
+// # Retries and pacing
+//
+// Submit, Call, CallChunk and Map take CallOptions that act around
+// Schedule, so they work the same on every executor: a retry policy
+// (NewRetry: attempts, capped exponential backoff with jitter, a test of
+// what is retryable, a dead worker retried only for idempotent functions;
+// the final error a *RetryError), a rate (Rate, on golang.org/x/time/rate),
+// and limits per key (NewKeyLimit: at most n tasks of a key at once and r
+// per second, so that a host that rate-limits is paced without a second
+// pool). Each attempt is a task for the executor and its hooks;
+// Hooks.Retried counts the retries.
+//
 // Every executor shuts down gracefully with Shutdown (optionally cancelling
 // work that has not started) or at once with Stop; both are idempotent, and
 // afterwards scheduling fails with ErrShutdown.

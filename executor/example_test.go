@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/gofutures/gofutures/executor"
@@ -124,4 +125,64 @@ func ExampleCallChunk() {
 	// 1 <nil>
 	// 0 3 is odd
 	// 2 <nil>
+}
+
+// unavailable is an error that says it is temporary, as a 503 answer would.
+type unavailable struct{}
+
+func (unavailable) Error() string   { return "503 Service Unavailable" }
+func (unavailable) Temporary() bool { return true }
+
+// A function that fails twice with a temporary error succeeds on its third
+// attempt; one that keeps failing ends with a *RetryError that says how
+// many attempts ran and wraps the last error.
+func ExampleNewRetry() {
+	ctx := context.Background()
+	pool, _ := executor.NewGoPool()
+	defer pool.Shutdown(ctx)
+
+	calls := 0
+	flaky := executor.Fn(func(ctx context.Context, url string) (string, error) {
+		calls++ // one attempt at a time: no lock needed
+		if calls < 3 {
+			return "", unavailable{}
+		}
+		return "page of " + url, nil
+	})
+	retry := executor.NewRetry(4, executor.RetryBackoff(time.Millisecond, 10*time.Millisecond))
+	f, _ := executor.Call(ctx, pool, flaky, "example.com", retry)
+	v, err := f.Result(ctx)
+	fmt.Println(v, err, calls)
+
+	down := executor.Fn(func(ctx context.Context, url string) (string, error) { return "", unavailable{} })
+	f, _ = executor.Call(ctx, pool, down, "example.com", retry)
+	_, err = f.Result(ctx)
+	var re *executor.RetryError
+	fmt.Println(errors.As(err, &re), re.Attempts, errors.Is(err, unavailable{}))
+	// Output:
+	// page of example.com <nil> 3
+	// true 4 true
+}
+
+// At most one request in flight per host, on one pool: a.example's
+// requests run one after another while b.example's run beside them.
+func ExampleNewKeyLimit() {
+	ctx := context.Background()
+	pool, _ := executor.NewGoPool(executor.WithWorkers(4))
+	defer pool.Shutdown(ctx)
+
+	host := func(u string) string { h, _, _ := strings.Cut(u, "/"); return h }
+	perHost := executor.NewKeyLimit(host, executor.KeyConcurrency(1), executor.KeyRate(100, 1))
+	fetch := executor.Fn(func(ctx context.Context, u string) (string, error) { return "got " + u, nil })
+	var fs []*future.Future[string]
+	for _, u := range []string{"a.example/1", "b.example/1", "a.example/2"} {
+		f, err := executor.Call(ctx, pool, fetch, u, perHost)
+		if err != nil {
+			panic(err)
+		}
+		fs = append(fs, f)
+	}
+	pages, err := future.Gather(ctx, fs)
+	fmt.Println(pages, err)
+	// Output: [got a.example/1 got b.example/1 got a.example/2] <nil>
 }

@@ -152,6 +152,11 @@ func (z zapPrintf) Printf(format string, args ...any) { z.l.Sugar().Infof(format
 // Workers returns the maximum number of tasks that run at once.
 func (p *GoPool) Workers() int { return p.cfg.workers }
 
+// Hooks returns the hooks the pool calls (see WithHooks; with Own, those
+// it returned), so that work done around the pool, as retries, is counted
+// with the pool's. It does not block.
+func (p *GoPool) Hooks() *Hooks { return p.hooks }
+
 // Stats is a snapshot of a GoPool.
 type Stats struct {
 	Workers int // goroutines alive

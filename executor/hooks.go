@@ -110,6 +110,13 @@ type Hooks struct {
 	WorkerStarted func()
 	// WorkerStopped: a worker stopped, for the reason given.
 	WorkerStopped func(WorkerExit)
+	// Retried: a task's attempt failed and it will be scheduled again
+	// after delay (see Retry). The attempt was reported as a task that
+	// finished with its outcome; the next one is reported as a new task.
+	// It is called by the retry policy, in the goroutine that ended the
+	// attempt, for executors that expose their hooks with a Hooks method
+	// (GoPool, process.Pool, cluster.Executor do).
+	Retried func(delay time.Duration)
 
 	// TimeEvery lets the executor measure the queue wait and the run time
 	// of as few as one task in TimeEvery (0 and 1: every task) when tasks
@@ -166,6 +173,13 @@ func (h *Hooks) OnStarted(wait time.Duration) {
 func (h *Hooks) OnFinished(f Finish) {
 	if h != nil && h.Finished != nil {
 		h.Finished(f)
+	}
+}
+
+// OnRetried calls h.Retried.
+func (h *Hooks) OnRetried(delay time.Duration) {
+	if h != nil && h.Retried != nil {
+		h.Retried(delay)
 	}
 }
 

@@ -17,6 +17,7 @@ type MapOption interface {
 
 type mapConfig struct {
 	readAhead int
+	call      []CallOption // Retry, Rate, KeyLimit: given to every call
 }
 
 type mapOptionFunc func(*mapConfig)
@@ -40,7 +41,9 @@ func WithReadAhead(n int) MapOption { return mapOptionFunc(func(c *mapConfig) { 
 // calls already running see their ctx done, and Map stops reading in. If ex
 // refuses a call (shut down, overloaded), Map yields that error and stops.
 // Iterating blocks; ctx must not be nil. Each iteration costs one derived
-// context (context.WithCancelCause) besides the calls.
+// context (context.WithCancelCause) besides the calls. The CallOptions
+// (a *Retry, Rate, a *KeyLimit) are MapOptions too: they apply to every
+// call.
 func Map[A, R any](ctx context.Context, ex Executor, fn Func[A, R], in iter.Seq[A], opts ...MapOption) iter.Seq2[R, error] {
 	if ctx == nil {
 		panic("executor: nil Context")
@@ -90,7 +93,7 @@ func Map[A, R any](ctx context.Context, ex Executor, fn Func[A, R], in iter.Seq[
 				yield(zero, context.Cause(ctx))
 				return
 			}
-			f, err := Call(callCtx, ex, fn, a)
+			f, err := Call(callCtx, ex, fn, a, cfg.call...)
 			if err != nil {
 				yield(zero, err)
 				return

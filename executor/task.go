@@ -117,17 +117,31 @@ func call[R any](p future.Promise[R], fn func() (R, error)) (r R, err error) {
 	return r, err
 }
 
-// promise holds the completing side shared by every task type.
+// promise holds the completing side shared by every task type, and the
+// state of the call options, if any (see extra).
 type promise[R any] struct {
 	p future.Promise[R]
+	x *extra
 }
 
 func (t *promise[R]) Start() bool {
-	ok, _ := t.p.SetRunning()
+	ok, err := t.p.SetRunning()
+	if err != nil && t.x != nil && t.x.attempt.Load() > 1 { // a retry: running already
+		return !t.p.Future().Ready()
+	}
 	return ok
 }
 
-func (t *promise[R]) Fail(err error) bool { return t.p.SetError(err) == nil }
+func (t *promise[R]) Fail(err error) bool {
+	if t.x != nil {
+		again, e := t.x.end(err)
+		if again {
+			return true
+		}
+		err = e
+	}
+	return t.p.SetError(err) == nil
+}
 
 func (t *promise[R]) Cancel() bool { return t.p.Future().Cancel() }
 
@@ -151,6 +165,13 @@ type funcTask[R any] struct {
 
 func (t *funcTask[R]) Run(ctx context.Context) error {
 	v, err := call(t.p, func() (R, error) { return t.fn(ctx) })
+	if t.x != nil {
+		again, e := t.x.end(err)
+		if again {
+			return err
+		}
+		err = e
+	}
 	_ = t.p.Set(v, err)
 	return err
 }
@@ -167,6 +188,13 @@ type callTask[A, R any] struct {
 
 func (t *callTask[A, R]) Run(ctx context.Context) error {
 	v, err := call(t.p, func() (R, error) { return t.fn.Call(ctx, t.arg) })
+	if t.x != nil {
+		again, e := t.x.end(err)
+		if again {
+			return err
+		}
+		err = e
+	}
 	_ = t.p.Set(v, err)
 	return err
 }
@@ -182,6 +210,13 @@ func (t *callTask[A, R]) Chunk() bool { return false }
 func (t *callTask[A, R]) Args() any   { return t.arg }
 func (t *callTask[A, R]) Result() any { return &t.res }
 func (t *callTask[A, R]) Finish(err error, _ []error) {
+	if t.x != nil {
+		again, e := t.x.end(err)
+		if again {
+			return
+		}
+		err = e
+	}
 	if err != nil {
 		var zero R
 		_ = t.p.Set(zero, err)
@@ -197,9 +232,16 @@ type chunkTask[A, R any] struct {
 	args []A
 	res  []R
 	dst  []R // CallChunkInto: where the values go
+
+	// Between attempts under a retry policy: made at the first retry (see
+	// retry_chunk.go), so that chunks without one stay as small as before.
+	rs *chunkRetry[A, R]
 }
 
 func (t *chunkTask[A, R]) Run(ctx context.Context) error {
+	if t.x != nil {
+		return t.runAttempt(ctx)
+	}
 	c := Chunk[R]{Values: t.dst}
 	if c.Values == nil {
 		c.Values = make([]R, len(t.args))
@@ -312,9 +354,21 @@ func (t *chunkTask[A, R]) Remote() Remote {
 }
 
 func (t *chunkTask[A, R]) Chunk() bool { return true }
-func (t *chunkTask[A, R]) Args() any   { return t.args }
+
+func (t *chunkTask[A, R]) Args() any {
+	if t.rs != nil {
+		return t.rs.sub
+	}
+	return t.args
+}
+
 func (t *chunkTask[A, R]) Result() any { return &t.res }
+
 func (t *chunkTask[A, R]) Finish(err error, itemErrs []error) {
+	if t.x != nil {
+		t.finishAttempt(err, itemErrs)
+		return
+	}
 	if err != nil {
 		_ = t.p.SetError(err)
 		return
@@ -367,9 +421,16 @@ var (
 // together) besides fn itself; on a GoPool, a ctx other than
 // context.Background() or context.TODO() adds, per distinct ctx among the
 // tasks not finished, the derived context (see GoPool).
-func Submit[R any](ctx context.Context, ex Executor, fn func(context.Context) (R, error)) (*future.Future[R], error) {
+//
+// opts are CallOptions: a retry policy (NewRetry), a rate (Rate). With a
+// rate, Submit also blocks until the rate allows the task (or ctx ends).
+// A KeyLimit needs an argument to key: use Call.
+func Submit[R any](ctx context.Context, ex Executor, fn func(context.Context) (R, error), opts ...CallOption) (*future.Future[R], error) {
 	f, p, t := future.NewWith[R](funcTask[R]{fn: fn})
 	t.p = p
+	if len(opts) > 0 {
+		return withOptions[struct{}](ctx, ex, f, t, &t.promise, nil, nil, opts)
+	}
 	if err := ex.Schedule(ctx, t); err != nil {
 		return nil, err
 	}
@@ -380,10 +441,16 @@ func Submit[R any](ctx context.Context, ex Executor, fn func(context.Context) (R
 // runs with a context derived from ctx (values, deadline and cancellation;
 // pass context.WithoutCancel(ctx) for work that must outlive ctx). A remote
 // executor needs fn to be registered by name; it carries the deadline and
-// the cancellation into the other process, not the values.
-func Call[A, R any](ctx context.Context, ex Executor, fn Func[A, R], arg A) (*future.Future[R], error) {
+// the cancellation into the other process, not the values. opts are
+// CallOptions (NewRetry, Rate, NewKeyLimit keyed by arg): see Submit and
+// KeyLimit; with a KeyLimit whose key is busy, Call returns at once and the
+// task is scheduled when the key has room.
+func Call[A, R any](ctx context.Context, ex Executor, fn Func[A, R], arg A, opts ...CallOption) (*future.Future[R], error) {
 	f, p, t := future.NewWith[R](callTask[A, R]{named: named[A, R]{fn}, arg: arg})
 	t.p = p
+	if len(opts) > 0 {
+		return withOptions(ctx, ex, f, t, &t.promise, fn, &t.arg, opts)
+	}
 	if err := ex.Schedule(ctx, t); err != nil {
 		return nil, err
 	}
@@ -397,9 +464,11 @@ func Call[A, R any](ctx context.Context, ex Executor, fn Func[A, R], arg A) (*fu
 // from ctx, as for Submit; once it has ended, the items not started do not
 // run (the chunk looks at ctx every 16 items) and each gets
 // context.Cause(ctx) as its error. args is not copied: do not change it until
-// the future is done.
-func CallChunk[A, R any](ctx context.Context, ex Executor, fn Func[A, R], args []A) (*future.Future[Chunk[R]], error) {
-	return callChunk(ctx, ex, fn, args, nil)
+// the future is done. opts are CallOptions, as for Call: a retry runs only
+// the items that failed with a retryable error (see Retry), and a KeyLimit
+// keys the chunk by its first item.
+func CallChunk[A, R any](ctx context.Context, ex Executor, fn Func[A, R], args []A, opts ...CallOption) (*future.Future[Chunk[R]], error) {
+	return callChunk(ctx, ex, fn, args, nil, opts)
 }
 
 // CallChunkInto is CallChunk that writes the values into dst, which must
@@ -408,17 +477,58 @@ func CallChunk[A, R any](ctx context.Context, ex Executor, fn Func[A, R], args [
 // chunks into one slice, as package pool's Map does. Do not read dst until
 // the future is done. A dst of the wrong length is an error, and nothing is
 // scheduled.
-func CallChunkInto[A, R any](ctx context.Context, ex Executor, fn Func[A, R], args []A, dst []R) (*future.Future[Chunk[R]], error) {
+func CallChunkInto[A, R any](ctx context.Context, ex Executor, fn Func[A, R], args []A, dst []R, opts ...CallOption) (*future.Future[Chunk[R]], error) {
 	if len(dst) != len(args) {
 		return nil, fmt.Errorf("executor: CallChunkInto: %d results for %d arguments", len(dst), len(args))
 	}
-	return callChunk(ctx, ex, fn, args, dst)
+	return callChunk(ctx, ex, fn, args, dst, opts)
 }
 
-func callChunk[A, R any](ctx context.Context, ex Executor, fn Func[A, R], args []A, dst []R) (*future.Future[Chunk[R]], error) {
+func callChunk[A, R any](ctx context.Context, ex Executor, fn Func[A, R], args []A, dst []R, opts []CallOption) (*future.Future[Chunk[R]], error) {
 	f, p, t := future.NewWith[Chunk[R]](chunkTask[A, R]{named: named[A, R]{fn}, args: args, dst: dst})
 	t.p = p
+	if len(opts) > 0 {
+		var first *A
+		if len(args) > 0 {
+			first = &args[0]
+		}
+		return withOptions(ctx, ex, f, t, &t.promise, fn, first, opts)
+	}
 	if err := ex.Schedule(ctx, t); err != nil {
+		return nil, err
+	}
+	return f, nil
+}
+
+// withOptions schedules t, whose future is f and whose promise is pr, with
+// the call options opts (see extra).
+func withOptions[A, R any](ctx context.Context, ex Executor, f *future.Future[R], t Task, pr *promise[R], fn any, arg *A, opts []CallOption) (*future.Future[R], error) {
+	if ctx == nil {
+		panic("executor: nil Context")
+	}
+	x, err := newExtra(ctx, ex, opts)
+	if err != nil {
+		return nil, err
+	}
+	if x == nil {
+		if err := ex.Schedule(ctx, t); err != nil {
+			return nil, err
+		}
+		return f, nil
+	}
+	if x.cfg.keys != nil {
+		if err := x.cfg.keys.validate(); err != nil {
+			return nil, err
+		}
+	}
+	if err := bind(x, t, f, fn, arg); err != nil {
+		return nil, err
+	}
+	pr.x = x
+	if err := x.start(); err != nil {
+		if x.ks != nil {
+			x.ks.leave(x, true)
+		}
 		return nil, err
 	}
 	return f, nil

@@ -18,5 +18,10 @@
 // they need is in the non-generic Awaitable interface that every *Future[T]
 // implements.
 //
+// Gather collects a slice of futures into a slice of values in order
+// (asyncio.gather), FirstSuccess takes the first to succeed and cancels the
+// rest (a hedged request), and AsCompletedIndex is AsCompleted that yields
+// each future's index, so results map back to their inputs without a map.
+//
 // The package imports only the standard library and starts no goroutines.
 package future

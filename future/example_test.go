@@ -76,3 +76,39 @@ func ExampleAsCompleted() {
 	// 1
 	// 4
 }
+
+func ExampleGather() {
+	ctx := context.Background()
+	fs := make([]*future.Future[int], 3)
+	for i := range fs {
+		fs[i] = future.Completed(i * i)
+	}
+	squares, err := future.Gather(ctx, fs)
+	fmt.Println(squares, err)
+	// Output: [0 1 4] <nil>
+}
+
+func ExampleFirstSuccess() {
+	ctx := context.Background()
+	slow, _ := future.New[string]() // still pending: cancelled once another wins
+	fs := []*future.Future[string]{future.Failed[string](errors.New("replica 1 down")), future.Completed("replica 2"), slow}
+	v, err := future.FirstSuccess(ctx, fs)
+	fmt.Println(v, err, slow.Cancelled())
+	// Output: replica 2 <nil> true
+}
+
+func ExampleAsCompletedIndex() {
+	ctx := context.Background()
+	urls := []string{"a.example", "b.example"}
+	fs := []*future.Future[int]{future.Completed(200), future.Failed[int](errors.New("503"))}
+	for i, err := range future.AsCompletedIndex(ctx, fs) {
+		if err != nil {
+			break // ctx ended
+		}
+		status, err := fs[i].Result(ctx)
+		fmt.Println(urls[i], status, err)
+	}
+	// Output:
+	// a.example 200 <nil>
+	// b.example 0 503
+}

@@ -25,6 +25,7 @@ type Metrics struct {
 
 	submitted, finished, queued, inFlight *prometheus.Desc
 	workers, workerStarts, workerStops    *prometheus.Desc
+	retries                               *prometheus.Desc
 	queueWait, run                        *prometheus.Desc
 	waitBound, runBound                   []float64
 	timeEvery                             uint32
@@ -69,7 +70,9 @@ func New(reg prometheus.Registerer, opts ...Option) (*Metrics, error) {
 			"Workers stopped, by reason (idle, shutdown, init_error, max_tasks, crashed, timeout, killed).", labelReason),
 		queueWait: desc("task_queue_wait_seconds",
 			"Time tasks waited in the executor between being accepted and starting."),
-		run:       desc("task_run_seconds", "Run time of the tasks that ran, whatever their outcome."),
+		run: desc("task_run_seconds", "Run time of the tasks that ran, whatever their outcome."),
+		retries: desc("task_retries_total",
+			"Attempts that failed and were scheduled again by a retry policy (executor.Retry); each attempt also counts as a task."),
 		waitBound: cfg.queueWaitBucks,
 		runBound:  cfg.runBucks,
 		timeEvery: cfg.timeEvery,
@@ -101,6 +104,7 @@ func (m *Metrics) Hooks(name string) *executor.Hooks {
 		Finished:      s.onFinished,
 		WorkerStarted: s.onWorkerStarted,
 		WorkerStopped: s.onWorkerStopped,
+		Retried:       s.onRetried,
 		TimeEvery:     m.timeEvery,
 		Own: func(read func() executor.Counts) (*executor.Hooks, func()) {
 			return s.own(read, m.timeEvery)
@@ -133,6 +137,7 @@ func (m *Metrics) Forget(name string) {
 func (m *Metrics) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{
 		m.submitted, m.finished, m.queued, m.inFlight, m.queueWait, m.run, m.workers, m.workerStarts, m.workerStops,
+		m.retries,
 	} {
 		ch <- d
 	}
@@ -164,6 +169,7 @@ func (m *Metrics) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstHistogram(m.run, sn.run.count, sn.run.sum, sn.run.buckets, name)
 		gauge(m.workers, float64(sn.alive))
 		counter(m.workerStarts, sn.starts)
+		counter(m.retries, sn.retries)
 		for r, v := range sn.stops {
 			counter(m.workerStops, v, string(r))
 		}

@@ -59,9 +59,10 @@ type series struct {
 	waitNS    []int64   // the same in nanoseconds, for the hot path
 	runNS     []int64
 
-	alive  atomic.Int64
-	starts atomic.Uint64
-	stops  [len(knownExits)]atomic.Uint64
+	alive   atomic.Int64
+	starts  atomic.Uint64
+	retries atomic.Uint64 // rare next to tasks: one counter is enough
+	stops   [len(knownExits)]atomic.Uint64
 
 	mu         sync.Mutex // guards the fields below
 	otherStops map[executor.WorkerExit]uint64
@@ -178,6 +179,7 @@ func (s *series) own(read func() executor.Counts, timeEvery uint32) (*executor.H
 		Finished:      s.onOwnedFinished,
 		WorkerStarted: s.onWorkerStarted,
 		WorkerStopped: s.onWorkerStopped,
+		Retried:       s.onRetried,
 		TimeEvery:     timeEvery,
 	}, release
 }
@@ -194,6 +196,8 @@ func (s *series) onOwnedFinished(f executor.Finish) {
 		observe(sh, s.runAt, s.runNS, f.Run)
 	}
 }
+
+func (s *series) onRetried(time.Duration) { s.retries.Add(1) }
 
 func (s *series) onWorkerStarted() {
 	s.starts.Add(1)
@@ -229,7 +233,7 @@ type snapshot struct {
 	outcomes                    []uint64
 	wait, run                   histSnapshot
 	alive                       int64
-	starts                      uint64
+	starts, retries             uint64
 	stops                       map[executor.WorkerExit]uint64
 }
 
@@ -274,6 +278,7 @@ func (s *series) snapshot() snapshot {
 
 	sn.alive = max(0, s.alive.Load())
 	sn.starts = s.starts.Load()
+	sn.retries = s.retries.Load()
 	sn.stops = make(map[executor.WorkerExit]uint64, len(knownExits))
 	for i, k := range knownExits {
 		sn.stops[k] = s.stops[i].Load()

@@ -58,7 +58,7 @@ func ApplyAsync[A, R any](ctx context.Context, p *Pool, fn executor.Func[A, R], 
 	if err := p.add(j); err != nil {
 		return nil, err
 	}
-	work, err := executor.Call(ctx, p.ex, fn, arg)
+	work, err := executor.Call(ctx, p.ex, fn, arg, cfg.task...)
 	if err != nil {
 		if ctx.Err() != nil { // ended, maybe before the call: as if during it
 			var zero R

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -212,4 +213,29 @@ func ExampleMap_deadline() {
 	_, err := pool.Map(ctx, p, slow, []int{1, 2})
 	fmt.Println(err)
 	// Output: context deadline exceeded
+}
+
+// Each result comes with the index of its input, so a failure can say
+// which URL it was without a map.
+func ExampleImapUnorderedIndex() {
+	ctx := context.Background()
+	ex, _ := executor.NewGoPool(executor.WithWorkers(2))
+	p, _ := pool.New(ex, pool.OwnExecutor())
+	defer func() { p.Close(); _ = p.Join(ctx) }()
+
+	urls := []string{"https://a.example/", "https://b.example/", "https://c.example/"}
+	fetch := executor.Fn(func(_ context.Context, u string) (int, error) {
+		if strings.HasPrefix(u, "https://b.") {
+			return 503, errors.New("unavailable")
+		}
+		return 200, nil
+	})
+	retry := executor.NewRetry(2, executor.RetryBackoff(time.Millisecond, time.Millisecond))
+	for r, err := range pool.ImapUnorderedIndex(ctx, p, fetch, slices.Values(urls), pool.WithTaskOptions(retry)) {
+		fmt.Println(urls[r.Index], r.Value, err != nil)
+	}
+	// Unordered output:
+	// https://a.example/ 200 false
+	// https://b.example/ 503 true
+	// https://c.example/ 200 false
 }

@@ -54,15 +54,56 @@ func ImapUnordered2[A, R any](ctx context.Context, p *Pool, fn executor.Func[A, 
 	return imap(ctx, p, fn, nil, in, false, opts)
 }
 
+// ImapUnorderedIndex is ImapUnordered that yields, with each result, the
+// index of its input item (from 0, in the order in yields them), so that a result
+// and an error can be matched to their input without a map: with in =
+// slices.Values(urls), r.Index is the index in urls. A failed item yields
+// its *ItemError, with the same index, and r.Value is what the function
+// returned with its error. An error that ends the loop (see Imap) comes
+// with Index -1. Everything else is as for ImapUnordered.
+//
+//	for r, err := range pool.ImapUnorderedIndex(ctx, p, fetch, slices.Values(urls)) {
+//		fmt.Println(urls[r.Index], r.Value, err)
+//	}
+func ImapUnorderedIndex[A, R any](ctx context.Context, p *Pool, fn executor.Func[A, R], in iter.Seq[A], opts ...CallOption) iter.Seq2[Indexed[R], error] {
+	if ctx == nil {
+		panic("pool: nil Context")
+	}
+	return func(yield func(Indexed[R], error) bool) {
+		imapRun(ctx, p, fn, in, nil, false, opts, nil, yield)
+	}
+}
+
+// Indexed is a result of ImapUnorderedIndex with the index of its input.
+type Indexed[R any] struct {
+	// Index is the input item's position, from 0; -1 with an error that
+	// ends the loop.
+	Index int
+	// Value is the function's result.
+	Value R
+}
+
 func imap[A, R any](ctx context.Context, p *Pool, fn executor.Func[A, R], in1 iter.Seq[A], in2 iter.Seq2[A, error], ordered bool, opts []CallOption) iter.Seq2[R, error] {
 	if ctx == nil {
 		panic("pool: nil Context")
 	}
 	return func(yield func(R, error) bool) {
+		imapRun(ctx, p, fn, in1, in2, ordered, opts, yield, nil)
+	}
+}
+
+// imapRun runs one loop of the Imap family; exactly one of yield and
+// yieldIdx is set.
+func imapRun[A, R any](ctx context.Context, p *Pool, fn executor.Func[A, R], in1 iter.Seq[A], in2 iter.Seq2[A, error], ordered bool, opts []CallOption, yield func(R, error) bool, yieldIdx func(Indexed[R], error) bool) {
+	{
 		cfg, err := newCallConfig(opts)
 		if err != nil {
 			var zero R
-			yield(zero, err)
+			if yieldIdx != nil {
+				yieldIdx(Indexed[R]{Index: -1, Value: zero}, err)
+			} else {
+				yield(zero, err)
+			}
 			return
 		}
 		// Cancelled when the loop has ended, after the chunks not started
@@ -81,6 +122,8 @@ func imap[A, R any](ctx context.Context, p *Pool, fn executor.Func[A, R], in1 it
 			stopFirst: cfg.cancelErr,
 			prog:      newProgress(p, &cfg, -1),
 			yield:     yield,
+			yieldIdx:  yieldIdx,
+			task:      cfg.task,
 		}
 		if cfg.chunkSet {
 			s.cs = cfg.chunk

@@ -94,7 +94,7 @@ func MapAsync[A, R any](ctx context.Context, p *Pool, fn executor.Func[A, R], it
 	for k := range nchunks {
 		lo := k * cs
 		hi := lo + min(cs, n-lo)
-		f, err := executor.CallChunkInto(itemCtx, p.ex, fn, items[lo:hi:hi], j.values[lo:hi:hi])
+		f, err := executor.CallChunkInto(itemCtx, p.ex, fn, items[lo:hi:hi], j.values[lo:hi:hi], cfg.task...)
 		if err != nil {
 			switch {
 			case ctx.Err() != nil: // ended, maybe before the call: its cause

@@ -3,6 +3,8 @@ package pool
 import (
 	"fmt"
 	"reflect"
+
+	"github.com/gofutures/gofutures/executor"
 )
 
 // CallOption configures one call (Map, Imap, Apply, ...). Options that do not
@@ -22,6 +24,7 @@ type callConfig struct {
 	onSuccess any // func(R) for the call's result type R
 	onError   func(error)
 	cancelErr bool // WithCancelOnError
+	task      []executor.CallOption
 }
 
 type callFunc func(*callConfig)
@@ -117,6 +120,23 @@ func WithErrorCallback(fn func(error)) CallOption {
 // item each, ignore it. It costs one derived context per call.
 func WithCancelOnError() CallOption {
 	return callFunc(func(c *callConfig) { c.cancelErr = true })
+}
+
+// WithTaskOptions gives every task of the call the executor's call
+// options: a retry policy (*executor.Retry), a rate (executor.Rate), limits
+// per key (*executor.KeyLimit). They act on each chunk, which is one task:
+// a chunk's items that fail with a retryable error are retried together
+// (the others keep their outcome), a rate paces chunks, and a KeyLimit keys
+// a chunk by its first item, so give per-key calls WithChunkSize(1) (the
+// default of Imap and ImapUnordered). A rate, and a key at its limit, make
+// Map and MapAsync wait while they schedule, and Imap's loop while it reads
+// ahead; a chunk waiting for its key holds no worker.
+//
+//	retry := executor.NewRetry(4)
+//	hosts := executor.NewKeyLimit(hostOf, executor.KeyConcurrency(2))
+//	for r, err := range pool.ImapUnorderedIndex(ctx, p, fetch, slices.Values(urls), pool.WithTaskOptions(retry, hosts)) { ... }
+func WithTaskOptions(opts ...executor.CallOption) CallOption {
+	return callFunc(func(c *callConfig) { c.task = append(c.task, opts...) })
 }
 
 // successCallback returns the WithCallback function for result type T, or an

@@ -30,6 +30,9 @@ type stream[A, R any] struct {
 	stopFirst bool
 	prog      *progress
 	yield     func(R, error) bool
+	// yieldIdx, if set, is used instead of yield: ImapUnorderedIndex.
+	yieldIdx func(Indexed[R], error) bool
+	task     []executor.CallOption // WithTaskOptions
 
 	// Owned by the loop's goroutine.
 	queue    []*slot[A, R] // ordered: scheduled chunks in input order, from qhead
@@ -64,7 +67,7 @@ type slot[A, R any] struct {
 func (s *stream[A, R]) run(in1 iter.Seq[A], in2 iter.Seq2[A, error]) {
 	var zero R
 	if err := s.p.add(s); err != nil {
-		s.yield(zero, err)
+		s.emit(-1, zero, err)
 		return
 	}
 	defer s.finish()
@@ -151,7 +154,7 @@ func (s *stream[A, R]) flush(args []A) bool {
 	}
 	base := s.next
 	s.next += len(args)
-	f, err := executor.CallChunk(s.ctx, s.p.ex, s.fn, args)
+	f, err := executor.CallChunk(s.ctx, s.p.ex, s.fn, args, s.task...)
 	if err != nil {
 		if s.ctx.Err() != nil {
 			s.stop(zero, context.Cause(s.ctx))
@@ -239,9 +242,18 @@ func (s *stream[A, R]) buffer() []A {
 // stop yields a final error, unless the caller has left already, and ends the loop.
 func (s *stream[A, R]) stop(v R, err error) {
 	if !s.stopped {
-		s.yield(v, err)
+		s.emit(-1, v, err)
 		s.stopped = true
 	}
+}
+
+// emit yields one value with its index (-1 for an error that ends the
+// loop) to the loop, in either form. The hot loops of deliver do not use it.
+func (s *stream[A, R]) emit(i int, v R, err error) bool {
+	if s.yieldIdx != nil {
+		return s.yieldIdx(Indexed[R]{Index: i, Value: v}, err)
+	}
+	return s.yield(v, err)
 }
 
 func (s *stream[A, R]) pushInputError(err error) {
@@ -368,7 +380,7 @@ func (s *stream[A, R]) deliver(sl *slot[A, R]) {
 			s.stopFailed(ie)
 			return
 		}
-		if !s.yield(zero, ie) {
+		if !s.emit(sl.base, zero, ie) {
 			s.stopped = true
 		}
 		return
@@ -404,14 +416,14 @@ func (s *stream[A, R]) deliver(sl *slot[A, R]) {
 			return
 		}
 		for i := range sl.n {
-			if !s.yield(zero, &ItemError{Index: sl.base + i, Err: err}) {
+			if !s.emit(sl.base+i, zero, &ItemError{Index: sl.base + i, Err: err}) {
 				s.stopped = true
 				return
 			}
 		}
 		return
 	}
-	if c.Errs == nil {
+	if c.Errs == nil && s.yieldIdx == nil {
 		for _, v := range c.Values {
 			if !s.yield(v, nil) {
 				s.stopped = true
@@ -422,7 +434,7 @@ func (s *stream[A, R]) deliver(sl *slot[A, R]) {
 	}
 	for i, v := range c.Values {
 		var e error
-		if c.Errs[i] != nil {
+		if c.Errs != nil && c.Errs[i] != nil {
 			ie := &ItemError{Index: sl.base + i, Err: c.Errs[i]}
 			if s.stopFirst {
 				s.stopFailed(ie)
@@ -430,7 +442,7 @@ func (s *stream[A, R]) deliver(sl *slot[A, R]) {
 			}
 			e = ie
 		}
-		if !s.yield(v, e) {
+		if !s.emit(sl.base+i, v, e) {
 			s.stopped = true
 			return
 		}

@@ -178,10 +178,13 @@ func (f *frameEncoder) encode(v any) (err error) {
 }
 
 // addCall appends the call frame of a task whose submit ctx is ctx (nil if
-// it cannot end): the helper is told whether a cancel may follow, and the
-// deadline.
+// it cannot end): the helper is told whether a cancel may follow, the
+// deadline, and the context metadata of an executor.Carrier.
 func (f *frameEncoder) addCall(id uint64, r executor.Remote, ctx context.Context) error {
 	c := wire.Call{ID: id, Chunk: r.Chunk(), Name: r.FuncName(), Cancellable: ctx != nil}
+	if cr, ok := r.(executor.Carrier); ok {
+		c.Meta = cr.ContextMetadata()
+	}
 	if ctx != nil {
 		if d, ok := ctx.Deadline(); ok {
 			c.Deadline = d.UnixNano()

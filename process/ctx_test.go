@@ -121,12 +121,16 @@ func TestCtxDeadlineTravels(t *testing.T) {
 func TestCtxQueuedNeverRuns(t *testing.T) {
 	t.Run("queued", func(t *testing.T) {
 		p := newPool(t, process.WithWorkers(1), process.WithMaxInFlight(1))
-		if !cancelWhileBlocked(t, p, nil) {
+		if !cancelWhileBlocked(t, p, nil, nil) {
 			t.Fatal("the task was sent to the helper with one call in flight at most")
 		}
 	})
 	t.Run("sent to the helper", func(t *testing.T) {
 		p := newPool(t, process.WithWorkers(1))
+		calls := make(chan int, 64)
+		// The calls behind the blocker go to its helper at once, and the
+		// test waits until they were written before it cancels one.
+		process.SendAhead(p, 4, func(n int) { calls <- n })
 		sent := make(chan int, 64)
 		process.OnCancelsSent(p, func(n int) {
 			select {
@@ -134,17 +138,8 @@ func TestCtxQueuedNeverRuns(t *testing.T) {
 			default:
 			}
 		})
-		// Whether the task is still queued or already sent when its ctx
-		// ends is a race: try until the cancel frame went to the helper.
-		for try := 1; ; try++ {
-			warm(t, p, 200) // so that the next calls are sent ahead (a blocker raised the run time)
-			if !cancelWhileBlocked(t, p, sent) {
-				t.Logf("the cancel went to the helper on try %d", try)
-				return
-			}
-			if try == 50 {
-				t.Fatal("the task was never sent ahead to the busy helper")
-			}
+		if cancelWhileBlocked(t, p, sent, calls) {
+			t.Fatal("the task was still queued after it was written to the helper")
 		}
 	})
 }
@@ -156,7 +151,10 @@ func TestCtxQueuedNeverRuns(t *testing.T) {
 // blocker too: the helper reads cancel frames in order, so when the blocker
 // returns the helper knows of the first. The cancelled task must not run,
 // the others must, once.
-func cancelWhileBlocked(t *testing.T, p *process.Pool, sent chan int) (queued bool) {
+//
+// With calls (the pool's SendAhead hook), it cancels the task only after
+// the task and the one behind it were written to the helper.
+func cancelWhileBlocked(t *testing.T, p *process.Pool, sent, calls chan int) (queued bool) {
 	t.Helper()
 	bg := ctxT(t)
 	log, started := newLog(t), mkfifo(t)
@@ -172,6 +170,14 @@ func cancelWhileBlocked(t *testing.T, p *process.Pool, sent chan int) (queued bo
 		t.Fatal(err)
 	}
 	g := callEffect(t, p, effect{Log: log, ID: 3}) // behind it, on a ctx that does not end
+	for n := 0; calls != nil && n < 3; {           // the blocker, the task, the one behind it
+		select {
+		case k := <-calls:
+			n += k
+		case <-bg.Done():
+			t.Fatal("the calls were never written to the helper")
+		}
+	}
 	for len(sent) > 0 {
 		<-sent
 	}

@@ -88,7 +88,9 @@
 //     naming the pid, the exit status or signal, and the tail of its stderr.
 //     The calls sent to it that had not started run elsewhere, once, and it
 //     is replaced; a helper that died young (before it finished a call) is
-//     replaced after a backoff that doubles from 10ms up to 1s.
+//     replaced after a backoff that doubles from 10ms up to 1s. Such a task
+//     is retried by an executor.Retry policy only if its function was
+//     registered with Idempotent: it may have had its effects.
 //   - WithTaskTimeout kills the helper's whole process group when a task
 //     overruns; the task fails with a *TimeoutError (matching
 //     context.DeadlineExceeded).
@@ -130,6 +132,11 @@
 // returns its cause and schedules nothing. Work that must outlive the caller
 // is submitted with context.WithoutCancel(ctx). In a helper, tasks run one at
 // a time, in order; Stop kills the helpers.
+//
+// A task whose Remote carries context metadata (executor.Carrier: a trace
+// context, from an executor wrapped by package otelfutures) sends it in the
+// call frame; a helper served with WithRestorer restores it into the call's
+// ctx, so the trace continues in the helper. Without them nothing is sent.
 //
 // The package needs Linux (a parent-death signal, process groups, pipes on
 // file descriptors 3 and 4).

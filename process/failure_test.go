@@ -270,7 +270,7 @@ func TestBroken(t *testing.T) {
 		brokenPool(t, `missing functions ["any" "block"`, process.WithHelper(self), process.WithEnv("PROCESS_TEST_MODE=other"))
 	})
 	t.Run("stale protocol", func(t *testing.T) {
-		brokenPool(t, "speaks protocol version 99, this program 2: rebuild the helper", process.WithHelper(self), process.WithEnv("PROCESS_TEST_MODE=stale"))
+		brokenPool(t, "speaks protocol version 99, this program 3: rebuild the helper", process.WithHelper(self), process.WithEnv("PROCESS_TEST_MODE=stale"))
 	})
 	t.Run("initializer fails", func(t *testing.T) {
 		brokenPool(t, "init refused", process.WithInitializer(initFn, "fail"))

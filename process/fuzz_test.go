@@ -121,6 +121,12 @@ func FuzzServeCall(f *testing.F) {
 		}
 		f.Add(b)
 	}
+	// A call header with context metadata (a trace context), as a Pool's
+	// helper receives it.
+	var meta bytes.Buffer
+	meta.Write(wire.AppendCall(nil, wire.Call{Name: "inc", Meta: map[string]string{"traceparent": "00-a-b-01"}}))
+	_ = gob.NewEncoder(&meta).Encode(1)
+	f.Add(meta.Bytes())
 	f.Fuzz(func(t *testing.T, in []byte) {
 		rep, err := fuzzReg.ServeCall(context.Background(), in)
 		if err != nil {

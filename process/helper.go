@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/gofutures/gofutures/executor"
 	"github.com/gofutures/gofutures/internal/ring"
 	"github.com/gofutures/gofutures/process/internal/wire"
 )
@@ -38,11 +39,38 @@ const (
 //		process.ServeIfHelper(registry)
 //		...
 //	}
-func ServeIfHelper(reg *Registry) {
+//
+// Options act in the helper only; give them here (WithRestorer) and not to
+// New.
+func ServeIfHelper(reg *Registry, opts ...ServeOption) {
 	if !startedAsHelper() {
 		return
 	}
-	os.Exit(serveMain(reg))
+	os.Exit(serveMain(reg, opts))
+}
+
+// ServeOption configures the serving side of a helper: ServeIfHelper and
+// Serve take them.
+type ServeOption interface {
+	applyServe(*serveConfig)
+}
+
+type serveConfig struct {
+	restorer executor.Restorer
+}
+
+type serveOptionFunc func(*serveConfig)
+
+func (f serveOptionFunc) applyServe(c *serveConfig) { f(c) }
+
+// WithRestorer makes the helper give the context metadata that comes with a
+// call (sent by a task whose Remote is an executor.Carrier, such as those of
+// an executor wrapped by package otelfutures) to r, which restores it into
+// the ctx the function runs with: so a trace continues in the helper. Without
+// it the metadata is ignored. Default none. It costs nothing for calls that
+// carry no metadata.
+func WithRestorer(r executor.Restorer) ServeOption {
+	return serveOptionFunc(func(c *serveConfig) { c.restorer = r })
 }
 
 // startedAsHelper reports whether a Pool started this process as a helper
@@ -61,15 +89,19 @@ var errInHelper = fmt.Errorf("process: New called in a process that a process.Po
 // it serves tasks with the functions of reg and exits the process; it never
 // returns. Started by hand rather than by a Pool, it prints why it refuses to
 // run and exits with status 2.
-func Serve(reg *Registry) {
+func Serve(reg *Registry, opts ...ServeOption) {
 	if !startedAsHelper() {
 		fmt.Fprintf(os.Stderr, "%s is a gofutures helper binary: process.Pool starts it (process.WithHelper); it does not run by hand\n", os.Args[0])
 		os.Exit(2)
 	}
-	os.Exit(serveMain(reg))
+	os.Exit(serveMain(reg, opts))
 }
 
-func serveMain(reg *Registry) int {
+func serveMain(reg *Registry, opts []ServeOption) int {
+	var cfg serveConfig
+	for _, o := range opts {
+		o.applyServe(&cfg)
+	}
 	_ = os.Unsetenv(helperEnv) // programs that tasks start are not helpers
 	for _, fd := range []int{fdFromHost, fdToHost} {
 		var st syscall.Stat_t
@@ -95,7 +127,7 @@ func serveMain(reg *Registry) int {
 		journal = mem
 		syscall.CloseOnExec(fdJournal)
 	}
-	if err := serveStream(context.Background(), reg, in, out, journal); err != nil {
+	if err := serveStream(context.Background(), reg, cfg.restorer, in, out, journal); err != nil {
 		fmt.Fprintf(os.Stderr, "gofutures helper pid %d: %v\n", os.Getpid(), err)
 		return 3
 	}
@@ -110,7 +142,7 @@ func serveMain(reg *Registry) int {
 // journal the host shares: so whenever the helper dies the host knows which
 // calls finished, with their results, and which one was running. It returns
 // nil when the host closes the stream (once every reply is written).
-func serveStream(ctx context.Context, reg *Registry, in io.Reader, out *os.File, journal []byte) error {
+func serveStream(ctx context.Context, reg *Registry, restorer executor.Restorer, in io.Reader, out *os.File, journal []byte) error {
 	var hb bytes.Buffer
 	if err := wire.AppendHello(&hb, wire.Hello{Pid: os.Getpid(), Funcs: reg.sigs()}); err != nil {
 		return err
@@ -181,6 +213,9 @@ func serveStream(ctx context.Context, reg *Registry, in io.Reader, out *os.File,
 		if err := fe.flush(ob); err != nil { // into the journal: no system call
 			return fmt.Errorf("writing replies: %w", err)
 		}
+		if c.Meta != nil && restorer != nil {
+			callCtx = restorer.RestoreContext(callCtx, c.Meta)
+		}
 		rep, ok := reg.serve(callCtx, c, dec, br, false)
 		ib.finished()
 		if release != nil {
@@ -215,6 +250,9 @@ type inbox struct {
 	running uint64                  // id of the call running, 0 if none
 	cancel  context.CancelCauseFunc // its ctx's, if it can be cancelled
 	free    [][]byte                // bodies to reuse
+	// deadline: the running call has the caller's deadline (its ctx ends
+	// by its own timer then).
+	deadline bool
 }
 
 type inFrame struct {
@@ -268,7 +306,10 @@ func (ib *inbox) cancelCall(c wire.Cancel) {
 	defer ib.mu.Unlock()
 	switch {
 	case c.ID == ib.running:
-		if ib.cancel != nil {
+		// The host's deadline is the call's own here: its timer ends
+		// the ctx with context.DeadlineExceeded as ctx.Err(), which a
+		// cancel would make context.Canceled.
+		if ib.cancel != nil && !(c.Deadline && ib.deadline) {
 			ib.cancel(cause)
 		}
 	case c.ID > ib.taken: // not taken yet: it will not run
@@ -339,7 +380,7 @@ func (ib *inbox) take(base context.Context, c wire.Call, timeout time.Duration) 
 		ctx, cancelD = context.WithDeadline(ctx, time.Unix(0, deadline))
 		stop = cancelD
 	}
-	ib.running, ib.cancel = c.ID, cancel
+	ib.running, ib.cancel, ib.deadline = c.ID, cancel, c.Deadline != 0
 	return ctx, false, func() {
 		stop()
 		cancel(nil)

@@ -57,9 +57,14 @@ type Pool struct {
 	// testCancelsSent, set before the pool is used (export_test.go), is
 	// called when cancel frames have been written to a helper.
 	testCancelsSent func(n int)
-	allDone         chan struct{}
-	doneOnce        sync.Once
-	doneLog         sync.Once
+	// testDepth, when > 0 (export_test.go), is the pipeline depth of every
+	// helper, whatever the run times measured; testCallsSent is called when
+	// calls have been written to a helper.
+	testDepth     int
+	testCallsSent func(n int)
+	allDone       chan struct{}
+	doneOnce      sync.Once
+	doneLog       sync.Once
 }
 
 var _ executor.Executor = (*Pool)(nil)
@@ -125,6 +130,11 @@ func (p *Pool) Pids() []int {
 	}
 	return pids
 }
+
+// Hooks returns the hooks the pool calls (WithHooks), so that work done
+// around the pool, as retries (executor.Retry), is counted with the pool's.
+// It does not block.
+func (p *Pool) Hooks() *executor.Hooks { return p.cfg.hooks }
 
 // Schedule implements executor.Executor. It never blocks. A task whose
 // Remote is nil (a Go closure, or a function wrapped by executor.Fn) is

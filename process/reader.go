@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/gofutures/gofutures/executor"
@@ -165,6 +166,9 @@ func (w *worker) receive(kind byte, body []byte, dec **gob.Decoder, br *bytes.Re
 		if p.cfg.hooks != nil {
 			head.runAt = now
 			p.cfg.hooks.OnStarted(now.Sub(head.at))
+		}
+		if sn, ok := head.r.(executor.StartNotifier); ok {
+			sn.StartedOn(strconv.Itoa(w.pid))
 		}
 		return nil
 	case wire.KindReply:

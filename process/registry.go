@@ -87,6 +87,30 @@ func NewRegistry() *Registry {
 type Func[A, R any] struct {
 	name string
 	fn   func(context.Context, A) (R, error)
+	idem bool
+}
+
+// RegisterOption configures a function registered with Register.
+type RegisterOption interface {
+	applyRegister(*registerConfig)
+}
+
+type registerConfig struct {
+	idempotent bool
+}
+
+type registerFunc func(*registerConfig)
+
+func (f registerFunc) applyRegister(c *registerConfig) { f(c) }
+
+// Idempotent declares that running the function twice on the same argument
+// does no harm (it has no side effects, or they are the same the second
+// time), so that an executor.Retry policy may run it again after its worker
+// died while running it: a helper process that was killed or crashed
+// (executor.ErrWorkerDied), a cluster task whose deliveries ran out. Without
+// it, such a call is never retried, because it may have had its effects.
+func Idempotent() RegisterOption {
+	return registerFunc(func(c *registerConfig) { c.idempotent = true })
 }
 
 var (
@@ -98,8 +122,10 @@ var (
 // slices []A and []R must be types gob can encode (not interfaces, channels
 // or functions, and structs need exported fields); otherwise, or if name is
 // empty, too long or taken, it returns an error. Call it at package level (see
-// MustRegister) so that helper processes register the same functions.
-func Register[A, R any](reg *Registry, name string, fn func(context.Context, A) (R, error)) (*Func[A, R], error) {
+// MustRegister) so that helper processes register the same functions. The
+// option Idempotent lets retry policies run the function again after its
+// worker died.
+func Register[A, R any](reg *Registry, name string, fn func(context.Context, A) (R, error), opts ...RegisterOption) (*Func[A, R], error) {
 	if fn == nil {
 		return nil, fmt.Errorf("process: Register %q: nil function", name)
 	}
@@ -111,7 +137,11 @@ func Register[A, R any](reg *Registry, name string, fn func(context.Context, A) 
 			return nil, fmt.Errorf("process: Register %q: %w", name, err)
 		}
 	}
-	f := &Func[A, R]{name: name, fn: fn}
+	var cfg registerConfig
+	for _, o := range opts {
+		o.applyRegister(&cfg)
+	}
+	f := &Func[A, R]{name: name, fn: fn, idem: cfg.idempotent}
 	reg.mu.Lock()
 	defer reg.mu.Unlock()
 	old := *reg.funcs.Load()
@@ -125,8 +155,8 @@ func Register[A, R any](reg *Registry, name string, fn func(context.Context, A) 
 }
 
 // MustRegister is Register for package-level variables: it panics on error.
-func MustRegister[A, R any](reg *Registry, name string, fn func(context.Context, A) (R, error)) *Func[A, R] {
-	f, err := Register(reg, name, fn)
+func MustRegister[A, R any](reg *Registry, name string, fn func(context.Context, A) (R, error), opts ...RegisterOption) *Func[A, R] {
+	f, err := Register(reg, name, fn, opts...)
 	if err != nil {
 		panic(err)
 	}
@@ -220,6 +250,11 @@ func (reg *Registry) sentinel(name string) error {
 
 // FuncName returns the name f was registered under (executor.Named).
 func (f *Func[A, R]) FuncName() string { return f.name }
+
+// Idempotent reports whether f was registered with Idempotent. A retry
+// policy (executor.Retry) reads it: only an idempotent function is retried
+// after its worker died.
+func (f *Func[A, R]) Idempotent() bool { return f.idem }
 
 // Call runs the function in this process, in the calling goroutine
 // (executor.Func). It does not recover panics.

@@ -106,6 +106,9 @@ func (w *worker) roomLocked() int {
 	if w.ewma > 0 {
 		depth = int(targetLatency / w.ewma)
 	}
+	if w.p.testDepth > 0 {
+		depth = w.p.testDepth
+	}
 	return min(max(depth, 1), w.p.cfg.maxInFlight) - w.inflight.Len()
 }
 

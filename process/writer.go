@@ -142,6 +142,9 @@ func (w *worker) writeLoop() {
 		if len(cancels) > 0 && p.testCancelsSent != nil {
 			p.testCancelsSent(len(cancels))
 		}
+		if len(sent) > 0 && p.testCallsSent != nil {
+			p.testCallsSent(len(sent))
+		}
 		clear(batch)
 		batch = batch[:0]
 	}

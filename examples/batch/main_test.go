@@ -4,21 +4,38 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/vbauerster/mpb/v8"
 	"go.uber.org/goleak"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m, goleak.IgnoreCurrent()) }
 
-func TestRun(t *testing.T) {
+func TestRunPlainLines(t *testing.T) {
 	var out strings.Builder
-	if err := run(context.Background(), &out, 200, 2, 7); err != nil {
+	if err := run(context.Background(), &out, newLines(&out, time.Hour), 200, 2, 7); err != nil {
 		t.Fatal(err)
 	}
 	s := out.String()
-	// Among 10^12+1, 10^12+3, ..., 10^12+399 there are 16 primes.
-	if !strings.Contains(s, "100% 200/200") || !strings.Contains(s, "16 of 200 numbers are prime") {
+	// Among 10^12+1, 10^12+3, ..., 10^12+399 there are 16 primes. With a
+	// line every hour, only the last line is printed: no \r frames.
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	if len(lines) != 2 || !strings.HasPrefix(lines[0], "progress: 200/200 (100%), ") || !strings.Contains(lines[0], "items/s, eta 0s") ||
+		lines[1] != strings.TrimSpace(lines[1]) || !strings.HasPrefix(lines[1], "16 of 200 are prime") || strings.Contains(s, "\r") {
 		t.Errorf("output:\n%s", s)
+	}
+}
+
+func TestRunTerminalBar(t *testing.T) {
+	var out strings.Builder
+	bar := newTermBar(&out, 200, mpb.WithAutoRefresh(), mpb.WithWidth(60))
+	if err := run(context.Background(), &out, bar, 200, 2, 7); err != nil {
+		t.Fatal(err)
+	}
+	s := out.String()
+	if !strings.Contains(s, "200/200") || !strings.Contains(s, "100 %") || !strings.Contains(s, "16 of 200 are prime") {
+		t.Errorf("output:\n%q", s)
 	}
 }
 

@@ -1,28 +1,37 @@
-// Command fetch fetches many URLs at once with bounded concurrency: the
-// URL fan-out of Python's concurrent.futures documentation, in Go.
+// Command fetch fetches many URLs the way real fan-out needs: bounded
+// concurrency, pacing per host, retries of transient failures with backoff,
+// a timeout per request, results as they complete, and a summary.
 //
-// Each URL is a task on a goroutine pool of -workers goroutines
-// (executor.NewGoPool with executor.WithWorkers), so at most that many
-// requests are in flight. Each request has its own deadline
-// (context.WithTimeout, -timeout). Results are printed as they complete
-// (future.AsCompleted), then a summary: how many succeeded, failed or timed
-// out, and the total time.
+//   - -workers requests in flight at most, on one goroutine pool
+//     (executor.NewGoPool, executor.WithWorkers);
+//   - per host, at most -per-host in flight and -rate requests per second
+//     (executor.NewKeyLimit keyed by the URL's host: two hosts do not slow
+//     each other, and a request waiting for its host holds no worker);
+//   - -attempts attempts per URL (executor.NewRetry): 5xx answers, 429,
+//     timeouts and broken connections are retried with capped, jittered
+//     exponential backoff; a 429's Retry-After is honoured; a 404 is not
+//     retried;
+//   - each attempt has its own deadline (-timeout), derived from the ctx;
+//   - results come as they complete, each with the index of its URL
+//     (pool.ImapUnorderedIndex): no map from futures to URLs;
+//   - the summary: ok, failed after retries, failed at once, retries, p50 and
+//     p99 latency, and the rate each host saw.
 //
-// By default it starts a local HTTP server on 127.0.0.1 (httptest) with
-// fast, slow and failing endpoints, so it works offline, touches only the
-// loopback interface, and finishes in about a second:
+// By default it starts two local HTTP servers on 127.0.0.1 (two hosts), with
+// endpoints that are fast, slow, fail transiently (503 twice), drop the
+// connection once, answer 429 with Retry-After once, fail for good (500),
+// are missing (404) or hang, so it works offline and finishes in a few
+// seconds:
 //
 //	go run ./examples/fetch
 //
-// With -urls it fetches real URLs from a file, one per line (blank lines
-// and lines starting with # are skipped):
+// With -urls it fetches real URLs from a file, one per line (blank lines and
+// lines starting with # are skipped):
 //
-//	go run ./examples/fetch -urls urls.txt -workers 8 -timeout 5s
+//	go run ./examples/fetch -urls urls.txt -workers 16 -per-host 4 -rate 10 -timeout 5s
 //
-// (-timeout defaults to 300ms for the local server and 10s with -urls.)
-//
-// It exits 0 when every URL was tried (whatever the outcomes), and 1 when
-// it cannot start.
+// It exits 0 when every URL was tried (whatever the outcomes), and 1 when it
+// cannot start or the local run did not go as designed.
 package main
 
 import (
@@ -34,23 +43,32 @@ import (
 	"io"
 	"log"
 	"net/http"
-	"net/http/httptest"
+	"net/url"
 	"os"
+	"slices"
+	"strconv"
 	"strings"
+	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/gofutures/gofutures/executor"
-	"github.com/gofutures/gofutures/future"
+	"github.com/gofutures/gofutures/pool"
+	"golang.org/x/time/rate"
 )
 
 func main() {
-	workers := flag.Int("workers", 4, "maximum number of requests in flight")
-	timeout := flag.Duration("timeout", 0, "deadline of each request (default 300ms for the local server, 10s with -urls)")
-	urlFile := flag.String("urls", "", "file of URLs to fetch, one per line (default: a local test server)")
+	workers := flag.Int("workers", 16, "requests in flight at most")
+	perHost := flag.Int("per-host", 4, "requests in flight at most per host")
+	perSec := flag.Float64("rate", 50, "requests per second at most per host")
+	attempts := flag.Int("attempts", 4, "attempts per URL")
+	timeout := flag.Duration("timeout", 0, "deadline of each attempt (default 300ms for the local servers, 10s with -urls)")
+	urlFile := flag.String("urls", "", "file of URLs to fetch, one per line (default: local test servers)")
 	flag.Parse()
 	log.SetFlags(0)
 
 	var urls []string
+	var sites []*site
 	if *urlFile != "" {
 		var err error
 		if urls, err = readURLs(*urlFile); err != nil {
@@ -60,96 +78,185 @@ func main() {
 			*timeout = 10 * time.Second
 		}
 	} else {
-		srv := httptest.NewServer(testHandler())
-		defer srv.Close()
-		urls = testURLs(srv.URL)
+		a, b := startSite(), startSite()
+		defer a.Close()
+		defer b.Close()
+		sites = []*site{a, b}
+		for i, u := range a.urls(100) { // the two hosts' URLs interleaved
+			urls = append(urls, u, b.urls(100)[i])
+		}
 		if *timeout == 0 {
 			*timeout = 300 * time.Millisecond
 		}
-		fmt.Printf("local test server at %s\n", srv.URL)
 	}
-	if err := fetchAll(urls, *workers, *timeout); err != nil {
+	cfg := config{workers: *workers, perHost: *perHost, rate: rate.Limit(*perSec), attempts: *attempts, timeout: *timeout}
+	sum, err := fetchAll(context.Background(), urls, cfg)
+	if err != nil {
 		log.Fatal(err)
 	}
+	sum.print(os.Stdout, sites)
+	if sites != nil {
+		if err := sum.check(len(urls), sites, cfg); err != nil {
+			log.Fatal(err)
+		}
+	}
 }
 
-// result is what one fetch returns.
-type result struct {
+type config struct {
+	workers, perHost, attempts int
+	rate                       rate.Limit
+	timeout                    time.Duration
+}
+
+// page is what one fetch returns.
+type page struct {
 	status int
 	bytes  int64
-	took   time.Duration
+	took   time.Duration // of the attempt that answered
 }
 
-// fetch gets url with its own deadline and reads the whole body. A status
-// of 400 or more is an error.
-func fetch(ctx context.Context, client *http.Client, url string, timeout time.Duration) (result, error) {
+// statusError is an HTTP answer that is not a success. 5xx and 429 say
+// they are temporary, so the retry policy's default test retries them; a
+// Retry-After header sets the wait before the next attempt.
+type statusError struct {
+	code  int
+	after time.Duration
+}
+
+func (e *statusError) Error() string {
+	return fmt.Sprintf("HTTP %d %s", e.code, http.StatusText(e.code))
+}
+func (e *statusError) Temporary() bool           { return e.code >= 500 || e.code == http.StatusTooManyRequests }
+func (e *statusError) RetryAfter() time.Duration { return e.after }
+
+// fetch gets u with its own deadline and reads the whole body.
+func fetch(ctx context.Context, client *http.Client, u string, timeout time.Duration) (page, error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	start := time.Now()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
-		return result{}, err
+		return page{}, err
 	}
 	resp, err := client.Do(req)
 	if err != nil {
-		return result{}, err
+		return page{}, err
 	}
 	defer resp.Body.Close()
 	n, err := io.Copy(io.Discard, resp.Body)
-	r := result{status: resp.StatusCode, bytes: n, took: time.Since(start)}
+	p := page{status: resp.StatusCode, bytes: n, took: time.Since(start)}
 	if err != nil {
-		return r, err
+		return p, err
 	}
 	if resp.StatusCode >= 400 {
-		return r, fmt.Errorf("HTTP %s", resp.Status)
+		secs, _ := strconv.Atoi(resp.Header.Get("Retry-After"))
+		return p, &statusError{code: resp.StatusCode, after: time.Duration(secs) * time.Second}
 	}
-	return r, nil
+	return p, nil
 }
 
-func fetchAll(urls []string, workers int, timeout time.Duration) error {
-	ctx := context.Background()
-	pool, err := executor.NewGoPool(executor.WithName("fetch"), executor.WithWorkers(workers))
-	if err != nil {
-		return err
+// transient is the retry test: the default one (temporary errors and
+// timeouts) and a connection the server broke.
+func transient(err error) bool {
+	return executor.Retryable(err) || errors.Is(err, syscall.ECONNRESET) ||
+		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)
+}
+
+func hostOf(u string) string {
+	if p, err := url.Parse(u); err == nil {
+		return p.Host
 	}
-	defer pool.Shutdown(ctx)
+	return u
+}
+
+func fetchAll(ctx context.Context, urls []string, cfg config) (*summary, error) {
+	sum := &summary{start: time.Now()}
+	hooks := &executor.Hooks{Retried: func(time.Duration) { sum.retries.Add(1) }}
+	ex, err := executor.NewGoPool(executor.WithName("fetch"), executor.WithWorkers(cfg.workers), executor.WithHooks(hooks))
+	if err != nil {
+		return nil, err
+	}
+	p, err := pool.New(ex, pool.OwnExecutor())
+	if err != nil {
+		return nil, err
+	}
+	defer func() { p.Close(); _ = p.Join(ctx) }()
 	client := &http.Client{}
 	defer client.CloseIdleConnections()
 
-	start := time.Now()
-	futures := make([]*future.Future[result], 0, len(urls))
-	urlOf := make(map[*future.Future[result]]string, len(urls))
-	for _, u := range urls {
-		f, err := executor.Submit(ctx, pool, func(ctx context.Context) (result, error) {
-			return fetch(ctx, client, u, timeout)
-		})
-		if err != nil {
-			return err
-		}
-		futures = append(futures, f)
-		urlOf[f] = u
-	}
-	fmt.Printf("fetching %d URLs, %d at a time, %v each at most\n", len(urls), workers, timeout)
+	get := executor.Fn(func(ctx context.Context, u string) (page, error) { return fetch(ctx, client, u, cfg.timeout) })
+	retry := executor.NewRetry(cfg.attempts, executor.RetryBackoff(100*time.Millisecond, 2*time.Second), executor.RetryIf(transient))
+	perHost := executor.NewKeyLimit(hostOf, executor.KeyConcurrency(cfg.perHost), executor.KeyRate(cfg.rate, 1))
+	fmt.Printf("fetching %d URLs: %d in flight, %d per host at %v/s, %d attempts of %v each at most\n",
+		len(urls), cfg.workers, cfg.perHost, cfg.rate, cfg.attempts, cfg.timeout)
 
-	var ok, failed, timedOut int
-	for f, err := range future.AsCompleted(ctx, futures) {
-		if err != nil {
-			return err
+	for r, err := range pool.ImapUnorderedIndex(ctx, p, get, slices.Values(urls), pool.WithTaskOptions(retry, perHost)) {
+		if r.Index < 0 {
+			return nil, err // the loop ended: ctx, or the pool refused work
 		}
-		r, err := f.Result(ctx)
-		switch {
-		case err == nil:
-			ok++
-			fmt.Printf("  ok        %-40s %d, %d bytes in %v\n", urlOf[f], r.status, r.bytes, r.took.Round(100*time.Microsecond))
-		case errors.Is(err, context.DeadlineExceeded):
-			timedOut++
-			fmt.Printf("  timed out %-40s after %v\n", urlOf[f], timeout)
-		default:
-			failed++
-			fmt.Printf("  failed    %-40s %v\n", urlOf[f], err)
+		sum.add(urls[r.Index], r.Value, err)
+	}
+	sum.elapsed = time.Since(sum.start)
+	return sum, nil
+}
+
+// summary counts the outcomes.
+type summary struct {
+	start                   time.Time
+	elapsed                 time.Duration
+	ok, gaveUp, failedFirst int
+	retries                 atomic.Int64
+	latencies               []time.Duration
+}
+
+func (s *summary) add(u string, p page, err error) {
+	var re *executor.RetryError
+	switch {
+	case err == nil:
+		s.ok++
+		s.latencies = append(s.latencies, p.took)
+		fmt.Printf("  ok      %d %6.1fms  %s\n", p.status, float64(p.took.Microseconds())/1000, u)
+	case errors.As(err, &re):
+		s.gaveUp++
+		fmt.Printf("  gave up after %d attempts  %s: %v\n", re.Attempts, u, re.Err)
+	default:
+		s.failedFirst++
+		fmt.Printf("  failed  %s: %v\n", u, err)
+	}
+}
+
+func (s *summary) quantile(q float64) time.Duration {
+	if len(s.latencies) == 0 {
+		return 0
+	}
+	l := slices.Sorted(slices.Values(s.latencies))
+	return l[min(len(l)-1, int(q*float64(len(l))))]
+}
+
+func (s *summary) print(w io.Writer, sites []*site) {
+	fmt.Fprintf(w, "%d ok, %d failed after retries, %d failed at once (not retryable); %d retries; latency p50 %v, p99 %v; %v in all\n",
+		s.ok, s.gaveUp, s.failedFirst, s.retries.Load(),
+		s.quantile(0.50).Round(10*time.Microsecond), s.quantile(0.99).Round(10*time.Microsecond), s.elapsed.Round(time.Millisecond))
+	for _, st := range sites {
+		n, r := st.rate()
+		fmt.Fprintf(w, "  host %s saw %d requests, at %.1f/s at most over any second\n", st.host(), n, r)
+	}
+}
+
+// check verifies a local run: every URL tried, the outcomes the test
+// servers are built to produce, and no host paced faster than the rate.
+func (s *summary) check(n int, sites []*site, cfg config) error {
+	if got := s.ok + s.gaveUp + s.failedFirst; got != n {
+		return fmt.Errorf("%d results for %d URLs", got, n)
+	}
+	if s.gaveUp != 2*len(sites) || s.failedFirst != len(sites) {
+		return fmt.Errorf("%d gave up, %d failed at once; want %d and %d", s.gaveUp, s.failedFirst, 2*len(sites), len(sites))
+	}
+	for _, st := range sites {
+		if _, r := st.rate(); r > float64(cfg.rate)*1.1+1 { // +1: the burst
+			return fmt.Errorf("host %s saw %.1f requests/s, above the rate of %v", st.host(), r, cfg.rate)
 		}
 	}
-	fmt.Printf("%d ok, %d failed, %d timed out in %v\n", ok, failed, timedOut, time.Since(start).Round(time.Millisecond))
 	return nil
 }
 
@@ -176,50 +283,4 @@ func readURLs(name string) ([]string, error) {
 		return nil, fmt.Errorf("%s: no URLs", name)
 	}
 	return urls, nil
-}
-
-// testHandler serves the endpoints of the default mode:
-//
-//	/fast/N        200 at once
-//	/slow?d=DUR    200 after DUR, unless the client gives up first
-//	/fail          500
-//	/missing       404
-func testHandler() http.Handler {
-	mux := http.NewServeMux()
-	mux.HandleFunc("/fast/{n}", func(w http.ResponseWriter, r *http.Request) {
-		fmt.Fprintf(w, "page %s\n", r.PathValue("n"))
-	})
-	mux.HandleFunc("/slow", func(w http.ResponseWriter, r *http.Request) {
-		d, err := time.ParseDuration(r.URL.Query().Get("d"))
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
-			return
-		}
-		select {
-		case <-time.After(d):
-			fmt.Fprintf(w, "slept %v\n", d)
-		case <-r.Context().Done(): // the client timed out: stop at once
-		}
-	})
-	mux.HandleFunc("/fail", func(w http.ResponseWriter, r *http.Request) {
-		http.Error(w, "something broke", http.StatusInternalServerError)
-	})
-	return mux
-}
-
-// testURLs lists the URLs of the default mode: with the default -timeout of
-// 300ms, 8 succeed, 2 fail and 2 time out.
-func testURLs(base string) []string {
-	var urls []string
-	for i := range 6 {
-		urls = append(urls, fmt.Sprintf("%s/fast/%d", base, i))
-	}
-	return append(urls,
-		base+"/slow?d=50ms",
-		base+"/slow?d=150ms",
-		base+"/slow?d=2s",
-		base+"/slow?d=10s",
-		base+"/fail",
-		base+"/missing",
-	)
 }

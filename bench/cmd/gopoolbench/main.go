@@ -8,6 +8,10 @@
 // order) so that machine noise hits them alike, and the median of the rounds
 // is printed as a Markdown table.
 //
+// The "dashboard" variants run ours on a pool that feeds package
+// dashboard's hooks, with no page open and with one polling, and the
+// program prints their cost next to ours.
+//
 // The "cancellable ctx" variants submit the same tasks with a
 // context.WithCancel instead of context.Background() (one for the whole run,
 // or one per task), and the program prints their cost next to ours.
@@ -260,6 +264,23 @@ func main() {
 		}
 	}
 	fmt.Println("  (target: a shared cancellable ctx costs at most one allocation more per task; the ctx-per-task row includes the caller's own context.WithCancel, two allocations)")
+	fmt.Println("\nThe dashboard's cost (package dashboard's hooks on the pool, same run):")
+	for _, size := range sizes {
+		for _, name := range []string{oursDashName, oursDashPolledName} {
+			ci := indexOf(name)
+			if !include(ci) {
+				continue
+			}
+			b, c := medians[key{oursIdx, size}], medians[key{ci, size}]
+			r := float64(c.elapsed) / float64(b.elapsed)
+			fmt.Printf("- size %d: %s: time %.3f× of ours, CPU %.3f×, allocs/task %+.2f", size, name, r,
+				float64(c.cpu)/float64(b.cpu), per(c.mallocs)-per(b.mallocs))
+			if name == oursDashName {
+				fmt.Printf(" (target ≤ 1.03×) %s", verdict(r <= 1.03))
+			}
+			fmt.Println()
+		}
+	}
 	if *withPython {
 		r := ours4Rate / pyRate
 		fmt.Printf("- ours(4 workers) vs Python ThreadPoolExecutor(4): %.1f× throughput (target ≥ 25×) %s\n", r, verdict(r >= 25))

@@ -192,6 +192,14 @@ var variants = []variant{
 		name: oursCallCtxPerTaskName, sized: true, future: true,
 		setup: oursCallCtxPerTask,
 	},
+	{
+		name: oursDashName, sized: true, future: true,
+		setup: oursDashboard(0),
+	},
+	{
+		name: oursDashPolledName, sized: true, future: true,
+		setup: oursDashboard(dashPollEvery),
+	},
 }
 
 // oursName is the variant the ratios are taken against.
@@ -293,8 +301,12 @@ func ours(name string, size, n int, ctx context.Context, submit func(context.Con
 // oursWith is ours where submit makes each task's ctx itself, and done, if
 // not nil, is called with each task's index once its Result is in.
 func oursWith(name string, size, n int, submit func(context.Context, *executor.GoPool, int) (*future.Future[int], error), done func(i int)) (func(lo, hi int, mark func()), func() error) {
+	return oursOn(name, newGoPool(size), n, submit, done)
+}
+
+// oursOn is oursWith on the pool p.
+func oursOn(name string, p *executor.GoPool, n int, submit func(context.Context, *executor.GoPool, int) (*future.Future[int], error), done func(i int)) (func(lo, hi int, mark func()), func() error) {
 	ctx := context.Background()
-	p := newGoPool(size)
 	futs := make([]*future.Future[int], n)
 	var sum int
 	var firstErr error

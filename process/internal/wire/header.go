@@ -17,14 +17,18 @@ type Call struct {
 	Cancellable bool
 	// Deadline is the caller's deadline in Unix nanoseconds, 0 if none.
 	Deadline int64
-	Name     string
+	// Meta is the context metadata of the caller's ctx (a trace context:
+	// executor.Carrier), nil if none; see AppendMeta for its bounds.
+	Meta map[string]string
+	Name string
 }
 
 const (
 	callChunk       = 1 << iota // Chunk
 	callCancellable             // Cancellable
 	callDeadline                // a varint deadline follows the flags
-	callFlags       = callChunk | callCancellable | callDeadline
+	callMeta                    // metadata (AppendMeta) follows the deadline
+	callFlags       = callChunk | callCancellable | callDeadline | callMeta
 )
 
 // AppendCall appends the header of c to b.
@@ -40,9 +44,15 @@ func AppendCall(b []byte, c Call) []byte {
 	if c.Deadline != 0 {
 		flags |= callDeadline
 	}
+	if len(c.Meta) != 0 {
+		flags |= callMeta
+	}
 	b = append(b, flags)
 	if c.Deadline != 0 {
 		b = binary.AppendVarint(b, c.Deadline)
+	}
+	if len(c.Meta) != 0 {
+		b = AppendMeta(b, c.Meta)
 	}
 	b = binary.AppendUvarint(b, uint64(len(c.Name)))
 	return append(b, c.Name...)
@@ -67,6 +77,12 @@ func ParseCall(b []byte) (c Call, rest []byte, err error) {
 			return c, nil, fmt.Errorf("%w: bad call deadline", ErrProtocol)
 		}
 		c.Deadline, b = d, b[n:]
+	}
+	if flags&callMeta != 0 {
+		var err error
+		if c.Meta, b, err = ParseMeta(b); err != nil {
+			return c, nil, err
+		}
 	}
 	l, n := binary.Uvarint(b)
 	if n <= 0 || l > MaxNameLen || l > uint64(len(b)-n) {

@@ -10,7 +10,7 @@ import (
 
 // Version is the protocol version. Bump it on any change to the frames, the
 // hello, the headers or ErrorInfo.
-const Version = 2
+const Version = 3
 
 // Magic opens every hello body, so that a foreign program on the other end is
 // recognised before anything else is parsed.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"reflect"
 	"testing"
 )
 
@@ -38,7 +39,7 @@ func TestFrames(t *testing.T) {
 		t.Fatalf("kind %#x, %v", kind, err)
 	}
 	c, rest, err := ParseCall(body)
-	if err != nil || c != (Call{ID: 7, Chunk: true, Name: "inc"}) || string(rest) != "args" {
+	if err != nil || !reflect.DeepEqual(c, Call{ID: 7, Chunk: true, Name: "inc"}) || string(rest) != "args" {
 		t.Fatalf("call = %+v %q %v", c, rest, err)
 	}
 	kind, body, err = r.Next()
@@ -90,6 +91,9 @@ func FuzzReader(f *testing.F) {
 	End(&b, s)
 	s = Begin(&b, KindCall)
 	b.Write(AppendCall(nil, Call{ID: 1, Name: "abc"}))
+	End(&b, s)
+	s = Begin(&b, KindCall)
+	b.Write(AppendCall(nil, Call{ID: 2, Deadline: 5, Meta: map[string]string{"traceparent": "00-x-y-01"}, Name: "abc"}))
 	End(&b, s)
 	f.Add(b.Bytes())
 	f.Add([]byte{0, 0, 0, 1, KindReply, 0})

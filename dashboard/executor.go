@@ -1,0 +1,305 @@
+package dashboard
+
+import (
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gofutures/gofutures/executor"
+)
+
+// numOutcomes is the number of outcome cells: every executor.Outcome and
+// one for values this package does not know.
+var numOutcomes = len(executor.Outcomes()) + 1
+
+// knownExits are the worker exit reasons counted without a lock.
+var knownExits = [...]executor.WorkerExit{
+	executor.ExitIdle, executor.ExitShutdown, executor.ExitInitError, executor.ExitMaxTasks,
+	executor.ExitCrashed, executor.ExitTimeout, executor.ExitKilled,
+}
+
+// runBounds are the upper bounds of the run-time histogram: 1µs to about
+// 67s in steps of 4. A last bucket holds what is above them.
+var runBounds = func() []time.Duration {
+	b := make([]time.Duration, 14)
+	d := time.Microsecond
+	for i := range b {
+		b[i] = d
+		d *= 4
+	}
+	return b
+}()
+
+// execStats holds the counts of one executor name. The hooks only add to
+// atomic counters; a snapshot reads them. Executors that count for
+// themselves (executor.Hooks.Own) are owners: the snapshot asks them for
+// their tasks accepted, queued and running, and their hooks count only the
+// tasks that failed and the run times they measured, so that a task that
+// succeeds costs a function call and a comparison.
+type execStats struct {
+	name string
+
+	// For executors that do not count for themselves.
+	submitted, started, notRan, ended, endedRan atomic.Uint64
+
+	failed   []atomic.Uint64 // tasks ended, by outcome; OutcomeOK is not counted here
+	run      []atomic.Uint64 // run-time histogram: len(runBounds)+1 buckets
+	runSum   atomic.Int64    // nanoseconds, over the measured tasks
+	retries  atomic.Uint64
+	alive    atomic.Int64
+	starts   atomic.Uint64
+	stops    [len(knownExits)]atomic.Uint64
+	failures *ring
+
+	stopsMu    sync.Mutex // guards otherStops; never held while calling out
+	otherStops map[executor.WorkerExit]uint64
+
+	mu       sync.Mutex // guards the fields below
+	owners   map[*owner]struct{}
+	released uint64 // tasks accepted (and so ended) by owners that have released
+	pids     func() []int
+}
+
+type owner struct{ read func() executor.Counts }
+
+func newExecStats(name string, failures int) *execStats {
+	return &execStats{
+		name:     name,
+		failed:   make([]atomic.Uint64, numOutcomes),
+		run:      make([]atomic.Uint64, len(runBounds)+1),
+		failures: newRing(failures),
+	}
+}
+
+func (s *execStats) hooks(timeEvery uint32) *executor.Hooks {
+	return &executor.Hooks{
+		Submitted:     func() { s.submitted.Add(1) },
+		Started:       func(time.Duration) { s.started.Add(1) },
+		Finished:      s.onFinished,
+		WorkerStarted: s.onWorkerStarted,
+		WorkerStopped: s.onWorkerStopped,
+		Retried:       func(time.Duration) { s.retries.Add(1) },
+		TimeEvery:     timeEvery,
+		Own:           func(read func() executor.Counts) (*executor.Hooks, func()) { return s.own(read, timeEvery) },
+	}
+}
+
+func (s *execStats) onFinished(f executor.Finish) {
+	if f.Ran {
+		s.endedRan.Add(1)
+	} else {
+		s.notRan.Add(1)
+	}
+	s.ended.Add(1)
+	s.onOwnedFinished(f)
+}
+
+// onOwnedFinished counts what an owner reports: failures and run times.
+func (s *execStats) onOwnedFinished(f executor.Finish) {
+	if f.Outcome != executor.OutcomeOK {
+		s.failed[min(int(f.Outcome), numOutcomes-1)].Add(1)
+	}
+	if f.Ran && f.Run >= 0 {
+		i := 0
+		for i < len(runBounds) && f.Run > runBounds[i] {
+			i++
+		}
+		s.run[i].Add(1)
+		s.runSum.Add(int64(f.Run))
+	}
+}
+
+func (s *execStats) onWorkerStarted() {
+	s.starts.Add(1)
+	s.alive.Add(1)
+}
+
+func (s *execStats) onWorkerStopped(r executor.WorkerExit) {
+	s.alive.Add(-1)
+	for i, k := range knownExits {
+		if k == r {
+			s.stops[i].Add(1)
+			return
+		}
+	}
+	s.stopsMu.Lock()
+	if s.otherStops == nil {
+		s.otherStops = make(map[executor.WorkerExit]uint64)
+	}
+	s.otherStops[r]++
+	s.stopsMu.Unlock()
+}
+
+// own implements executor.Hooks.Own.
+func (s *execStats) own(read func() executor.Counts, timeEvery uint32) (*executor.Hooks, func()) {
+	o := &owner{read: read}
+	s.mu.Lock()
+	if s.owners == nil {
+		s.owners = make(map[*owner]struct{})
+	}
+	s.owners[o] = struct{}{}
+	s.mu.Unlock()
+	var once sync.Once
+	release := func() {
+		once.Do(func() {
+			last := read()
+			s.mu.Lock()
+			s.released += last.Submitted
+			delete(s.owners, o)
+			s.mu.Unlock()
+		})
+	}
+	return &executor.Hooks{
+		Finished:      s.onOwnedFinished,
+		WorkerStarted: s.onWorkerStarted,
+		WorkerStopped: s.onWorkerStopped,
+		Retried:       func(time.Duration) { s.retries.Add(1) },
+		TimeEvery:     timeEvery,
+	}, release
+}
+
+// execView is one executor as the page shows it.
+type execView struct {
+	Name      string            `json:"name"`
+	Submitted uint64            `json:"submitted"`
+	Queued    uint64            `json:"queued"`
+	Running   uint64            `json:"running"`
+	Done      uint64            `json:"done"` // ended, whatever the outcome
+	OK        uint64            `json:"ok"`
+	Failed    uint64            `json:"failed"`
+	Outcomes  map[string]uint64 `json:"outcomes"` // the failed ones, by outcome
+	Workers   int64             `json:"workers"`
+	Starts    uint64            `json:"workerStarts"`
+	Stops     map[string]uint64 `json:"workerStops"`
+	Restarts  uint64            `json:"restarts"`
+	Retries   uint64            `json:"retries"` // attempts that failed and were scheduled again
+	Helpers   []helperView      `json:"helpers"`
+	Run       histView          `json:"run"`
+	Failures  []failureView     `json:"failures"`
+	History   *historyView      `json:"history"`
+}
+
+type helperView struct {
+	Pid   int    `json:"pid"`
+	State string `json:"state"`
+}
+
+type histView struct {
+	Bounds []float64 `json:"bounds"` // seconds; the last bucket has none
+	Counts []uint64  `json:"counts"`
+	Count  uint64    `json:"count"`
+	Mean   float64   `json:"mean"` // seconds
+	P50    float64   `json:"p50"`
+	P90    float64   `json:"p90"`
+	P99    float64   `json:"p99"`
+}
+
+// view reads the counts. Counters are read in the reverse order of a
+// task's life (ended, then started, then submitted), so that a task moving
+// on during the read is never counted twice, and the owners last, so that
+// no task is seen failed and not accepted.
+func (s *execStats) view() execView {
+	v := execView{Name: s.name, Outcomes: map[string]uint64{}, Stops: map[string]uint64{}}
+	for i := range s.failed {
+		n := s.failed[i].Load()
+		if n == 0 {
+			continue
+		}
+		v.Failed += n
+		name := "unknown"
+		if i < numOutcomes-1 {
+			name = executor.Outcome(i).String()
+		}
+		v.Outcomes[name] = n
+	}
+	ended, endedRan := s.ended.Load(), s.endedRan.Load()
+	notRan, started := s.notRan.Load(), s.started.Load()
+	submitted := s.submitted.Load()
+	v.Done = ended
+	v.Running = started - min(started, endedRan)
+	v.Queued = submitted - min(submitted, started+notRan)
+	v.Submitted = submitted
+
+	v.Retries = s.retries.Load()
+	v.Workers = max(0, s.alive.Load())
+	v.Starts = s.starts.Load()
+	for i, k := range knownExits {
+		if n := s.stops[i].Load(); n > 0 {
+			v.Stops[string(k)] = n
+			switch k {
+			case executor.ExitCrashed, executor.ExitTimeout, executor.ExitMaxTasks, executor.ExitInitError:
+				v.Restarts += n
+			}
+		}
+	}
+	s.stopsMu.Lock()
+	for k, n := range s.otherStops {
+		v.Stops[string(k)] = n
+		v.Restarts += n
+	}
+	s.stopsMu.Unlock()
+	s.mu.Lock()
+	for o := range s.owners {
+		c := o.read()
+		q, r := uint64(max(c.Queued, 0)), uint64(max(c.Running, 0))
+		v.Submitted += c.Submitted
+		v.Queued += q
+		v.Running += r
+		v.Done += c.Submitted - min(c.Submitted, q+r)
+	}
+	v.Submitted += s.released
+	v.Done += s.released
+	pids := s.pids
+	s.mu.Unlock()
+	v.OK = v.Done - min(v.Done, v.Failed)
+
+	if pids != nil {
+		for _, p := range pids() {
+			v.Helpers = append(v.Helpers, helperView{Pid: p, State: "ready"})
+		}
+	}
+	v.Run = s.hist()
+	v.Failures = s.failures.list()
+	return v
+}
+
+func (s *execStats) hist() histView {
+	h := histView{Bounds: make([]float64, len(runBounds)), Counts: make([]uint64, len(s.run))}
+	for i, b := range runBounds {
+		h.Bounds[i] = b.Seconds()
+	}
+	for i := range s.run {
+		h.Counts[i] = s.run[i].Load()
+		h.Count += h.Counts[i]
+	}
+	if h.Count == 0 {
+		return h
+	}
+	h.Mean = time.Duration(s.runSum.Load() / int64(h.Count)).Seconds()
+	h.P50, h.P90, h.P99 = h.quantile(0.5), h.quantile(0.9), h.quantile(0.99)
+	return h
+}
+
+// quantile estimates the q-quantile by linear interpolation in its bucket
+// (the first bucket starts at 0; the last is reported as its lower bound).
+func (h histView) quantile(q float64) float64 {
+	rank := q * float64(h.Count)
+	var seen float64
+	for i, c := range h.Counts {
+		if c == 0 {
+			continue
+		}
+		if seen+float64(c) >= rank {
+			if i == len(h.Bounds) {
+				return h.Bounds[i-1]
+			}
+			lo := 0.0
+			if i > 0 {
+				lo = h.Bounds[i-1]
+			}
+			return lo + (h.Bounds[i]-lo)*(rank-seen)/float64(c)
+		}
+		seen += float64(c)
+	}
+	return h.Bounds[len(h.Bounds)-1]
+}

@@ -1,0 +1,170 @@
+package executor
+
+import (
+	"context"
+	"errors"
+	"runtime/debug"
+)
+
+// chunkRetry is the state of a chunk between attempts under a retry
+// policy: the outcome so far, and the items the next attempt runs, with
+// their arguments (a remote executor is sent only those). The first
+// attempt runs every item; it is made when the first retry is arranged.
+type chunkRetry[A, R any] struct {
+	c    Chunk[R]
+	redo []int
+	sub  []A
+}
+
+// runAttempt is Run for a chunk with call options.
+func (t *chunkTask[A, R]) runAttempt(ctx context.Context) error {
+	if t.rs == nil { // the first attempt
+		c := Chunk[R]{Values: t.dst}
+		if c.Values == nil {
+			c.Values = make([]R, len(t.args))
+		}
+		for i := 0; i < len(t.args); {
+			i = t.runFrom(ctx, &c, i)
+		}
+		return t.settle(&c, nil)
+	}
+	c := &t.rs.c
+	for _, i := range t.rs.redo {
+		t.runItem(ctx, c, i)
+	}
+	return t.settle(c, t.rs.redo)
+}
+
+// runItem runs item i again, recovering a panic into its error.
+func (t *chunkTask[A, R]) runItem(ctx context.Context, c *Chunk[R], i int) {
+	c.Errs[i] = nil
+	if ctx.Err() != nil {
+		c.Errs[i] = context.Cause(ctx)
+		return
+	}
+	defer func() {
+		if v := recover(); v != nil {
+			c.Errs[i] = &PanicError{Value: v, Stack: debug.Stack()}
+		}
+	}()
+	v, err := t.fn.Call(ctx, t.args[i])
+	c.Values[i] = v
+	c.Errs[i] = err
+}
+
+// finishAttempt is Finish for a chunk with call options.
+func (t *chunkTask[A, R]) finishAttempt(err error, itemErrs []error) {
+	if err != nil { // the attempt failed as a whole: retried whole
+		again, e := t.x.end(err)
+		if again {
+			t.res = nil
+			return
+		}
+		t.failItems(e)
+		return
+	}
+	n := len(t.args)
+	if t.rs != nil {
+		n = len(t.rs.redo)
+	}
+	if len(t.res) != n || (itemErrs != nil && len(itemErrs) != n) {
+		t.x.release()
+		_ = t.p.SetError(errors.New("executor: remote chunk returned a different number of results"))
+		return
+	}
+	if t.rs == nil { // the first attempt
+		c := Chunk[R]{Values: t.res}
+		if t.dst != nil {
+			c.Values = t.dst
+			copy(c.Values, t.res)
+		}
+		for i, e := range itemErrs {
+			if e != nil {
+				c.setErr(i, e)
+			}
+		}
+		t.settle(&c, nil)
+		return
+	}
+	c := &t.rs.c
+	for k, i := range t.rs.redo {
+		c.Values[i] = t.res[k]
+		c.Errs[i] = nil
+		if itemErrs != nil {
+			c.Errs[i] = itemErrs[k]
+		}
+	}
+	t.settle(c, t.rs.redo)
+}
+
+// settle decides, once an attempt of the items ran (nil: all) has ended
+// with the outcome c, which failed items are retried; it completes the
+// future if none is.
+func (t *chunkTask[A, R]) settle(c *Chunk[R], ran []int) error {
+	x := t.x
+	x.release()
+	var again []int
+	each := func(i int) {
+		if e := c.Err(i); e != nil {
+			if x.canRetry(e) {
+				again = append(again, i)
+			} else {
+				c.Errs[i] = x.final(e)
+			}
+		}
+	}
+	if ran == nil {
+		for i := range t.args {
+			each(i)
+		}
+	} else {
+		for _, i := range ran {
+			each(i)
+		}
+	}
+	first := c.firstErr()
+	if len(again) > 0 {
+		if t.rs == nil {
+			t.rs = &chunkRetry[A, R]{c: *c}
+		}
+		t.rs.redo = again
+		t.rs.sub = make([]A, len(again))
+		for k, i := range again {
+			t.rs.sub[k] = t.args[i]
+		}
+		t.res = nil
+		x.later(t.rs.c.Errs[again[0]])
+		return first
+	}
+	if first == nil {
+		c.Errs = nil
+	}
+	_ = t.p.SetResult(*c)
+	return first
+}
+
+// Fail fails the task; a chunk that has results from earlier attempts
+// keeps them, and only the items still to retry get the error.
+func (t *chunkTask[A, R]) Fail(err error) bool {
+	if t.x == nil || t.rs == nil {
+		return t.promise.Fail(err)
+	}
+	again, e := t.x.end(err)
+	if again {
+		t.res = nil
+		return true
+	}
+	return t.failItems(e)
+}
+
+// failItems completes the future with err as the error of the items still
+// to retry, or fails it whole if there were no earlier attempts.
+func (t *chunkTask[A, R]) failItems(err error) bool {
+	if t.rs == nil {
+		return t.p.SetError(err) == nil
+	}
+	for _, i := range t.rs.redo {
+		t.rs.c.Errs[i] = err
+	}
+	return t.p.SetResult(t.rs.c) == nil
+}
