@@ -61,6 +61,8 @@ type extra struct {
 	unpark  func() bool // stops the watch on ctx while waiting for the key
 
 	decided atomic.Bool // during a backoff: the timer or ctx won
+
+	chunk any // a chunk's *chunkRetry, from its first retry on
 }
 
 // newExtra applies opts for a task of ex, or returns nil if none acts. The

@@ -16,9 +16,20 @@ type chunkRetry[A, R any] struct {
 	sub  []A
 }
 
+// retryState returns the chunk's state between attempts, nil before the
+// first retry. It is kept in the extra (x.chunk), so that chunks without
+// call options stay as small as before.
+func (t *chunkTask[A, R]) retryState() *chunkRetry[A, R] {
+	if t.x == nil || t.x.chunk == nil {
+		return nil
+	}
+	return t.x.chunk.(*chunkRetry[A, R])
+}
+
 // runAttempt is Run for a chunk with call options.
 func (t *chunkTask[A, R]) runAttempt(ctx context.Context) error {
-	if t.rs == nil { // the first attempt
+	rs := t.retryState()
+	if rs == nil { // the first attempt
 		c := Chunk[R]{Values: t.dst}
 		if c.Values == nil {
 			c.Values = make([]R, len(t.args))
@@ -28,11 +39,11 @@ func (t *chunkTask[A, R]) runAttempt(ctx context.Context) error {
 		}
 		return t.settle(&c, nil)
 	}
-	c := &t.rs.c
-	for _, i := range t.rs.redo {
+	c := &rs.c
+	for _, i := range rs.redo {
 		t.runItem(ctx, c, i)
 	}
-	return t.settle(c, t.rs.redo)
+	return t.settle(c, rs.redo)
 }
 
 // runItem runs item i again, recovering a panic into its error.
@@ -63,16 +74,17 @@ func (t *chunkTask[A, R]) finishAttempt(err error, itemErrs []error) {
 		t.failItems(e)
 		return
 	}
+	rs := t.retryState()
 	n := len(t.args)
-	if t.rs != nil {
-		n = len(t.rs.redo)
+	if rs != nil {
+		n = len(rs.redo)
 	}
 	if len(t.res) != n || (itemErrs != nil && len(itemErrs) != n) {
 		t.x.release()
 		_ = t.p.SetError(errors.New("executor: remote chunk returned a different number of results"))
 		return
 	}
-	if t.rs == nil { // the first attempt
+	if rs == nil { // the first attempt
 		c := Chunk[R]{Values: t.res}
 		if t.dst != nil {
 			c.Values = t.dst
@@ -86,15 +98,15 @@ func (t *chunkTask[A, R]) finishAttempt(err error, itemErrs []error) {
 		t.settle(&c, nil)
 		return
 	}
-	c := &t.rs.c
-	for k, i := range t.rs.redo {
+	c := &rs.c
+	for k, i := range rs.redo {
 		c.Values[i] = t.res[k]
 		c.Errs[i] = nil
 		if itemErrs != nil {
 			c.Errs[i] = itemErrs[k]
 		}
 	}
-	t.settle(c, t.rs.redo)
+	t.settle(c, rs.redo)
 }
 
 // settle decides, once an attempt of the items ran (nil: all) has ended
@@ -124,16 +136,18 @@ func (t *chunkTask[A, R]) settle(c *Chunk[R], ran []int) error {
 	}
 	first := c.firstErr()
 	if len(again) > 0 {
-		if t.rs == nil {
-			t.rs = &chunkRetry[A, R]{c: *c}
+		rs := t.retryState()
+		if rs == nil {
+			rs = &chunkRetry[A, R]{c: *c}
+			x.chunk = rs
 		}
-		t.rs.redo = again
-		t.rs.sub = make([]A, len(again))
+		rs.redo = again
+		rs.sub = make([]A, len(again))
 		for k, i := range again {
-			t.rs.sub[k] = t.args[i]
+			rs.sub[k] = t.args[i]
 		}
 		t.res = nil
-		x.later(t.rs.c.Errs[again[0]])
+		x.later(rs.c.Errs[again[0]])
 		return first
 	}
 	if first == nil {
@@ -146,7 +160,7 @@ func (t *chunkTask[A, R]) settle(c *Chunk[R], ran []int) error {
 // Fail fails the task; a chunk that has results from earlier attempts
 // keeps them, and only the items still to retry get the error.
 func (t *chunkTask[A, R]) Fail(err error) bool {
-	if t.x == nil || t.rs == nil {
+	if t.retryState() == nil {
 		return t.promise.Fail(err)
 	}
 	again, e := t.x.end(err)
@@ -160,11 +174,12 @@ func (t *chunkTask[A, R]) Fail(err error) bool {
 // failItems completes the future with err as the error of the items still
 // to retry, or fails it whole if there were no earlier attempts.
 func (t *chunkTask[A, R]) failItems(err error) bool {
-	if t.rs == nil {
+	rs := t.retryState()
+	if rs == nil {
 		return t.p.SetError(err) == nil
 	}
-	for _, i := range t.rs.redo {
-		t.rs.c.Errs[i] = err
+	for _, i := range rs.redo {
+		rs.c.Errs[i] = err
 	}
-	return t.p.SetResult(t.rs.c) == nil
+	return t.p.SetResult(rs.c) == nil
 }

@@ -233,9 +233,6 @@ type chunkTask[A, R any] struct {
 	res  []R
 	dst  []R // CallChunkInto: where the values go
 
-	// Between attempts under a retry policy: made at the first retry (see
-	// retry_chunk.go), so that chunks without one stay as small as before.
-	rs *chunkRetry[A, R]
 }
 
 func (t *chunkTask[A, R]) Run(ctx context.Context) error {
@@ -356,8 +353,8 @@ func (t *chunkTask[A, R]) Remote() Remote {
 func (t *chunkTask[A, R]) Chunk() bool { return true }
 
 func (t *chunkTask[A, R]) Args() any {
-	if t.rs != nil {
-		return t.rs.sub
+	if rs := t.retryState(); rs != nil {
+		return rs.sub
 	}
 	return t.args
 }
