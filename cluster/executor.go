@@ -418,7 +418,7 @@ func (e *Executor) failLimit(en *entry, attempts int, last string) {
 		zap.Int("attempts", attempts), zap.Error(err.Last))
 	en.t.Fail(err)
 	if e.cfg.hooks != nil {
-		e.cfg.hooks.OnFinished(executor.Finish{Outcome: executor.OutcomeOf(err), Ran: true})
+		e.cfg.hooks.OnFinished(executor.Finish{Outcome: executor.OutcomeOf(err), Ran: true, Err: err})
 	}
 }
 
@@ -496,7 +496,7 @@ func (e *Executor) onResult(m *nats.Msg) {
 			en.t.Fail(err)
 		}
 		if e.cfg.hooks != nil {
-			e.cfg.hooks.OnFinished(executor.Finish{Outcome: executor.OutcomeOf(err), Ran: en.running, Run: time.Duration(r.RunNanos)})
+			e.cfg.hooks.OnFinished(executor.Finish{Outcome: executor.OutcomeOf(err), Ran: en.running, Run: time.Duration(r.RunNanos), Err: err})
 		}
 	}
 }

@@ -100,11 +100,14 @@ func (d *Dashboard) Helpers(name string, pids func() []int) {
 // Failed records err as a recent failure of the executor called name, with
 // its text, its outcome (executor.OutcomeOf) and, for a
 // *process.WorkerError or *process.TimeoutError, the pid of the helper.
-// Call it where the program receives a task's error (a future's Result, an
-// Imap loop, an error callback): the executors' hooks count failures but do
-// not see their errors. The page keeps the last WithFailures of them. A nil
-// err records nothing. Failed reads the clock and takes a lock briefly; it
-// does not count the failure (the hooks do).
+// The hooks record the failures of tasks by themselves, with their text,
+// when the executor reports the error (GoPool, process.Pool and
+// cluster.Executor do: executor.Finish.Err); call Failed for errors they do
+// not see, such as the items that failed inside a chunk (pool.Map with
+// chunks, CallChunk), where the program receives them (an ItemError, an
+// Imap loop). The page keeps the last WithFailures of them. A nil err
+// records nothing. Failed reads the clock and takes a lock briefly; it does
+// not count the failure (the hooks do).
 func (d *Dashboard) Failed(name string, err error) {
 	if err == nil {
 		return

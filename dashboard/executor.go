@@ -98,6 +98,9 @@ func (s *execStats) onFinished(f executor.Finish) {
 func (s *execStats) onOwnedFinished(f executor.Finish) {
 	if f.Outcome != executor.OutcomeOK {
 		s.failed[min(int(f.Outcome), numOutcomes-1)].Add(1)
+		if f.Err != nil { // the executor said why: keep its text and pid
+			s.failures.add(failureOf(f.Err, time.Now()))
+		}
 	}
 	if f.Ran && f.Run >= 0 {
 		i := 0

@@ -544,11 +544,12 @@ func (p *GoPool) run(e entry, st *stage) {
 		}
 		*st = stageTask
 		var o Outcome // OutcomeOK
-		if err := e.t.Run(ctx); err != nil {
+		err := e.t.Run(ctx)
+		if err != nil {
 			o = OutcomeOf(err)
 		}
 		*st = stageFinished
-		p.hooks.OnFinished(Finish{Outcome: o, Ran: true, Run: -1})
+		p.hooks.OnFinished(Finish{Outcome: o, Ran: true, Run: -1, Err: err})
 		return
 	}
 	start := p.now()
@@ -556,7 +557,7 @@ func (p *GoPool) run(e entry, st *stage) {
 	*st = stageTask
 	err := e.t.Run(ctx)
 	*st = stageFinished
-	p.hooks.OnFinished(Finish{Outcome: OutcomeOf(err), Ran: true, Run: time.Duration(p.now() - start)})
+	p.hooks.OnFinished(Finish{Outcome: OutcomeOf(err), Ran: true, Run: time.Duration(p.now() - start), Err: err})
 }
 
 // next counts the task the worker ran (of scope ran, if not nil) finished

@@ -69,6 +69,11 @@ type Finish struct {
 	// Run is how long the task ran: zero when it did not run, negative when
 	// it was not measured (see Hooks.TimeEvery).
 	Run time.Duration
+	// Err is the error the task failed with, when the executor knows it
+	// (nil on success, and for a task cancelled before it ran). It is the
+	// task's own error value: hooks must not keep it past the call unless
+	// they copy what they need (its text, say).
+	Err error
 }
 
 // WorkerExit says why a worker stopped, for Hooks.WorkerStopped.

@@ -45,3 +45,11 @@ type Restorer interface {
 type StartNotifier interface {
 	StartedOn(worker string)
 }
+
+// Attempter is implemented by the tasks of Submit, Call, CallChunk and Map:
+// Attempt says which attempt of the task a Schedule is (1 for the first; a
+// retry policy schedules the same task again). Instrumentation that wraps
+// an executor reads it.
+type Attempter interface {
+	Attempt() int
+}

@@ -145,6 +145,16 @@ func (t *promise[R]) Fail(err error) bool {
 
 func (t *promise[R]) Cancel() bool { return t.p.Future().Cancel() }
 
+// Attempt returns which attempt of the task this Schedule is: 1, or more
+// for a retry (NewRetry). Instrumentation reads it through the Attempter
+// interface.
+func (t *promise[R]) Attempt() int {
+	if t.x == nil {
+		return 1
+	}
+	return int(t.x.attempt.Load())
+}
+
 // named holds a task's Func and answers the Remote questions about it.
 type named[A, R any] struct {
 	fn Func[A, R]

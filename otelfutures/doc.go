@@ -52,7 +52,8 @@
 //   - gofutures.executor.name, gofutures.executor.kind ("gopool",
 //     "process", "cluster", or the executor's Go type);
 //   - code.function.name: the registered name of the function;
-//   - gofutures.task.attempt: 1 (see below); gofutures.chunk.size for
+//   - gofutures.task.attempt: 1, or more for a retry (executor.NewRetry:
+//     each attempt is a span of its own); gofutures.chunk.size for
 //     a chunk (executor.CallChunk, package pool);
 //   - an event gofutures.task.start when a worker takes the task (on a
 //     process.Pool: when it is handed to a helper), and
@@ -69,9 +70,6 @@
 //     or worker, the type it had there, process.RemoteError.Type), "panic"
 //     for a panic (with its stack as exception.stacktrace), "timeout" and
 //     "cancelled" for a ctx that ended.
-//
-// The attempt is always 1: an executor does not tell a retry apart from a
-// first attempt yet.
 //
 // # Cost
 //

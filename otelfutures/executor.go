@@ -101,7 +101,11 @@ func (e *Executor) Schedule(ctx context.Context, t executor.Task) error {
 	}
 	w := newTask(e, t, r, span)
 	if span.IsRecording() {
-		span.SetAttributes(attempt.Int(1))
+		n := 1
+		if a, ok := t.(executor.Attempter); ok {
+			n = a.Attempt()
+		}
+		span.SetAttributes(attempt.Int(n))
 		if r != nil {
 			span.SetAttributes(semconv.CodeFunctionName(r.FuncName()))
 			if r.Chunk() {

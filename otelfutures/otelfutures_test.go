@@ -485,3 +485,45 @@ func TestNotInstalled(t *testing.T) {
 		}
 	}
 }
+
+// errFlaky is a temporary error: the default retry policy retries it.
+type errFlaky struct{}
+
+func (errFlaky) Error() string   { return "flaky" }
+func (errFlaky) Temporary() bool { return true }
+
+// TestRetryAttempts: a task retried twice is three spans, attempts 1, 2
+// and 3; the first two failed, the last succeeded.
+func TestRetryAttempts(t *testing.T) {
+	col, tp := newTP(t, sdktrace.AlwaysSample())
+	ex, err := executor.NewGoPool(executor.WithWorkers(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = ex.Shutdown(context.Background()) })
+	traced := otelfutures.Wrap(ex, otelfutures.WithTracerProvider(tp))
+	runs := 0
+	f, err := executor.Submit(context.Background(), traced, func(context.Context) (int, error) {
+		if runs++; runs < 3 {
+			return 0, errFlaky{}
+		}
+		return runs, nil
+	}, executor.NewRetry(3, executor.RetryBackoff(time.Millisecond, time.Millisecond)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v, err := f.Result(context.Background()); err != nil || v != 3 {
+		t.Fatalf("result %d, %v; want 3 after three attempts", v, err)
+	}
+	for n := 1; n <= 3; n++ {
+		s := col.waitFor(func(s sdktrace.ReadOnlySpan) bool {
+			v, ok := attr(s, "gofutures.task.attempt")
+			return ok && v.AsInt64() == int64(n)
+		})
+		want := "error"
+		if n == 3 {
+			want = "ok"
+		}
+		wantAttr(t, s, "gofutures.task.outcome", want)
+	}
+}

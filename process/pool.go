@@ -269,7 +269,7 @@ func (p *Pool) fail(j *job, err error) {
 		j.stop()
 	}
 	if j.t.Fail(err) {
-		p.cfg.hooks.OnFinished(executor.Finish{Outcome: executor.OutcomeOf(err), Ran: j.started, Run: p.since(j)})
+		p.cfg.hooks.OnFinished(executor.Finish{Outcome: executor.OutcomeOf(err), Ran: j.started, Run: p.since(j), Err: err})
 	} else {
 		p.cfg.hooks.OnFinished(executor.Finish{Outcome: executor.OutcomeCancelled})
 	}
@@ -292,7 +292,7 @@ func (p *Pool) finish(j *job, err error, items []error) {
 			}
 		}
 	}
-	p.cfg.hooks.OnFinished(executor.Finish{Outcome: executor.OutcomeOf(err), Ran: true, Run: p.since(j)})
+	p.cfg.hooks.OnFinished(executor.Finish{Outcome: executor.OutcomeOf(err), Ran: true, Run: p.since(j), Err: err})
 }
 
 func (p *Pool) since(j *job) time.Duration {
