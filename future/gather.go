@@ -182,51 +182,6 @@ func AsCompletedIndex[F Awaitable](ctx context.Context, fs []F) iter.Seq2[int, e
 				pending[f] = i
 			}
 		}
-		seen = nil
-		total := len(first) + len(pending)
-		w := newWaiter()
-		for a, i := range pending {
-			if !a.subscribe(w) {
-				delete(pending, a)
-				first = append(first, i)
-			}
-		}
-		defer func() {
-			for a := range pending {
-				a.unsubscribe(w)
-			}
-		}()
-		for _, i := range first {
-			if !yield(i, nil) {
-				return
-			}
-		}
-		for len(pending) > 0 {
-			var batch []Awaitable
-			select {
-			case <-w.signal:
-				batch = w.take()
-			case <-ctx.Done():
-				for a := range pending {
-					if a.Ready() {
-						batch = append(batch, a)
-					}
-				}
-				if len(batch) == 0 {
-					yield(-1, &UnfinishedError{Unfinished: len(pending), Total: total, Cause: context.Cause(ctx)})
-					return
-				}
-			}
-			for _, a := range batch {
-				i, ok := pending[a]
-				if !ok {
-					continue
-				}
-				delete(pending, a)
-				if !yield(i, nil) {
-					return
-				}
-			}
-		}
+		completions(ctx, pending, first, -1, yield)
 	}
 }

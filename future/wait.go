@@ -207,54 +207,63 @@ func AsCompleted[F Awaitable](ctx context.Context, fs []F) iter.Seq2[F, error] {
 				pending[f] = f
 			}
 		}
-		total := len(first) + len(pending)
-		w := newWaiter()
-		for a, f := range pending {
-			if !f.subscribe(w) {
-				// Done between the check and subscribing: deliver it now.
-				delete(pending, a)
-				first = append(first, f)
-			}
+		var zero F
+		completions(ctx, pending, first, zero, yield)
+	}
+}
+
+// completions yields, for AsCompleted and AsCompletedIndex, the key of each
+// future as it completes: first those in first (already done), then those
+// of pending as they complete. If ctx ends first, it yields those done by
+// then and then (none, *UnfinishedError). It keeps no reference to a future
+// it has yielded.
+func completions[K any](ctx context.Context, pending map[Awaitable]K, first []K, none K, yield func(K, error) bool) {
+	total := len(first) + len(pending)
+	w := newWaiter()
+	for a, k := range pending {
+		if !a.subscribe(w) {
+			// Done between the check and subscribing: deliver it now.
+			delete(pending, a)
+			first = append(first, k)
 		}
-		defer func() {
-			for _, f := range pending {
-				f.unsubscribe(w)
+	}
+	defer func() {
+		for a := range pending {
+			a.unsubscribe(w)
+		}
+	}()
+	for i, k := range first {
+		first[i] = none // keep no reference to yielded futures
+		if !yield(k, nil) {
+			return
+		}
+	}
+	for len(pending) > 0 {
+		var batch []Awaitable
+		select {
+		case <-w.signal:
+			batch = w.take()
+		case <-ctx.Done():
+			// Futures that completed by now still come out before the error.
+			for a := range pending {
+				if a.Ready() {
+					batch = append(batch, a)
+				}
 			}
-		}()
-		for i, f := range first {
-			first[i] = *new(F) // keep no reference to yielded futures
-			if !yield(f, nil) {
+			if len(batch) == 0 {
+				yield(none, &UnfinishedError{Unfinished: len(pending), Total: total, Cause: context.Cause(ctx)})
 				return
 			}
 		}
-		for len(pending) > 0 {
-			var batch []Awaitable
-			select {
-			case <-w.signal:
-				batch = w.take()
-			case <-ctx.Done():
-				// Futures that completed by now still come out before the error.
-				for a, f := range pending {
-					if f.Ready() {
-						batch = append(batch, a)
-					}
-				}
-				if len(batch) == 0 {
-					var zero F
-					yield(zero, &UnfinishedError{Unfinished: len(pending), Total: total, Cause: context.Cause(ctx)})
-					return
-				}
+		for i, a := range batch {
+			batch[i] = nil // keep no reference to yielded futures
+			k, ok := pending[a]
+			if !ok {
+				continue
 			}
-			for i, a := range batch {
-				batch[i] = nil // keep no reference to yielded futures
-				f, ok := pending[a]
-				if !ok {
-					continue
-				}
-				delete(pending, a)
-				if !yield(f, nil) {
-					return
-				}
+			delete(pending, a)
+			if !yield(k, nil) {
+				return
 			}
 		}
 	}
