@@ -112,6 +112,10 @@ func TestCancelPending(t *testing.T) {
 		t.Fatalf("square(8) = %d, %v", v, err)
 	}
 	waitStreamEmpty(t, ex)
+	// The cancelled task's hook runs when a worker asks to start it, after
+	// the executor replied (the worker may have removed it before): wait.
+	for finished.Load() < 2 && sleepCtx(ctx, 5*time.Millisecond) {
+	}
 	if started.Load() != 1 || finished.Load() != 2 {
 		t.Fatalf("hooks: started %d, finished %d; want 1 and 2", started.Load(), finished.Load())
 	}
