@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/gofutures/gofutures/executor"
+	"github.com/gofutures/gofutures/internal/owners"
 )
 
 // numOutcomes is the number of outcome cells: every executor.Outcome and
@@ -54,13 +55,11 @@ type execStats struct {
 	stopsMu    sync.Mutex // guards otherStops; never held while calling out
 	otherStops map[executor.WorkerExit]uint64
 
-	mu       sync.Mutex // guards the fields below
-	owners   map[*owner]struct{}
-	released uint64 // tasks accepted (and so ended) by owners that have released
-	pids     func() []int
-}
+	owners owners.Set
 
-type owner struct{ read func() executor.Counts }
+	mu   sync.Mutex // guards pids
+	pids func() []int
+}
 
 func newExecStats(name string, failures int) *execStats {
 	return &execStats{
@@ -135,23 +134,7 @@ func (s *execStats) onWorkerStopped(r executor.WorkerExit) {
 
 // own implements executor.Hooks.Own.
 func (s *execStats) own(read func() executor.Counts, timeEvery uint32) (*executor.Hooks, func()) {
-	o := &owner{read: read}
-	s.mu.Lock()
-	if s.owners == nil {
-		s.owners = make(map[*owner]struct{})
-	}
-	s.owners[o] = struct{}{}
-	s.mu.Unlock()
-	var once sync.Once
-	release := func() {
-		once.Do(func() {
-			last := read()
-			s.mu.Lock()
-			s.released += last.Submitted
-			delete(s.owners, o)
-			s.mu.Unlock()
-		})
-	}
+	release := s.owners.Add(read)
 	return &executor.Hooks{
 		Finished:      s.onOwnedFinished,
 		WorkerStarted: s.onWorkerStarted,
@@ -241,17 +224,12 @@ func (s *execStats) view() execView {
 		v.Restarts += n
 	}
 	s.stopsMu.Unlock()
+	o := s.owners.Sum()
+	v.Submitted += o.Submitted
+	v.Queued += o.Queued
+	v.Running += o.Running
+	v.Done += o.Ended
 	s.mu.Lock()
-	for o := range s.owners {
-		c := o.read()
-		q, r := uint64(max(c.Queued, 0)), uint64(max(c.Running, 0))
-		v.Submitted += c.Submitted
-		v.Queued += q
-		v.Running += r
-		v.Done += c.Submitted - min(c.Submitted, q+r)
-	}
-	v.Submitted += s.released
-	v.Done += s.released
 	pids := s.pids
 	s.mu.Unlock()
 	v.OK = v.Done - min(v.Done, v.Failed)

@@ -8,6 +8,7 @@ import (
 	"unsafe"
 
 	"github.com/gofutures/gofutures/executor"
+	"github.com/gofutures/gofutures/internal/owners"
 )
 
 // knownExits are the worker exit reasons that always have a series (zero
@@ -66,13 +67,7 @@ type series struct {
 
 	mu         sync.Mutex // guards the fields below
 	otherStops map[executor.WorkerExit]uint64
-	owners     map[*owner]struct{}
-	released   uint64 // tasks accepted by owners that have released
-}
-
-// owner is an executor that counts for itself.
-type owner struct {
-	read func() executor.Counts
+	owners     owners.Set
 }
 
 const (
@@ -157,23 +152,7 @@ func (s *series) onFinished(f executor.Finish) {
 // own implements executor.Hooks.Own: it registers the executor's read
 // function and returns its hooks and its release function.
 func (s *series) own(read func() executor.Counts, timeEvery uint32) (*executor.Hooks, func()) {
-	o := &owner{read: read}
-	s.mu.Lock()
-	if s.owners == nil {
-		s.owners = make(map[*owner]struct{})
-	}
-	s.owners[o] = struct{}{}
-	s.mu.Unlock()
-	var once sync.Once
-	release := func() {
-		once.Do(func() {
-			last := read()
-			s.mu.Lock()
-			s.released += last.Submitted
-			delete(s.owners, o)
-			s.mu.Unlock()
-		})
-	}
+	release := s.owners.Add(read)
 	return &executor.Hooks{
 		Started:       s.onOwnedStarted,
 		Finished:      s.onOwnedFinished,
@@ -287,15 +266,12 @@ func (s *series) snapshot() snapshot {
 	for k, v := range s.otherStops {
 		sn.stops[k] = v
 	}
-	// After the owned outcomes, so that no task is seen finished and not
-	// accepted; under the lock, so that a release is seen whole or not.
-	for o := range s.owners {
-		c := o.read()
-		sn.submitted += c.Submitted
-		sn.queued += uint64(max(c.Queued, 0))
-		sn.inFlight += uint64(max(c.Running, 0))
-	}
-	sn.submitted += s.released
 	s.mu.Unlock()
+	// After the owned outcomes, so that no task is seen finished and not
+	// accepted.
+	o := s.owners.Sum()
+	sn.submitted += o.Submitted
+	sn.queued += o.Queued
+	sn.inFlight += o.Running
 	return sn
 }
