@@ -6,18 +6,12 @@ import (
 	"time"
 
 	"github.com/gofutures/gofutures/executor"
-	"github.com/gofutures/gofutures/internal/owners"
+	"github.com/gofutures/gofutures/internal/tally"
 )
 
 // numOutcomes is the number of outcome cells: every executor.Outcome and
 // one for values this package does not know.
 var numOutcomes = len(executor.Outcomes()) + 1
-
-// knownExits are the worker exit reasons counted without a lock.
-var knownExits = [...]executor.WorkerExit{
-	executor.ExitIdle, executor.ExitShutdown, executor.ExitInitError, executor.ExitMaxTasks,
-	executor.ExitCrashed, executor.ExitTimeout, executor.ExitKilled,
-}
 
 // runBounds are the upper bounds of the run-time histogram: 1µs to about
 // 67s in steps of 4. A last bucket holds what is above them.
@@ -47,15 +41,10 @@ type execStats struct {
 	run      []atomic.Uint64 // run-time histogram: len(runBounds)+1 buckets
 	runSum   atomic.Int64    // nanoseconds, over the measured tasks
 	retries  atomic.Uint64
-	alive    atomic.Int64
-	starts   atomic.Uint64
-	stops    [len(knownExits)]atomic.Uint64
+	workers  tally.Workers
 	failures *ring
 
-	stopsMu    sync.Mutex // guards otherStops; never held while calling out
-	otherStops map[executor.WorkerExit]uint64
-
-	owners owners.Set
+	owners tally.Owners
 
 	mu   sync.Mutex // guards pids
 	pids func() []int
@@ -111,26 +100,8 @@ func (s *execStats) onOwnedFinished(f executor.Finish) {
 	}
 }
 
-func (s *execStats) onWorkerStarted() {
-	s.starts.Add(1)
-	s.alive.Add(1)
-}
-
-func (s *execStats) onWorkerStopped(r executor.WorkerExit) {
-	s.alive.Add(-1)
-	for i, k := range knownExits {
-		if k == r {
-			s.stops[i].Add(1)
-			return
-		}
-	}
-	s.stopsMu.Lock()
-	if s.otherStops == nil {
-		s.otherStops = make(map[executor.WorkerExit]uint64)
-	}
-	s.otherStops[r]++
-	s.stopsMu.Unlock()
-}
+func (s *execStats) onWorkerStarted()                      { s.workers.Started() }
+func (s *execStats) onWorkerStopped(r executor.WorkerExit) { s.workers.Stopped(r) }
 
 // own implements executor.Hooks.Own.
 func (s *execStats) own(read func() executor.Counts, timeEvery uint32) (*executor.Hooks, func()) {
@@ -207,23 +178,22 @@ func (s *execStats) view() execView {
 	v.Submitted = submitted
 
 	v.Retries = s.retries.Load()
-	v.Workers = max(0, s.alive.Load())
-	v.Starts = s.starts.Load()
-	for i, k := range knownExits {
-		if n := s.stops[i].Load(); n > 0 {
-			v.Stops[string(k)] = n
-			switch k {
-			case executor.ExitCrashed, executor.ExitTimeout, executor.ExitMaxTasks, executor.ExitInitError:
+	var stops map[executor.WorkerExit]uint64
+	v.Workers, v.Starts, stops = s.workers.Read()
+	for k, n := range stops {
+		if n == 0 {
+			continue
+		}
+		v.Stops[string(k)] = n
+		switch k {
+		case executor.ExitCrashed, executor.ExitTimeout, executor.ExitMaxTasks, executor.ExitInitError:
+			v.Restarts += n
+		default:
+			if !tally.Known(k) { // an executor's own reason: a worker that did not end normally
 				v.Restarts += n
 			}
 		}
 	}
-	s.stopsMu.Lock()
-	for k, n := range s.otherStops {
-		v.Stops[string(k)] = n
-		v.Restarts += n
-	}
-	s.stopsMu.Unlock()
 	o := s.owners.Sum()
 	v.Submitted += o.Submitted
 	v.Queued += o.Queued

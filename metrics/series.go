@@ -2,21 +2,13 @@ package metrics
 
 import (
 	"math"
-	"sync"
 	"sync/atomic"
 	"time"
 	"unsafe"
 
 	"github.com/gofutures/gofutures/executor"
-	"github.com/gofutures/gofutures/internal/owners"
+	"github.com/gofutures/gofutures/internal/tally"
 )
-
-// knownExits are the worker exit reasons that always have a series (zero
-// until they happen), in label order.
-var knownExits = [...]executor.WorkerExit{
-	executor.ExitIdle, executor.ExitShutdown, executor.ExitInitError, executor.ExitMaxTasks,
-	executor.ExitCrashed, executor.ExitTimeout, executor.ExitKilled,
-}
 
 // numShards is the number of copies of the per-task counters of one
 // executor (a power of two), so that goroutines running at once on
@@ -60,14 +52,9 @@ type series struct {
 	waitNS    []int64   // the same in nanoseconds, for the hot path
 	runNS     []int64
 
-	alive   atomic.Int64
-	starts  atomic.Uint64
 	retries atomic.Uint64 // rare next to tasks: one counter is enough
-	stops   [len(knownExits)]atomic.Uint64
-
-	mu         sync.Mutex // guards the fields below
-	otherStops map[executor.WorkerExit]uint64
-	owners     owners.Set
+	workers tally.Workers // every known exit reason has a series, zero until it happens
+	owners  tally.Owners
 }
 
 const (
@@ -178,26 +165,8 @@ func (s *series) onOwnedFinished(f executor.Finish) {
 
 func (s *series) onRetried(time.Duration) { s.retries.Add(1) }
 
-func (s *series) onWorkerStarted() {
-	s.starts.Add(1)
-	s.alive.Add(1)
-}
-
-func (s *series) onWorkerStopped(r executor.WorkerExit) {
-	s.alive.Add(-1)
-	for i, k := range knownExits {
-		if k == r {
-			s.stops[i].Add(1)
-			return
-		}
-	}
-	s.mu.Lock()
-	if s.otherStops == nil {
-		s.otherStops = make(map[executor.WorkerExit]uint64)
-	}
-	s.otherStops[r]++
-	s.mu.Unlock()
-}
+func (s *series) onWorkerStarted()                      { s.workers.Started() }
+func (s *series) onWorkerStopped(r executor.WorkerExit) { s.workers.Stopped(r) }
 
 // histSnapshot is a histogram as Prometheus wants it.
 type histSnapshot struct {
@@ -255,18 +224,8 @@ func (s *series) snapshot() snapshot {
 	sn.inFlight = started - min(started, ranDone)
 	sn.queued = sn.submitted - min(sn.submitted, started+notRan)
 
-	sn.alive = max(0, s.alive.Load())
-	sn.starts = s.starts.Load()
+	sn.alive, sn.starts, sn.stops = s.workers.Read()
 	sn.retries = s.retries.Load()
-	sn.stops = make(map[executor.WorkerExit]uint64, len(knownExits))
-	for i, k := range knownExits {
-		sn.stops[k] = s.stops[i].Load()
-	}
-	s.mu.Lock()
-	for k, v := range s.otherStops {
-		sn.stops[k] = v
-	}
-	s.mu.Unlock()
 	// After the owned outcomes, so that no task is seen finished and not
 	// accepted.
 	o := s.owners.Sum()

@@ -1,8 +1,7 @@
-// Package owners keeps, for a consumer of executor hooks (package metrics,
-// package dashboard), the executors that count their own tasks
-// (executor.Hooks.Own): the consumer reads their counts when it reports,
-// and keeps what a released owner had accepted.
-package owners
+// Package tally holds the counts that the consumers of executor hooks
+// (package metrics, package dashboard) keep alike: the executors that count
+// their own tasks (Owners) and the workers started and stopped (Workers).
+package tally
 
 import (
 	"sync"
@@ -10,8 +9,11 @@ import (
 	"github.com/gofutures/gofutures/executor"
 )
 
-// Set is the owners of one consumer's series. The zero value is ready.
-type Set struct {
+// Owners are the executors that count their own tasks
+// (executor.Hooks.Own) for one consumer's series: the consumer reads their
+// counts when it reports, and keeps what a released owner had accepted.
+// The zero value is ready.
+type Owners struct {
 	mu       sync.Mutex
 	owners   map[*owner]struct{}
 	released uint64 // tasks accepted by owners that have released
@@ -22,7 +24,7 @@ type owner struct{ read func() executor.Counts }
 // Add registers an owner's read function and returns its release, which
 // reads it a last time and keeps its accepted count. Release is
 // idempotent.
-func (s *Set) Add(read func() executor.Counts) (release func()) {
+func (s *Owners) Add(read func() executor.Counts) (release func()) {
 	o := &owner{read: read}
 	s.mu.Lock()
 	if s.owners == nil {
@@ -42,7 +44,7 @@ func (s *Set) Add(read func() executor.Counts) (release func()) {
 	}
 }
 
-// Totals are the counts of a Set's owners.
+// Totals are the counts of the owners.
 type Totals struct {
 	Submitted uint64 // accepted, by live owners and by released ones
 	Queued    uint64 // waiting, in live owners
@@ -50,9 +52,9 @@ type Totals struct {
 	Ended     uint64 // accepted and no longer queued or running; all of a released owner's
 }
 
-// Sum reads every live owner, under the Set's lock, so that a release is
+// Sum reads every live owner, under the lock, so that a release is
 // seen whole or not at all.
-func (s *Set) Sum() Totals {
+func (s *Owners) Sum() Totals {
 	var t Totals
 	s.mu.Lock()
 	defer s.mu.Unlock()
