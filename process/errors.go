@@ -49,8 +49,20 @@ type RemoteError struct {
 	// Sentinel is the registered name of the sentinel the error matched, or "".
 	Sentinel string
 
-	sentinel error
+	sentinel           error
+	temporary, timeout bool
 }
+
+// Temporary reports whether the error in the helper said it was temporary
+// (a Temporary() bool method returning true anywhere in its chain), so that
+// executor.Retryable, the default test of a retry policy, sees it as it
+// would in this process.
+func (e *RemoteError) Temporary() bool { return e.temporary }
+
+// Timeout reports whether the error in the helper said it was a timeout (a
+// Timeout() bool method returning true anywhere in its chain, as net.Error
+// and context.DeadlineExceeded have).
+func (e *RemoteError) Timeout() bool { return e.timeout }
 
 // Error implements error.
 func (e *RemoteError) Error() string { return e.Message }
@@ -138,9 +150,14 @@ func (reg *Registry) infoOf(err error) wire.ErrorInfo {
 	}
 	var re *RemoteError // an error that already crossed once: keep its data
 	if errors.As(err, &re) && re == err {
-		return wire.ErrorInfo{Type: re.Type, Message: re.Message, Stack: re.Stack, Sentinel: re.Sentinel}
+		return wire.ErrorInfo{Type: re.Type, Message: re.Message, Stack: re.Stack, Sentinel: re.Sentinel, Temporary: re.temporary, Timeout: re.timeout}
 	}
-	return wire.ErrorInfo{Type: fmt.Sprintf("%T", err), Message: err.Error(), Stack: string(stack()), Sentinel: reg.sentinelName(err)}
+	info := wire.ErrorInfo{Type: fmt.Sprintf("%T", err), Message: err.Error(), Stack: string(stack()), Sentinel: reg.sentinelName(err)}
+	var t interface{ Temporary() bool }
+	info.Temporary = errors.As(err, &t) && t.Temporary()
+	var to interface{ Timeout() bool }
+	info.Timeout = errors.As(err, &to) && to.Timeout()
+	return info
 }
 
 // errorOf rebuilds an error from the wire, in the host.
@@ -155,9 +172,14 @@ func (reg *Registry) errorOf(info wire.ErrorInfo) error {
 	if info.Panic {
 		var v any = info.Message
 		if s != nil {
-			v = &RemoteError{Type: info.Type, Message: info.Message, Stack: info.Stack, Sentinel: info.Sentinel, sentinel: s}
+			v = remoteError(info, s)
 		}
 		return &executor.PanicError{Value: v, Stack: []byte(info.Stack)}
 	}
-	return &RemoteError{Type: info.Type, Message: info.Message, Stack: info.Stack, Sentinel: info.Sentinel, sentinel: s}
+	return remoteError(info, s)
+}
+
+func remoteError(info wire.ErrorInfo, sentinel error) *RemoteError {
+	return &RemoteError{Type: info.Type, Message: info.Message, Stack: info.Stack, Sentinel: info.Sentinel,
+		sentinel: sentinel, temporary: info.Temporary, timeout: info.Timeout}
 }

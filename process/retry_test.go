@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -87,5 +89,102 @@ func TestRetryAfterWorkerDied(t *testing.T) {
 	}
 	if got := lines(t, log); got != 1 {
 		t.Fatalf("not idempotent: ran %d times, want 1", got)
+	}
+}
+
+// transientErr says it is temporary, or a timeout, as net.Error does.
+type transientErr struct{ timeout bool }
+
+func (e transientErr) Error() string   { return "transient" }
+func (e transientErr) Temporary() bool { return !e.timeout }
+func (e transientErr) Timeout() bool   { return e.timeout }
+
+// failTwice appends a line to the file (one per execution) and fails with a
+// transientErr on the first two executions (a timeout if the path ends in
+// "timeout"), wrapped, so that the flags are found in the chain.
+func failTwice(_ context.Context, path string) (int, error) {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	if err != nil {
+		return 0, err
+	}
+	_, err = f.WriteString("ran\n")
+	f.Close()
+	if err != nil {
+		return 0, err
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return 0, err
+	}
+	n := bytes.Count(b, []byte("\n"))
+	if n <= 2 {
+		return 0, fmt.Errorf("attempt %d: %w", n, transientErr{timeout: strings.HasSuffix(path, "timeout")})
+	}
+	return n, nil
+}
+
+var failTwiceFn = process.MustRegister(reg, "failTwice", failTwice)
+
+// An error that says it is temporary or a timeout in the helper says so in
+// the host too, so the default retry test retries it: the function ran
+// three times (counted from its side effects) and the call succeeded.
+func TestRetryRemoteTransient(t *testing.T) {
+	p := newPool(t, process.WithWorkers(1))
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	for _, kind := range []string{"temporary", "timeout"} {
+		t.Run(kind, func(t *testing.T) {
+			// Without a policy: one attempt, and the flags crossed over.
+			f, err := executor.Call(ctx, p, failTwiceFn, newLog(t)+"."+kind)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = f.Result(ctx)
+			var re *process.RemoteError
+			if !errors.As(err, &re) {
+				t.Fatalf("err = %#v, want a *RemoteError", err)
+			}
+			if re.Temporary() != (kind == "temporary") || re.Timeout() != (kind == "timeout") {
+				t.Fatalf("Temporary() = %v, Timeout() = %v for a %s error", re.Temporary(), re.Timeout(), kind)
+			}
+			if !executor.Retryable(err) {
+				t.Fatalf("Retryable(%v) = false", err)
+			}
+			// With a policy: fails twice, succeeds on the third attempt.
+			log := newLog(t) + "." + kind
+			retry := executor.NewRetry(3, executor.RetryBackoff(time.Millisecond, time.Millisecond))
+			f, err = executor.Call(ctx, p, failTwiceFn, log, retry)
+			if err != nil {
+				t.Fatal(err)
+			}
+			n, err := f.Result(ctx)
+			if err != nil || n != 3 {
+				t.Fatalf("with retry: %v, %v; want 3, nil", n, err)
+			}
+			if got := lines(t, log); got != 3 {
+				t.Fatalf("ran %d times, want 3", got)
+			}
+		})
+	}
+}
+
+// A plain error is not retried by the default test: one execution.
+func TestRetryRemotePermanent(t *testing.T) {
+	p := newPool(t, process.WithWorkers(1))
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	retry := executor.NewRetry(3, executor.RetryBackoff(time.Millisecond, time.Millisecond))
+	f, err := executor.Call(ctx, p, failFn, 1, retry)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = f.Result(ctx)
+	var re *process.RemoteError
+	if !errors.As(err, &re) || re.Temporary() || re.Timeout() {
+		t.Fatalf("err = %v, want a plain *RemoteError", err)
+	}
+	var rerr *executor.RetryError
+	if errors.As(err, &rerr) {
+		t.Fatalf("a permanent error was retried: %v", err)
 	}
 }

@@ -174,6 +174,11 @@ type ErrorInfo struct {
 	Stack    string // the helper's stack
 	Sentinel string // the name of the registered sentinel it matches, if any
 	Panic    bool   // the task panicked
+	// Temporary and Timeout: the error said so (a Temporary() or Timeout()
+	// method returning true in its chain), so that a retry policy in the
+	// host can tell a transient failure. Older peers omit them (gob).
+	Temporary bool
+	Timeout   bool
 }
 
 // IsZero reports whether e means "no error".

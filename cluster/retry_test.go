@@ -1,0 +1,168 @@
+package cluster
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gofutures/gofutures/executor"
+	"github.com/gofutures/gofutures/process"
+)
+
+// appendRun appends a line to the file at path, one per execution, and
+// returns how many executions the file records.
+func appendRun(path string) (int, error) {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	if err != nil {
+		return 0, err
+	}
+	_, err = f.WriteString("ran\n")
+	f.Close()
+	if err != nil {
+		return 0, err
+	}
+	b, err := os.ReadFile(path)
+	return bytes.Count(b, []byte("\n")), err
+}
+
+func runsIn(t *testing.T, path string) int {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return bytes.Count(b, []byte("\n"))
+}
+
+// transient says it is temporary, or a timeout, as net.Error does.
+type transient struct{ timeout bool }
+
+func (e transient) Error() string   { return "transient" }
+func (e transient) Temporary() bool { return !e.timeout }
+func (e transient) Timeout() bool   { return e.timeout }
+
+// crashFirst ends the worker process running it on its first execution.
+func crashFirst(_ context.Context, path string) (int, error) {
+	n, err := appendRun(path)
+	if err == nil && n == 1 {
+		os.Exit(3)
+	}
+	return n, err
+}
+
+var (
+	// failTwice fails with a transient error (a timeout if the path ends
+	// in "timeout") on its first two executions.
+	failTwice = process.MustRegister(testReg, "failTwice", func(_ context.Context, path string) (int, error) {
+		n, err := appendRun(path)
+		if err == nil && n <= 2 {
+			err = fmt.Errorf("attempt %d: %w", n, transient{timeout: strings.HasSuffix(path, "timeout")})
+		}
+		return n, err
+	})
+	crashFirstIdem = process.MustRegister(testReg, "crashFirstIdempotent", crashFirst, process.Idempotent())
+	crashFirstFn   = process.MustRegister(testReg, "crashFirst", crashFirst)
+)
+
+// A retry policy works on the cluster as on any executor: a function that
+// fails twice with an error that says it is temporary (or a timeout), in a
+// worker, runs three times (counted from its side effects) and succeeds.
+func TestRetryTransient(t *testing.T) {
+	ex := newTestExecutor(t)
+	startWorker(t, ex.URL())
+	ctx := waitCtx(t)
+	retry := executor.NewRetry(3, executor.RetryBackoff(time.Millisecond, time.Millisecond))
+	for _, kind := range []string{"temporary", "timeout"} {
+		t.Run(kind, func(t *testing.T) {
+			f, err := executor.Call(ctx, ex, failTwice, filepath.Join(t.TempDir(), "once."+kind))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := f.Result(ctx); !executor.Retryable(err) {
+				t.Fatalf("without a policy: %v, want an error Retryable reports", err)
+			}
+			log := filepath.Join(t.TempDir(), "runs."+kind)
+			f, err = executor.Call(ctx, ex, failTwice, log, retry)
+			if err != nil {
+				t.Fatal(err)
+			}
+			n, err := f.Result(ctx)
+			if err != nil || n != 3 {
+				t.Fatalf("with retry: %d, %v; want 3, nil", n, err)
+			}
+			if got := runsIn(t, log); got != 3 {
+				t.Fatalf("ran %d times, want 3", got)
+			}
+		})
+	}
+	// A permanent error is not retried.
+	f, err := executor.Call(ctx, ex, fail, 1, retry)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = f.Result(ctx)
+	var re *executor.RetryError
+	if !errors.Is(err, errBoom) || errors.As(err, &re) {
+		t.Fatalf("permanent error: %v, want errBoom after one attempt", err)
+	}
+}
+
+// A task whose worker died on every delivery (WithMaxAttempts of them)
+// fails with a DeliveryError; a retry policy submits it again only if its
+// function is registered as idempotent.
+func TestRetryAfterDeliveryLimit(t *testing.T) {
+	ex := newTestExecutor(t, WithAckWait(300*time.Millisecond), WithMaxAttempts(1))
+	ctx := waitCtx(t)
+	retry := executor.NewRetry(2, executor.RetryBackoff(time.Millisecond, time.Millisecond))
+	for _, tc := range []struct {
+		name string
+		fn   *process.Func[string, int]
+		runs int
+	}{{"idempotent", crashFirstIdem, 2}, {"not idempotent", crashFirstFn, 1}} {
+		t.Run(tc.name, func(t *testing.T) {
+			log := filepath.Join(t.TempDir(), "runs")
+			f, err := executor.Call(ctx, ex, tc.fn, log, retry)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// Worker processes until the future is done: the first dies
+			// with the task; the retry, if any, runs on the next.
+			for done := false; !done; {
+				p := startProc(t, ex.URL(), testToken)
+				select {
+				case <-p.done:
+					var ee *exec.ExitError
+					if !errors.As(p.err, &ee) || ee.ExitCode() != 3 {
+						t.Fatalf("worker exit: %v, want status 3; stderr:\n%s", p.err, p.stderr)
+					}
+				case <-f.Done():
+					done = true
+				case <-ctx.Done():
+					t.Fatal("future never done")
+				}
+			}
+			n, err := f.Result(ctx)
+			if tc.runs == 2 {
+				if err != nil || n != 2 {
+					t.Fatalf("%d, %v; want 2, nil", n, err)
+				}
+			} else {
+				var de *DeliveryError
+				var re *executor.RetryError
+				if !errors.As(err, &de) || !errors.Is(err, executor.ErrWorkerDied) || errors.As(err, &re) {
+					t.Fatalf("err %v, want a DeliveryError after one attempt, not retried", err)
+				}
+			}
+			if got := runsIn(t, log); got != tc.runs {
+				t.Fatalf("ran %d times, want %d", got, tc.runs)
+			}
+		})
+	}
+}
