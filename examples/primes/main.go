@@ -16,7 +16,6 @@ import (
 
 	"github.com/gofutures/gofutures/executor"
 	"github.com/gofutures/gofutures/future"
-	"github.com/gofutures/gofutures/internal/primes"
 	"github.com/gofutures/gofutures/process"
 )
 
@@ -25,13 +24,13 @@ import (
 var reg = process.NewRegistry()
 
 var isPrime = process.MustRegister(reg, "isPrime", func(_ context.Context, n int64) (bool, error) {
-	return primes.IsPrime(n), nil
+	return IsPrime(n), nil
 })
 
 // mapOn calls isPrime on every prime on ex and returns the results in order.
 func mapOn(ctx context.Context, ex executor.Executor) ([]bool, error) {
-	fs := make([]*future.Future[bool], len(primes.PRIMES))
-	for i, n := range primes.PRIMES {
+	fs := make([]*future.Future[bool], len(PRIMES))
+	for i, n := range PRIMES {
 		f, err := executor.Call(ctx, ex, isPrime, n)
 		if err != nil {
 			return nil, err
@@ -62,9 +61,9 @@ func run() error {
 	const workers = 2
 
 	start := time.Now()
-	serial := make([]bool, len(primes.PRIMES))
-	for i, n := range primes.PRIMES {
-		serial[i] = primes.IsPrime(n)
+	serial := make([]bool, len(PRIMES))
+	for i, n := range PRIMES {
+		serial[i] = IsPrime(n)
 	}
 	tSerial := time.Since(start)
 
@@ -99,7 +98,7 @@ func run() error {
 	}
 	tProc := time.Since(start)
 
-	for i, n := range primes.PRIMES {
+	for i, n := range PRIMES {
 		if onGo[i] != serial[i] || onProc[i] != serial[i] {
 			return fmt.Errorf("results differ for %d: serial %v, goroutines %v, processes %v", n, serial[i], onGo[i], onProc[i])
 		}
