@@ -21,7 +21,10 @@ func BenchmarkCall(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer func() { _ = ex.Stop(ctx) }()
-	w, _ := NewWorker(testReg, WithURL(ex.URL()), WithToken(testToken))
+	w, err := NewWorker(testReg, WithURL(ex.URL()), WithToken(testToken))
+	if err != nil {
+		b.Fatal(err)
+	}
 	wctx, cancel := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	go func() { done <- w.Run(wctx) }()

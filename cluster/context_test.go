@@ -223,7 +223,10 @@ func TestCtxCancelRunning(t *testing.T) {
 			ctx := waitCtx(t)
 			evs := newEvents(t)
 			startProc(t, ex.URL(), testToken)
-			warm, _ := executor.Call(ctx, ex, square, 2) // the worker is up
+			warm, err := executor.Call(ctx, ex, square, 2) // the worker is up
+			if err != nil {
+				t.Fatal(err)
+			}
 			if _, err := warm.Result(ctx); err != nil {
 				t.Fatal(err)
 			}
@@ -258,7 +261,10 @@ func TestCtxCancelRunning(t *testing.T) {
 				}
 				break
 			}
-			g, _ := executor.Call(ctx, ex, square, 3)
+			g, err := executor.Call(ctx, ex, square, 3)
+			if err != nil {
+				t.Fatal(err)
+			}
 			if v, err := g.Result(ctx); err != nil || v != 9 {
 				t.Fatalf("next task: %d, %v", v, err)
 			}
@@ -322,7 +328,10 @@ func TestCtxEndedBeforeStart(t *testing.T) {
 	runs, control := filepath.Join(dir, "runs"), filepath.Join(dir, "control")
 
 	cctx, cancel := context.WithCancel(ctx)
-	fc, _ := executor.Call(cctx, ex, countRun, runs)
+	fc, err := executor.Call(cctx, ex, countRun, runs)
+	if err != nil {
+		t.Fatal(err)
+	}
 	// Ends with no worker around; long enough to be still running at Call
 	// on a busy machine (an ended ctx makes Call fail).
 	dctx, dcancel := context.WithTimeout(ctx, 500*time.Millisecond)
@@ -331,7 +340,10 @@ func TestCtxEndedBeforeStart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	fk, _ := executor.Call(ctx, ex, countRun, control)
+	fk, err := executor.Call(ctx, ex, countRun, control)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for streamMsgs(t, ex) != 3 { // all three reached the stream
 		select {
 		case <-ctx.Done():
@@ -417,7 +429,10 @@ func TestCtxIgnored(t *testing.T) {
 		t.Fatalf("future: %v", err)
 	}
 	evs.wait(t, ctx, "s", "ignoring")
-	g, _ := executor.Call(ctx, ex, now, 0) // waits for the slot
+	g, err := executor.Call(ctx, ex, now, 0) // waits for the slot
+	if err != nil {
+		t.Fatal(err)
+	}
 	var returned int64
 	if _, err := fmt.Sscanf(evs.wait(t, ctx, "s", "returning"), "returning %d", &returned); err != nil {
 		t.Fatal(err)
@@ -597,7 +612,10 @@ func TestCtxLocalHelpers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pf, _ := executor.Call(dctx, probe, deadlineOf, 0)
+	pf, err := executor.Call(dctx, probe, deadlineOf, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
 	got, err := pf.Result(ctx)
 	if err := probe.Shutdown(ctx); err != nil {
 		t.Fatal(err)
@@ -611,13 +629,19 @@ func TestCtxLocalHelpers(t *testing.T) {
 
 	ex := newTestExecutor(t)
 	startWorker(t, ex.URL(), WithLocalHelpers(1))
-	f, _ := executor.Call(dctx, ex, deadlineOf, 0)
+	f, err := executor.Call(dctx, ex, deadlineOf, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if v, err := f.Result(ctx); err != nil || v != dl.UnixNano() {
 		t.Fatalf("helper saw deadline %d, %v; want %d", v, err, dl.UnixNano())
 	}
 	evs := newEvents(t)
 	cctx, cancelTask := context.WithCancel(ctx)
-	g, _ := executor.Call(cctx, ex, awaitCtx, evs.task("h"))
+	g, err := executor.Call(cctx, ex, awaitCtx, evs.task("h"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	evs.wait(t, ctx, "h", "started")
 	cancelTask()
 	if err := g.Err(ctx); !errors.Is(err, context.Canceled) {

@@ -3,6 +3,7 @@ package cluster_test
 import (
 	"context"
 	"fmt"
+	"log"
 	"os"
 
 	"github.com/gofutures/gofutures/cluster"
@@ -24,22 +25,37 @@ var (
 // ServeIfWorker) or on other machines.
 func Example() {
 	ctx := context.Background()
-	dir, _ := os.MkdirTemp("", "example")
+	dir, err := os.MkdirTemp("", "example")
+	if err != nil {
+		log.Fatal(err)
+	}
 	defer os.RemoveAll(dir)
 	ex, err := cluster.New(ctx, exampleReg, cluster.WithToken("example-token"), cluster.WithStoreDir(dir))
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
-	w, _ := cluster.NewWorker(exampleReg, cluster.WithURL(ex.URL()), cluster.WithToken("example-token"))
+	w, err := cluster.NewWorker(exampleReg, cluster.WithURL(ex.URL()), cluster.WithToken("example-token"))
+	if err != nil {
+		log.Fatal(err)
+	}
 	wctx, stopWorker := context.WithCancel(ctx)
 	workerDone := make(chan error, 1)
 	go func() { workerDone <- w.Run(wctx) }()
 
-	f, _ := executor.Call(ctx, ex, cube, 3)
+	f, err := executor.Call(ctx, ex, cube, 3)
+	if err != nil {
+		log.Fatal(err)
+	}
 	fmt.Println(f.Result(ctx))
-	c, _ := executor.CallChunk(ctx, ex, cube, []int{1, 2, 3, 4})
-	chunk, _ := c.Result(ctx)
+	c, err := executor.CallChunk(ctx, ex, cube, []int{1, 2, 3, 4})
+	if err != nil {
+		log.Fatal(err)
+	}
+	chunk, err := c.Result(ctx)
+	if err != nil {
+		log.Fatal(err)
+	}
 	fmt.Println(chunk.Values)
 
 	_ = ex.Shutdown(ctx)

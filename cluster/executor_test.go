@@ -49,7 +49,10 @@ func TestCallAndChunk(t *testing.T) {
 		t.Fatalf("chunk: len %d, errs %v, err %v", c.Len(), c.Errs, err)
 	}
 
-	cf2, _ := executor.CallChunk(ctx, ex, fail, []int{1, 2})
+	cf2, err := executor.CallChunk(ctx, ex, fail, []int{1, 2})
+	if err != nil {
+		t.Fatal(err)
+	}
 	c2, err := cf2.Result(ctx)
 	if err != nil || !errors.Is(c2.Err(1), errBoom) {
 		t.Fatalf("chunk of failures: %v, item error %v", err, c2.Err(1))
@@ -61,14 +64,20 @@ func TestErrorsCrossTheWire(t *testing.T) {
 	startWorker(t, ex.URL())
 	ctx := waitCtx(t)
 
-	f, _ := executor.Call(ctx, ex, fail, 3)
-	_, err := f.Result(ctx)
+	f, err := executor.Call(ctx, ex, fail, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = f.Result(ctx)
 	var re *process.RemoteError
 	if !errors.Is(err, errBoom) || !errors.As(err, &re) || re.Type != "*cluster.boomErr" || re.Stack == "" {
 		t.Fatalf("fail: err %v (%T), remote %+v", err, err, re)
 	}
 
-	f, _ = executor.Call(ctx, ex, panicky, 1)
+	f, err = executor.Call(ctx, ex, panicky, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
 	_, err = f.Result(ctx)
 	var pe *executor.PanicError
 	if !errors.As(err, &pe) || len(pe.Stack) == 0 {
@@ -106,7 +115,10 @@ func TestCancelPending(t *testing.T) {
 	if !f.Cancel() {
 		t.Fatal("Cancel of a pending task returned false")
 	}
-	g, _ := executor.Call(ctx, ex, square, 8)
+	g, err := executor.Call(ctx, ex, square, 8)
+	if err != nil {
+		t.Fatal(err)
+	}
 	startWorker(t, ex.URL())
 	if v, err := g.Result(ctx); err != nil || v != 64 {
 		t.Fatalf("square(8) = %d, %v", v, err)
@@ -124,8 +136,14 @@ func TestCancelPending(t *testing.T) {
 func TestShutdown(t *testing.T) {
 	ex := newTestExecutor(t)
 	ctx := waitCtx(t)
-	f, _ := executor.Call(ctx, ex, square, 3)
-	g, _ := executor.Call(ctx, ex, square, 4)
+	f, err := executor.Call(ctx, ex, square, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := executor.Call(ctx, ex, square, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
 	g.Cancel()
 	startWorker(t, ex.URL())
 	if err := ex.Shutdown(ctx); err != nil {
@@ -145,7 +163,10 @@ func TestShutdown(t *testing.T) {
 func TestShutdownCancelPendingAndStop(t *testing.T) {
 	ex := newTestExecutor(t)
 	ctx := waitCtx(t)
-	f, _ := executor.Call(ctx, ex, square, 3) // no worker: stays pending
+	f, err := executor.Call(ctx, ex, square, 3) // no worker: stays pending
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := ex.Shutdown(ctx, executor.CancelPending()); err != nil {
 		t.Fatal(err)
 	}
@@ -155,7 +176,10 @@ func TestShutdownCancelPendingAndStop(t *testing.T) {
 
 	ex2 := newTestExecutor(t)
 	startWorker(t, ex2.URL())
-	b, _ := executor.Call(ctx, ex2, block, 1)
+	b, err := executor.Call(ctx, ex2, block, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for !b.Running() { // Running is set when the worker's start request arrives
 		select {
 		case <-ctx.Done():
@@ -219,12 +243,18 @@ func TestWorkerProcesses(t *testing.T) {
 		if ex.Workers() != 2 {
 			t.Errorf("Workers() = %d, want 2", ex.Workers())
 		}
-		f, _ := executor.Call(ctx, ex, square, 9)
+		f, err := executor.Call(ctx, ex, square, 9)
+		if err != nil {
+			t.Fatal(err)
+		}
 		if v, err := f.Result(ctx); err != nil || v != 81 {
 			t.Fatalf("square(9) = %d, %v", v, err)
 		}
 		if hard {
-			b, _ := executor.Call(ctx, ex, block, 1)
+			b, err := executor.Call(ctx, ex, block, 1)
+			if err != nil {
+				t.Fatal(err)
+			}
 			err = ex.Stop(ctx)
 			if _, berr := b.Result(ctx); !errors.Is(berr, executor.ErrStopped) {
 				t.Fatalf("blocked task after Stop: %v", berr)
@@ -254,7 +284,10 @@ func TestLongTaskHeartbeats(t *testing.T) {
 	startWorker(t, ex.URL()) // a second worker that would get a redelivery
 	ctx := waitCtx(t)
 	before := longRuns.Load()
-	f, _ := executor.Call(ctx, ex, long, 1000)
+	f, err := executor.Call(ctx, ex, long, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if v, err := f.Result(ctx); err != nil || v != 1000 {
 		t.Fatalf("long: %d, %v", v, err)
 	}
@@ -309,15 +342,24 @@ func TestLocalHelpers(t *testing.T) {
 	if pids[os.Getpid()] || len(pids) == 0 {
 		t.Fatalf("tasks ran in pids %v; the worker is %d: they must run in its helpers", pids, os.Getpid())
 	}
-	ff, _ := executor.Call(ctx, ex, fail, 3)
+	ff, err := executor.Call(ctx, ex, fail, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := ff.Err(ctx); !errors.Is(err, errBoom) {
 		t.Fatalf("error from a helper: %v", err)
 	}
-	cf, _ := executor.Call(ctx, ex, crash, 1)
+	cf, err := executor.Call(ctx, ex, crash, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := cf.Err(ctx); !errors.Is(err, ErrDeliveryLimit) {
 		t.Fatalf("a task that kills its helper every time: %v", err)
 	}
-	sf, _ := executor.Call(ctx, ex, square, 9)
+	sf, err := executor.Call(ctx, ex, square, 9)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if v, err := sf.Result(ctx); v != 81 || err != nil {
 		t.Fatalf("after helper crashes: %v, %v", v, err)
 	}

@@ -230,7 +230,10 @@ func TestWorkerLogEnv(t *testing.T) {
 		if err := p.stderr.waitFor(ctx, "worker running"); err != nil {
 			t.Fatal(err)
 		}
-		f, _ := executor.Call(ctx, ex, square, 7)
+		f, err := executor.Call(ctx, ex, square, 7)
+		if err != nil {
+			t.Fatal(err)
+		}
 		if v, err := f.Result(ctx); err != nil || v != 49 {
 			t.Fatalf("square(7) = %d, %v", v, err)
 		}
@@ -328,7 +331,10 @@ func TestWorkerLogLevelPassed(t *testing.T) {
 			}
 		}
 		ctx := waitCtx(t)
-		f, _ := executor.Call(ctx, ex, square, 3)
+		f, err := executor.Call(ctx, ex, square, 3)
+		if err != nil {
+			t.Fatal(err)
+		}
 		if v, err := f.Result(ctx); err != nil || v != 9 {
 			t.Fatalf("square(3) = %d, %v", v, err)
 		}

@@ -337,11 +337,17 @@ func TestWorkerProcessRespawn(t *testing.T) {
 	ctx := waitCtx(t)
 	ex := newTestExecutor(t, WithWorkerProcesses(1), WithConcurrency(1), WithAckWait(300*time.Millisecond),
 		WithMaxAttempts(2), WithHooks(hooks))
-	f, _ := executor.Call(ctx, ex, crash, 1)
+	f, err := executor.Call(ctx, ex, crash, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if _, err := f.Result(ctx); !errors.Is(err, ErrDeliveryLimit) {
 		t.Fatalf("crash: %v, want ErrDeliveryLimit", err)
 	}
-	g, _ := executor.Call(ctx, ex, square, 4)
+	g, err := executor.Call(ctx, ex, square, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if v, err := g.Result(ctx); err != nil || v != 16 {
 		t.Fatalf("after the crashes: %d, %v", v, err)
 	}
@@ -364,7 +370,10 @@ func TestWorkerSupervisor(t *testing.T) {
 	sup := startProc(t, ex.URL(), testToken, EnvProcesses+"=2")
 	pids := map[int]bool{}
 	for i := 0; len(pids) < 2; i++ {
-		f, _ := executor.Call(ctx, ex, pid, i)
+		f, err := executor.Call(ctx, ex, pid, i)
+		if err != nil {
+			t.Fatal(err)
+		}
 		p, err := f.Result(ctx)
 		if err != nil {
 			t.Fatal(err)
@@ -394,7 +403,10 @@ func TestWorkerSurvivesRestart(t *testing.T) {
 	ex := newRestartExecutor(ctx, t, srv.url)
 	check := func(n int) {
 		t.Helper()
-		f, _ := executor.Call(ctx, ex, square, n)
+		f, err := executor.Call(ctx, ex, square, n)
+		if err != nil {
+			t.Fatal(err)
+		}
 		if v, err := f.Result(ctx); err != nil || v != n*n {
 			t.Fatalf("square(%d) = %d, %v", n, v, err)
 		}

@@ -126,7 +126,10 @@ func TestReadyWaitsForQuorum(t *testing.T) {
 		t.Errorf("no \"JetStream ready\" log after the wait; logs: %v", logs.All())
 	}
 	startWorker(t, c.url)
-	f, _ := executor.Call(ctx, r.ex, square, 9)
+	f, err := executor.Call(ctx, r.ex, square, 9)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if v, err := f.Result(ctx); err != nil || v != 81 {
 		t.Fatalf("square(9) = %d, %v", v, err)
 	}

@@ -52,7 +52,10 @@ func TestTLS(t *testing.T) {
 	ex := newTestExecutor(t, WithServerTLS(srvTLS), WithTLS(cliTLS))
 	ctx := waitCtx(t)
 	startWorker(t, ex.URL(), WithTLS(cliTLS))
-	f, _ := executor.Call(ctx, ex, square, 6)
+	f, err := executor.Call(ctx, ex, square, 6)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if v, err := f.Result(ctx); err != nil || v != 36 {
 		t.Fatalf("over TLS: %d, %v", v, err)
 	}
@@ -79,17 +82,26 @@ func TestNKeyAndUserPassword(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer func() { _ = ex.Stop(context.Background()) }()
-			w, _ := NewWorker(testReg, WithURL(ex.URL()), tc.good)
+			w, err := NewWorker(testReg, WithURL(ex.URL()), tc.good)
+			if err != nil {
+				t.Fatal(err)
+			}
 			wctx, cancel := context.WithCancel(ctx)
 			done := make(chan error, 1)
 			go func() { done <- w.Run(wctx) }()
-			f, _ := executor.Call(ctx, ex, square, 2)
+			f, err := executor.Call(ctx, ex, square, 2)
+			if err != nil {
+				t.Fatal(err)
+			}
 			v, err := f.Result(ctx)
 			cancel()
 			if werr := <-done; werr != nil || err != nil || v != 4 {
 				t.Fatalf("result %d, %v; worker %v", v, err, werr)
 			}
-			bad, _ := NewWorker(testReg, WithURL(ex.URL()), tc.bad)
+			bad, err := NewWorker(testReg, WithURL(ex.URL()), tc.bad)
+			if err != nil {
+				t.Fatal(err)
+			}
 			if err := bad.Run(ctx); !errors.Is(err, ErrAuth) {
 				t.Fatalf("bad credentials: %v, want ErrAuth", err)
 			}

@@ -167,7 +167,10 @@ func TestThreeNodeCluster(t *testing.T) {
 	startWorker(t, strings.Join(urls[1:], ","), WithToken(""), WithUserPassword("worker", c.workerPW))
 	run := func(n int) {
 		t.Helper()
-		f, _ := executor.Call(ctx, ex, square, n)
+		f, err := executor.Call(ctx, ex, square, n)
+		if err != nil {
+			t.Fatal(err)
+		}
 		if v, err := f.Result(ctx); err != nil || v != n*n {
 			t.Fatalf("square(%d) = %d, %v", n, v, err)
 		}

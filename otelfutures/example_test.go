@@ -3,6 +3,7 @@ package otelfutures_test
 import (
 	"context"
 	"fmt"
+	"log"
 
 	"github.com/gofutures/gofutures/executor"
 	"github.com/gofutures/gofutures/otelfutures"
@@ -17,7 +18,10 @@ import (
 func ExampleWrap() {
 	rec := tracetest.NewSpanRecorder()
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
-	ex, _ := executor.NewGoPool()
+	ex, err := executor.NewGoPool()
+	if err != nil {
+		log.Fatal(err)
+	}
 	traced := otelfutures.Wrap(ex, otelfutures.WithTracerProvider(tp), otelfutures.WithExecutorName("squares"))
 
 	ctx := context.Background()

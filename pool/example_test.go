@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -36,8 +37,14 @@ func Example() {
 
 func ExampleImap() {
 	ctx := context.Background()
-	ex, _ := executor.NewGoPool(executor.WithWorkers(2))
-	p, _ := pool.New(ex, pool.OwnExecutor())
+	ex, err := executor.NewGoPool(executor.WithWorkers(2))
+	if err != nil {
+		log.Fatal(err)
+	}
+	p, err := pool.New(ex, pool.OwnExecutor())
+	if err != nil {
+		log.Fatal(err)
+	}
 	defer func() { p.Close(); _ = p.Join(ctx) }()
 
 	inverse := executor.Fn(func(_ context.Context, x int) (float64, error) {
@@ -58,8 +65,14 @@ func ExampleImap() {
 
 func ExampleImapUnordered() {
 	ctx := context.Background()
-	ex, _ := executor.NewGoPool(executor.WithWorkers(3))
-	p, _ := pool.New(ex, pool.OwnExecutor())
+	ex, err := executor.NewGoPool(executor.WithWorkers(3))
+	if err != nil {
+		log.Fatal(err)
+	}
+	p, err := pool.New(ex, pool.OwnExecutor())
+	if err != nil {
+		log.Fatal(err)
+	}
 	defer func() { p.Close(); _ = p.Join(ctx) }()
 
 	double := executor.Fn(func(_ context.Context, s string) (string, error) { return s + s, nil })
@@ -74,8 +87,14 @@ func ExampleImapUnordered() {
 
 func ExampleImap_break() {
 	ctx := context.Background()
-	ex, _ := executor.NewGoPool(executor.WithWorkers(2))
-	p, _ := pool.New(ex, pool.OwnExecutor())
+	ex, err := executor.NewGoPool(executor.WithWorkers(2))
+	if err != nil {
+		log.Fatal(err)
+	}
+	p, err := pool.New(ex, pool.OwnExecutor())
+	if err != nil {
+		log.Fatal(err)
+	}
 	defer func() { p.Close(); _ = p.Join(ctx) }()
 
 	naturals := func(yield func(int) bool) { // endless
@@ -95,8 +114,14 @@ func ExampleImap_break() {
 
 func ExampleApplyAsync() {
 	ctx := context.Background()
-	ex, _ := executor.NewGoPool(executor.WithWorkers(2))
-	p, _ := pool.New(ex, pool.OwnExecutor())
+	ex, err := executor.NewGoPool(executor.WithWorkers(2))
+	if err != nil {
+		log.Fatal(err)
+	}
+	p, err := pool.New(ex, pool.OwnExecutor())
+	if err != nil {
+		log.Fatal(err)
+	}
 	defer func() { p.Close(); _ = p.Join(ctx) }()
 
 	greet := executor.Fn(func(_ context.Context, name string) (string, error) { return "hello " + name, nil })
@@ -115,8 +140,14 @@ func ExampleApplyAsync() {
 
 func ExampleStarmap() {
 	ctx := context.Background()
-	ex, _ := executor.NewGoPool(executor.WithWorkers(2))
-	p, _ := pool.New(ex, pool.OwnExecutor())
+	ex, err := executor.NewGoPool(executor.WithWorkers(2))
+	if err != nil {
+		log.Fatal(err)
+	}
+	p, err := pool.New(ex, pool.OwnExecutor())
+	if err != nil {
+		log.Fatal(err)
+	}
 	defer func() { p.Close(); _ = p.Join(ctx) }()
 
 	pow := pool.Star2(func(_ context.Context, base, exp int) (int, error) {
@@ -133,13 +164,19 @@ func ExampleStarmap() {
 
 func ExampleWithProgress() {
 	ctx := context.Background()
-	ex, _ := executor.NewGoPool(executor.WithWorkers(2))
-	p, _ := pool.New(ex, pool.OwnExecutor())
+	ex, err := executor.NewGoPool(executor.WithWorkers(2))
+	if err != nil {
+		log.Fatal(err)
+	}
+	p, err := pool.New(ex, pool.OwnExecutor())
+	if err != nil {
+		log.Fatal(err)
+	}
 	defer func() { p.Close(); _ = p.Join(ctx) }()
 
 	square := executor.Fn(func(_ context.Context, x int) (int, error) { return x * x, nil })
 	var last [2]int
-	_, err := pool.Map(ctx, p, square, make([]int, 1000), pool.WithChunkSize(100),
+	_, err = pool.Map(ctx, p, square, make([]int, 1000), pool.WithChunkSize(100),
 		pool.WithProgress(func(done, total int) { last = [2]int{done, total} })) // serialized
 	fmt.Println(last, err)
 	// Output: [1000 1000] <nil>
@@ -147,8 +184,14 @@ func ExampleWithProgress() {
 
 func ExamplePool_Terminate() {
 	ctx := context.Background()
-	ex, _ := executor.NewGoPool(executor.WithWorkers(1))
-	p, _ := pool.New(ex, pool.OwnExecutor())
+	ex, err := executor.NewGoPool(executor.WithWorkers(1))
+	if err != nil {
+		log.Fatal(err)
+	}
+	p, err := pool.New(ex, pool.OwnExecutor())
+	if err != nil {
+		log.Fatal(err)
+	}
 
 	started := make(chan struct{})
 	wait := executor.Fn(func(ctx context.Context, _ int) (int, error) {
@@ -156,11 +199,14 @@ func ExamplePool_Terminate() {
 		<-ctx.Done() // Terminate stops the owned executor, which cancels this
 		return 0, ctx.Err()
 	})
-	f, _ := pool.ApplyAsync(ctx, p, wait, 0)
+	f, err := pool.ApplyAsync(ctx, p, wait, 0)
+	if err != nil {
+		log.Fatal(err)
+	}
 	<-started
 	_ = p.Terminate(ctx)
 	fmt.Println(errors.Is(f.Err(ctx), pool.ErrTerminated))
-	_, err := pool.Apply(ctx, p, wait, 0)
+	_, err = pool.Apply(ctx, p, wait, 0)
 	fmt.Println(err)
 	fmt.Println(p.Join(ctx))
 	// Output:
@@ -173,8 +219,14 @@ func ExamplePool_Terminate() {
 // the items not started never run, and running ones see their ctx end.
 func ExampleWithCancelOnError() {
 	ctx := context.Background()
-	ex, _ := executor.NewGoPool(executor.WithWorkers(1))
-	p, _ := pool.New(ex, pool.OwnExecutor())
+	ex, err := executor.NewGoPool(executor.WithWorkers(1))
+	if err != nil {
+		log.Fatal(err)
+	}
+	p, err := pool.New(ex, pool.OwnExecutor())
+	if err != nil {
+		log.Fatal(err)
+	}
 	defer func() { p.Close(); _ = p.Join(ctx) }()
 
 	var ran atomic.Int64
@@ -185,7 +237,7 @@ func ExampleWithCancelOnError() {
 		}
 		return x, nil
 	})
-	_, err := pool.Map(ctx, p, check, []int{0, 1, 2, 3, 4, 5}, pool.WithChunkSize(1), pool.WithCancelOnError())
+	_, err = pool.Map(ctx, p, check, []int{0, 1, 2, 3, 4, 5}, pool.WithChunkSize(1), pool.WithCancelOnError())
 	fmt.Println(err)
 	fmt.Println("items run:", ran.Load())
 	// Output:
@@ -196,8 +248,14 @@ func ExampleWithCancelOnError() {
 // The call's ctx reaches the items: here its deadline stops an item that
 // would run for a minute.
 func ExampleMap_deadline() {
-	ex, _ := executor.NewGoPool(executor.WithWorkers(2))
-	p, _ := pool.New(ex, pool.OwnExecutor())
+	ex, err := executor.NewGoPool(executor.WithWorkers(2))
+	if err != nil {
+		log.Fatal(err)
+	}
+	p, err := pool.New(ex, pool.OwnExecutor())
+	if err != nil {
+		log.Fatal(err)
+	}
 	defer func() { p.Close(); _ = p.Join(context.Background()) }()
 
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
@@ -210,7 +268,7 @@ func ExampleMap_deadline() {
 			return 0, ctx.Err()
 		}
 	})
-	_, err := pool.Map(ctx, p, slow, []int{1, 2})
+	_, err = pool.Map(ctx, p, slow, []int{1, 2})
 	fmt.Println(err)
 	// Output: context deadline exceeded
 }
@@ -219,8 +277,14 @@ func ExampleMap_deadline() {
 // which URL it was without a map.
 func ExampleImapUnorderedIndex() {
 	ctx := context.Background()
-	ex, _ := executor.NewGoPool(executor.WithWorkers(2))
-	p, _ := pool.New(ex, pool.OwnExecutor())
+	ex, err := executor.NewGoPool(executor.WithWorkers(2))
+	if err != nil {
+		log.Fatal(err)
+	}
+	p, err := pool.New(ex, pool.OwnExecutor())
+	if err != nil {
+		log.Fatal(err)
+	}
 	defer func() { p.Close(); _ = p.Join(ctx) }()
 
 	urls := []string{"https://a.example/", "https://b.example/", "https://c.example/"}

@@ -257,7 +257,10 @@ func TestImapBreakEndless(t *testing.T) {
 					t.Fatal(err)
 				}
 				c := &counting{Executor: ex}
-				p, _ := pool.New(c, pool.OwnExecutor())
+				p, err := pool.New(c, pool.OwnExecutor())
+				if err != nil {
+					t.Fatal(err)
+				}
 				var read atomic.Int64
 				n := 0
 				for _, err := range im.imap(context.Background(), p, square, endless(&read), pool.WithChunkSize(cs), pool.WithReadAhead(4)) {

@@ -51,7 +51,10 @@ func TestCloseOutstandingFinishes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, _ := pool.New(ex, pool.OwnExecutor())
+	p, err := pool.New(ex, pool.OwnExecutor())
+	if err != nil {
+		t.Fatal(err)
+	}
 	release := make(chan struct{})
 	slow := executor.Fn(func(_ context.Context, x int) (int, error) {
 		<-release
@@ -198,7 +201,10 @@ func TestBrokenInitializer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, _ := pool.New(ex, pool.OwnExecutor())
+	p, err := pool.New(ex, pool.OwnExecutor())
+	if err != nil {
+		t.Fatal(err)
+	}
 	defer func() {
 		p.Close()
 		if err := p.Join(ctx); err != nil {
@@ -258,7 +264,10 @@ func TestWorkerDied(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, _ := pool.New(dying{ex}, pool.OwnExecutor())
+	p, err := pool.New(dying{ex}, pool.OwnExecutor())
+	if err != nil {
+		t.Fatal(err)
+	}
 	defer func() {
 		p.Close()
 		if err := p.Join(ctx); err != nil {

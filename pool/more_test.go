@@ -36,7 +36,10 @@ func TestExecutorRefusesMidway(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		p, _ := pool.New(&refusing{Executor: ex, limit: 3}, pool.OwnExecutor())
+		p, err := pool.New(&refusing{Executor: ex, limit: 3}, pool.OwnExecutor())
+		if err != nil {
+			t.Fatal(err)
+		}
 		var read atomic.Int64
 		var vals []int
 		var errs []error
@@ -71,7 +74,10 @@ func TestApplyAsyncCancel(t *testing.T) {
 	block, started, release := g.fn, g.started, g.release
 	var ran atomic.Bool
 	mark := executor.Fn(func(_ context.Context, x int) (int, error) { ran.Store(true); return x, nil })
-	first, _ := pool.ApplyAsync(ctx, p, block, 1)
+	first, err := pool.ApplyAsync(ctx, p, block, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
 	<-started
 	var cb atomic.Bool
 	second, err := pool.ApplyAsync(ctx, p, mark, 2, pool.WithCallback(func(int) { cb.Store(true) }))
@@ -156,7 +162,10 @@ func TestNotOwnedExecutorSurvivesJoin(t *testing.T) {
 		t.Errorf("executor after Join: %v", v)
 	}
 	// A second pool over the same executor works.
-	p2, _ := pool.New(ex)
+	p2, err := pool.New(ex)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if v, err := pool.Map(ctx, p2, square, []int{3}); err != nil || !slices.Equal(v, []int{9}) {
 		t.Errorf("second pool: %v, %v", v, err)
 	}

@@ -74,7 +74,10 @@ func TestStarmapRegistered(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := &remoteOnly{Executor: ex}
-	p, _ := pool.New(r, pool.OwnExecutor())
+	p, err := pool.New(r, pool.OwnExecutor())
+	if err != nil {
+		t.Fatal(err)
+	}
 	defer func() {
 		p.Close()
 		if err := p.Join(ctx); err != nil {

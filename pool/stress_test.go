@@ -23,7 +23,10 @@ func TestStressTerminate(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		p, _ := pool.New(ex, pool.OwnExecutor())
+		p, err := pool.New(ex, pool.OwnExecutor())
+		if err != nil {
+			t.Fatal(err)
+		}
 		var calls atomic.Int64
 		fn := executor.Fn(func(ctx context.Context, x int) (int, error) {
 			if calls.Add(1)%97 == 0 {
