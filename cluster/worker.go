@@ -187,23 +187,8 @@ func (s *session) run(ctx context.Context) error {
 	if cons == nil {
 		return nil // ctx ended first
 	}
-	info := cons.CachedInfo()
-	s.maxAttempts = uint64(max(info.Config.MaxDeliver-1, 1))
-	s.backOff = info.Config.BackOff
-	ackWait := info.Config.AckWait
-	if len(s.backOff) == 0 {
-		s.backOff = []time.Duration{ackWait}
-	}
-	s.maxResult = int(s.nc.MaxPayload()) - 1024
-	s.pace = pacer{runners: s.cfg.concurrency, maxHold: s.cfg.prefetch, rtt: leadFloor / 2}
-	s.room = make(chan struct{}, 1)
-	s.resCond.L = &s.resMu
-	s.runq = make(chan *job, s.cfg.concurrency+s.cfg.prefetch)
-	s.quit = make(chan struct{})
+	ackWait := s.setup(cons.CachedInfo())
 	defer close(s.quit)
-	written, cancelWritten := context.WithDeadline(context.Background(), time.Unix(0, 1))
-	cancelWritten()
-	s.written = written
 	for range s.cfg.concurrency {
 		go s.runner()
 	}
@@ -234,6 +219,43 @@ func (s *session) run(ctx context.Context) error {
 		zap.Int("concurrency", s.cfg.concurrency), zap.Int("max_prefetch", s.cfg.prefetch))
 
 	<-ctx.Done()
+	s.drain(func() { stopPull(); <-pulled }, cancelTasks)
+	close(hbStop)
+	<-hbDone
+	<-annDone
+	if s.nc.IsConnected() {
+		_ = s.nc.FlushTimeout(s.cfg.requestTimeout)
+	}
+	s.log.Info("worker stopped")
+	return nil
+}
+
+// setup sizes the session from its consumer's configuration and makes its
+// channels; it returns the ack wait.
+func (s *session) setup(info *jetstream.ConsumerInfo) time.Duration {
+	s.maxAttempts = uint64(max(info.Config.MaxDeliver-1, 1))
+	s.backOff = info.Config.BackOff
+	ackWait := info.Config.AckWait
+	if len(s.backOff) == 0 {
+		s.backOff = []time.Duration{ackWait}
+	}
+	s.maxResult = int(s.nc.MaxPayload()) - 1024
+	s.pace = pacer{runners: s.cfg.concurrency, maxHold: s.cfg.prefetch, rtt: leadFloor / 2}
+	s.room = make(chan struct{}, 1)
+	s.resCond.L = &s.resMu
+	s.runq = make(chan *job, s.cfg.concurrency+s.cfg.prefetch)
+	s.quit = make(chan struct{})
+	written, cancelWritten := context.WithDeadline(context.Background(), time.Unix(0, 1))
+	cancelWritten()
+	s.written = written
+	return ackWait
+}
+
+// drain stops fetching (stopPull returns once the pull loop has), hands back
+// the tasks not started, and waits for the running ones: until the drain
+// timeout, then cancels them (cancelTasks), and abandonAfter later gives up
+// on those that ignore it.
+func (s *session) drain(stopPull func(), cancelTasks context.CancelCauseFunc) {
 	running, held := s.load()
 	s.log.Info("worker draining: handing back the tasks it has not started",
 		zap.Int("running", running), zap.Int("held", held), zap.Duration("drain_timeout", s.cfg.drainTimeout))
@@ -242,7 +264,6 @@ func (s *session) run(ctx context.Context) error {
 	s.mu.Unlock()
 	close(s.stop)
 	stopPull()
-	<-pulled
 	s.handBack()
 	done := make(chan struct{})
 	go func() { s.wg.Wait(); close(done) }()
@@ -265,14 +286,6 @@ func (s *session) run(ctx context.Context) error {
 			s.abandon()
 		}
 	}
-	close(hbStop)
-	<-hbDone
-	<-annDone
-	if s.nc.IsConnected() {
-		_ = s.nc.FlushTimeout(s.cfg.requestTimeout)
-	}
-	s.log.Info("worker stopped")
-	return nil
 }
 
 // bind waits until the executor created the stream and consumer; it
