@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"github.com/gofutures/gofutures/cluster/clusterstats"
 	"math"
 	"os"
 	"slices"
@@ -232,82 +233,20 @@ func (s *session) announce(stop <-chan struct{}) {
 	}
 }
 
-// Stats is a picture of a cluster executor and the workers it hears from,
-// returned by Executor.Stats (package metrics exports it to Prometheus:
-// metrics.NewClusterCollector). Reading it: a StreamDepth that grows while
-// the Workers run as many tasks as their Concurrency calls for more
-// workers; one that grows with no Workers means none is connected (check
-// their URL and credentials); Redeliveries that grow mean workers die, lose
-// their connection or stall (see their logs); a high AckLatency means the
-// NATS server is slow to store tasks (disk, replication, an election).
-type Stats struct {
-	// Workers are the workers connected now, by name and then ID: each
-	// Worker.Run, and each worker process, announces itself every second
-	// on the stream's presence subject. A worker not heard from for three
-	// of its intervals, or that said it leaves, is not listed. Workers of
-	// the same stream serve every executor of that stream, so all of them
-	// see the same workers.
-	Workers []WorkerStats
-	// StreamDepth is the number of tasks waiting in the stream that no
-	// worker has been given yet (the consumer's NumPending), for every
-	// executor of the stream: the cluster's backlog.
-	StreamDepth uint64
-	// AckPending is the number of tasks given to workers and not yet
-	// acknowledged (running, prefetched, or with a result on its way).
-	AckPending int
-	// Redeliveries counts the start requests for tasks that this executor
-	// had already let a worker start: the server gave them out again
-	// because their worker died, lost its connection, stalled or gave
-	// them back while draining.
-	Redeliveries uint64
-	// DeliveryLimitFailures counts the tasks of this executor that failed
-	// with a *DeliveryError (WithMaxAttempts deliveries used up).
-	DeliveryLimitFailures uint64
-	// AckLatency is the time the server took to confirm that it stored a
-	// task this executor published, measured from the task's last publish.
-	AckLatency Histogram
-}
-
-// WorkerStats describes one connected worker as it last announced itself.
-// Its counts are at most a second old.
-type WorkerStats struct {
-	Name        string    // WithName of the worker ("worker" by default)
-	ID          string    // unique to this Worker.Run
-	Host        string    // the worker's host name
-	PID         int       // the worker's process id
-	Concurrency int       // tasks it runs at once (WithConcurrency)
-	Running     int       // tasks it is running
-	Held        int       // tasks it holds: running, prefetched, or with a result on its way
-	Draining    bool      // it is stopping: takes no new tasks, finishes those it runs
-	LastSeen    time.Time // when this executor last heard from it
-}
-
-// Histogram is a latency histogram with fixed buckets.
-type Histogram struct {
-	// Bounds are the buckets' upper bounds, increasing.
-	Bounds []time.Duration
-	// Counts[i] is the number of observations <= Bounds[i] (cumulative,
-	// as Prometheus counts).
-	Counts []uint64
-	// Count is the number of observations, including those above the
-	// last bound.
-	Count uint64
-	// Sum is the sum of the observations.
-	Sum time.Duration
-}
-
 // Stats returns the executor's counters, the workers it hears from and the
 // depth of the task stream. It blocks for one request to the server (the
 // consumer's info), until ctx ends; everything else is this executor's own
 // and costs a lock. If the request fails (ctx ended, no connection, after
 // Shutdown) Stats returns an error wrapping the cause, and Stats still
 // holds everything but StreamDepth and AckPending, which are zero. It is
-// safe for concurrent use.
-func (e *Executor) Stats(ctx context.Context) (Stats, error) {
+// safe for concurrent use. Package metrics exports it to Prometheus
+// (metrics.NewClusterCollector(reg, name, ex.Stats)), package dashboard
+// shows it (d.Cluster(name, ex.Stats)).
+func (e *Executor) Stats(ctx context.Context) (clusterstats.Stats, error) {
 	if ctx == nil {
 		panic("cluster: nil Context")
 	}
-	st := Stats{
+	st := clusterstats.Stats{
 		Workers:               e.stats.live(time.Now()),
 		Redeliveries:          e.stats.redeliveries.Load(),
 		DeliveryLimitFailures: e.stats.deliveryLimit.Load(),
@@ -332,7 +271,7 @@ type clusterStats struct {
 	warned        atomic.Bool // a malformed announcement was logged at Warn
 
 	mu      sync.Mutex
-	workers map[string]*WorkerStats // by id
+	workers map[string]*clusterstats.Worker // by id
 	every   map[string]time.Duration
 	pruned  time.Time
 }
@@ -347,7 +286,7 @@ func (c *clusterStats) see(p *presence, now time.Time) {
 		return
 	}
 	if c.workers == nil {
-		c.workers, c.every = map[string]*WorkerStats{}, map[string]time.Duration{}
+		c.workers, c.every = map[string]*clusterstats.Worker{}, map[string]time.Duration{}
 	}
 	w := c.workers[p.id]
 	if w == nil {
@@ -359,10 +298,10 @@ func (c *clusterStats) see(p *presence, now time.Time) {
 				return // it announces again in a second
 			}
 		}
-		w = &WorkerStats{}
+		w = &clusterstats.Worker{}
 		c.workers[p.id] = w
 	}
-	*w = WorkerStats{Name: p.name, ID: p.id, Host: p.host, PID: p.pid, Concurrency: p.concurrency,
+	*w = clusterstats.Worker{Name: p.name, ID: p.id, Host: p.host, PID: p.pid, Concurrency: p.concurrency,
 		Running: p.running, Held: p.held, Draining: p.draining, LastSeen: now}
 	c.every[p.id] = p.every
 	if now.Sub(c.pruned) >= announceEvery {
@@ -381,21 +320,21 @@ func (c *clusterStats) pruneLocked(now time.Time) {
 	}
 }
 
-func (c *clusterStats) freshLocked(w *WorkerStats, now time.Time) bool {
+func (c *clusterStats) freshLocked(w *clusterstats.Worker, now time.Time) bool {
 	return now.Sub(w.LastSeen) <= presenceMissed*c.every[w.ID]
 }
 
 // live returns the workers heard from recently, by name and id.
-func (c *clusterStats) live(now time.Time) []WorkerStats {
+func (c *clusterStats) live(now time.Time) []clusterstats.Worker {
 	c.mu.Lock()
-	out := make([]WorkerStats, 0, len(c.workers))
+	out := make([]clusterstats.Worker, 0, len(c.workers))
 	for _, w := range c.workers {
 		if c.freshLocked(w, now) {
 			out = append(out, *w)
 		}
 	}
 	c.mu.Unlock()
-	slices.SortFunc(out, func(a, b WorkerStats) int {
+	slices.SortFunc(out, func(a, b clusterstats.Worker) int {
 		return cmp.Or(strings.Compare(a.Name, b.Name), strings.Compare(a.ID, b.ID))
 	})
 	return out
@@ -440,8 +379,8 @@ func (h *ackHistogram) observe(d time.Duration) {
 	h.sum.Add(int64(d))
 }
 
-func (h *ackHistogram) snapshot() Histogram {
-	out := Histogram{Bounds: slices.Clone(ackBounds[:]), Counts: make([]uint64, len(ackBounds))}
+func (h *ackHistogram) snapshot() clusterstats.Histogram {
+	out := clusterstats.Histogram{Bounds: slices.Clone(ackBounds[:]), Counts: make([]uint64, len(ackBounds))}
 	for i := range ackBounds {
 		out.Count += h.counts[i].Load()
 		out.Counts[i] = out.Count

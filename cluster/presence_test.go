@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"github.com/gofutures/gofutures/cluster/clusterstats"
 	"os"
 	"path/filepath"
 	"strings"
@@ -43,12 +44,12 @@ func runWorker(t *testing.T, url string, more ...WorkerOption) (stop func()) {
 
 // waitStats polls ex.Stats until ok accepts them, and fails the test if
 // that does not happen within the test's budget (waitCtx).
-func waitStats(t *testing.T, ex *Executor, what string, ok func(Stats) bool) Stats {
+func waitStats(t *testing.T, ex *Executor, what string, ok func(clusterstats.Stats) bool) clusterstats.Stats {
 	t.Helper()
 	ctx := waitCtx(t)
 	tick := time.NewTicker(10 * time.Millisecond)
 	defer tick.Stop()
-	var last Stats
+	var last clusterstats.Stats
 	var lastErr error
 	for {
 		st, err := ex.Stats(ctx)
@@ -58,7 +59,7 @@ func waitStats(t *testing.T, ex *Executor, what string, ok func(Stats) bool) Sta
 		last, lastErr = st, err
 		select {
 		case <-ctx.Done():
-			t.Fatalf("%s: not seen in time; last Stats %+v, error %v", what, last, lastErr)
+			t.Fatalf("%s: not seen in time; last clusterstats.Stats %+v, error %v", what, last, lastErr)
 		case <-tick.C:
 		}
 	}
@@ -76,7 +77,7 @@ func TestPresenceJoinAndLeave(t *testing.T) {
 
 	before := time.Now()
 	stopA := runWorker(t, ex.URL(), WithName("alpha"), WithConcurrency(3))
-	st = waitStats(t, ex, "worker alpha joins", func(st Stats) bool { return len(st.Workers) == 1 })
+	st = waitStats(t, ex, "worker alpha joins", func(st clusterstats.Stats) bool { return len(st.Workers) == 1 })
 	w := st.Workers[0]
 	host, _ := os.Hostname()
 	if w.Name != "alpha" || w.ID == "" || w.Host != host || w.PID != os.Getpid() || w.Concurrency != 3 ||
@@ -88,7 +89,7 @@ func TestPresenceJoinAndLeave(t *testing.T) {
 	}
 
 	stopB := runWorker(t, ex.URL(), WithName("beta"), WithConcurrency(2))
-	st = waitStats(t, ex, "worker beta joins", func(st Stats) bool { return len(st.Workers) == 2 })
+	st = waitStats(t, ex, "worker beta joins", func(st clusterstats.Stats) bool { return len(st.Workers) == 2 })
 	if st.Workers[0].Name != "alpha" || st.Workers[1].Name != "beta" || st.Workers[0].ID == st.Workers[1].ID {
 		t.Errorf("workers = %+v, want alpha then beta, distinct ids", st.Workers)
 	}
@@ -97,12 +98,12 @@ func TestPresenceJoinAndLeave(t *testing.T) {
 	}
 
 	stopA() // Run returns after its last announcement was flushed
-	st = waitStats(t, ex, "alpha leaves", func(st Stats) bool { return len(st.Workers) == 1 })
+	st = waitStats(t, ex, "alpha leaves", func(st clusterstats.Stats) bool { return len(st.Workers) == 1 })
 	if st.Workers[0].Name != "beta" {
 		t.Errorf("workers after alpha stopped = %+v", st.Workers)
 	}
 	stopB()
-	waitStats(t, ex, "beta leaves", func(st Stats) bool { return len(st.Workers) == 0 })
+	waitStats(t, ex, "beta leaves", func(st clusterstats.Stats) bool { return len(st.Workers) == 0 })
 	if n := ex.Workers(); n != 7 {
 		t.Errorf("Workers() after every worker left = %d, want 7 again", n)
 	}
@@ -120,7 +121,7 @@ func TestPresenceLoad(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st := waitStats(t, ex, "the task runs", func(st Stats) bool {
+	st := waitStats(t, ex, "the task runs", func(st clusterstats.Stats) bool {
 		return len(st.Workers) == 1 && st.Workers[0].Running == 1
 	})
 	if w := st.Workers[0]; w.Held != 1 || st.AckPending != 1 || st.StreamDepth != 0 {
@@ -134,7 +135,7 @@ func TestPresenceLoad(t *testing.T) {
 	// Stop the worker while the task runs: it drains, and says so at once.
 	stopped := make(chan struct{})
 	go func() { stop(); close(stopped) }()
-	waitStats(t, ex, "the worker drains", func(st Stats) bool { return len(st.Workers) == 1 && st.Workers[0].Draining })
+	waitStats(t, ex, "the worker drains", func(st clusterstats.Stats) bool { return len(st.Workers) == 1 && st.Workers[0].Draining })
 	if n, want := ex.Workers(), ex.cfg.workers; n != want {
 		t.Errorf("Workers() while the only worker drains = %d, want the fallback %d", n, want)
 	}
@@ -143,7 +144,7 @@ func TestPresenceLoad(t *testing.T) {
 		t.Errorf("task error %v, want context.Canceled", err)
 	}
 	<-stopped
-	waitStats(t, ex, "the worker leaves", func(st Stats) bool { return len(st.Workers) == 0 })
+	waitStats(t, ex, "the worker leaves", func(st clusterstats.Stats) bool { return len(st.Workers) == 0 })
 }
 
 // TestStatsStreamDepth: tasks no worker took wait in the stream, and the
@@ -156,7 +157,7 @@ func TestStatsStreamDepth(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	st := waitStats(t, ex, "5 tasks stored", func(st Stats) bool { return st.StreamDepth == 5 && st.AckLatency.Count == 5 })
+	st := waitStats(t, ex, "5 tasks stored", func(st clusterstats.Stats) bool { return st.StreamDepth == 5 && st.AckLatency.Count == 5 })
 	if st.AckPending != 0 || len(st.Workers) != 0 || st.Redeliveries != 0 || st.DeliveryLimitFailures != 0 {
 		t.Errorf("Stats = %+v; want no worker, nothing pending, no redelivery", st)
 	}
@@ -172,7 +173,7 @@ func TestStatsStreamDepth(t *testing.T) {
 
 	// A worker takes them all: the stream is empty again.
 	startWorker(t, ex.URL())
-	waitStats(t, ex, "stream drained", func(st Stats) bool { return st.StreamDepth == 0 && st.AckPending == 0 })
+	waitStats(t, ex, "stream drained", func(st clusterstats.Stats) bool { return st.StreamDepth == 0 && st.AckPending == 0 })
 }
 
 func TestStatsCountersAndStop(t *testing.T) {
@@ -204,7 +205,7 @@ func TestStatsRedelivery(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitStats(t, ex, "a runs the task", func(st Stats) bool { return len(st.Workers) == 1 && st.Workers[0].Running == 1 })
+	waitStats(t, ex, "a runs the task", func(st clusterstats.Stats) bool { return len(st.Workers) == 1 && st.Workers[0].Running == 1 })
 	stopA() // the drain times out: the task is cancelled and given back
 	runWorker(t, ex.URL(), WithName("b"))
 	if v, err := f.Result(ctx); err != nil || v != "again" {

@@ -5,31 +5,12 @@ import (
 	"fmt"
 	"sync"
 	"time"
+
+	"github.com/gofutures/gofutures/cluster/clusterstats"
 )
 
-// ClusterStats is what the dashboard shows of a cluster executor, in this
-// package's own terms so that the package does not depend on package
-// cluster. For a *cluster.Executor, package dashboard/clusterdash makes
-// the function that returns it.
-type ClusterStats struct {
-	// Workers are the workers connected now.
-	Workers []ClusterWorker
-	// StreamDepth is the number of tasks waiting in the stream that no
-	// worker has been given yet.
-	StreamDepth uint64
-	// AckPending is the number of tasks given to workers and not yet
-	// acknowledged.
-	AckPending int
-	// Redeliveries counts the tasks given to a worker again after a worker
-	// had started them (it only grows).
-	Redeliveries uint64
-	// DeliveryLimitFailures counts the tasks that failed because they used
-	// up their deliveries (it only grows).
-	DeliveryLimitFailures uint64
-}
-
-// ClusterWorker is one connected worker of ClusterStats.
-type ClusterWorker struct {
+// workerView is a connected worker as the page shows it.
+type workerView struct {
 	Name        string // the worker's name
 	ID          string // unique to the worker's run
 	Host        string // the host it runs on
@@ -43,7 +24,7 @@ type ClusterWorker struct {
 // that ask meanwhile share the last answer.
 type clusterSource struct {
 	name  string
-	stats func(context.Context) (ClusterStats, error)
+	stats func(context.Context) (clusterstats.Stats, error)
 
 	mu   sync.Mutex // held while stats runs: callers queue behind one call
 	at   time.Time
@@ -51,13 +32,13 @@ type clusterSource struct {
 }
 
 type clusterView struct {
-	Name                  string          `json:"name"`
-	Workers               []ClusterWorker `json:"workers"`
-	StreamDepth           uint64          `json:"streamDepth"`
-	AckPending            int             `json:"ackPending"`
-	Redeliveries          uint64          `json:"redeliveries"`
-	DeliveryLimitFailures uint64          `json:"deliveryLimitFailures"`
-	Error                 string          `json:"error,omitempty"`
+	Name                  string       `json:"name"`
+	Workers               []workerView `json:"workers"`
+	StreamDepth           uint64       `json:"streamDepth"`
+	AckPending            int          `json:"ackPending"`
+	Redeliveries          uint64       `json:"redeliveries"`
+	DeliveryLimitFailures uint64       `json:"deliveryLimitFailures"`
+	Error                 string       `json:"error,omitempty"`
 }
 
 func (c *clusterSource) view(ctx context.Context, fresh time.Duration, timeout time.Duration) clusterView {
@@ -69,10 +50,11 @@ func (c *clusterSource) view(ctx context.Context, fresh time.Duration, timeout t
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	st, err := c.call(ctx)
-	v := clusterView{Name: c.name, Workers: st.Workers, StreamDepth: st.StreamDepth, AckPending: st.AckPending,
-		Redeliveries: st.Redeliveries, DeliveryLimitFailures: st.DeliveryLimitFailures}
-	if v.Workers == nil {
-		v.Workers = []ClusterWorker{}
+	v := clusterView{Name: c.name, Workers: make([]workerView, 0, len(st.Workers)), StreamDepth: st.StreamDepth,
+		AckPending: st.AckPending, Redeliveries: st.Redeliveries, DeliveryLimitFailures: st.DeliveryLimitFailures}
+	for _, w := range st.Workers {
+		v.Workers = append(v.Workers, workerView{Name: w.Name, ID: w.ID, Host: w.Host,
+			Concurrency: w.Concurrency, Running: w.Running, Held: w.Held})
 	}
 	if err != nil {
 		v.Error = err.Error()
@@ -82,7 +64,7 @@ func (c *clusterSource) view(ctx context.Context, fresh time.Duration, timeout t
 }
 
 // call runs the stats function, turning a panic into an error.
-func (c *clusterSource) call(ctx context.Context) (st ClusterStats, err error) {
+func (c *clusterSource) call(ctx context.Context) (st clusterstats.Stats, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			err = fmt.Errorf("dashboard: cluster stats of %q panicked: %v", c.name, p)

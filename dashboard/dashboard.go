@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/gofutures/gofutures/cluster/clusterstats"
 	"github.com/gofutures/gofutures/executor"
 )
 
@@ -138,10 +139,12 @@ func (d *Dashboard) Progress(name string) func(done, total int) {
 // Cluster shows the cluster executor called name: stats is called when a
 // page asks, at most once per refresh interval (pages share the answer),
 // with a ctx that ends with the page's request or after 5 seconds. For a
-// *cluster.Executor, use clusterdash.Stats. If stats fails, the page shows
+// *cluster.Executor ex, stats is ex.Stats (this package imports only the
+// type it returns, package cluster/clusterstats, not a NATS client). If
+// stats fails, the page shows
 // what it returned and the error. A second Cluster with the same name
 // replaces the first; a nil stats removes it. Cluster takes a lock briefly.
-func (d *Dashboard) Cluster(name string, stats func(context.Context) (ClusterStats, error)) {
+func (d *Dashboard) Cluster(name string, stats func(context.Context) (clusterstats.Stats, error)) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if stats == nil {

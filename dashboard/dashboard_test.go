@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/gofutures/gofutures/cluster/clusterstats"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -250,13 +251,13 @@ func TestProgress(t *testing.T) {
 func TestCluster(t *testing.T) {
 	d := newDashboard(t)
 	calls := 0
-	d.Cluster("render", func(ctx context.Context) (dashboard.ClusterStats, error) {
+	d.Cluster("render", func(ctx context.Context) (clusterstats.Stats, error) {
 		calls++
-		return dashboard.ClusterStats{Workers: []dashboard.ClusterWorker{{Name: "w1", ID: "abc"}}, StreamDepth: 7,
+		return clusterstats.Stats{Workers: []clusterstats.Worker{{Name: "w1", ID: "abc"}}, StreamDepth: 7,
 			Redeliveries: 2}, nil
 	})
-	d.Cluster("down", func(ctx context.Context) (dashboard.ClusterStats, error) {
-		return dashboard.ClusterStats{Redeliveries: 1}, errors.New("no connection")
+	d.Cluster("down", func(ctx context.Context) (clusterstats.Stats, error) {
+		return clusterstats.Stats{Redeliveries: 1}, errors.New("no connection")
 	})
 	st := get(t, d)
 	if len(st.Clusters) != 2 {

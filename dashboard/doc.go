@@ -19,7 +19,7 @@
 //	hp, err := process.New(reg, process.WithHooks(d.Hooks("primes")))
 //	d.Helpers("primes", hp.Pids)
 //	res, err := pool.Map(ctx, p, isPrime, numbers, pool.WithProgress(d.Progress("primes")))
-//	d.Cluster("render", clusterdash.Stats(cex))
+//	d.Cluster("render", cex.Stats)
 //
 // It is fed by the hooks it hands out (executor.Hooks), by the progress
 // functions of the pool calls it is given, and by the functions it calls

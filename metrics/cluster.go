@@ -5,61 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"math"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/gofutures/gofutures/cluster/clusterstats"
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 )
-
-// ClusterStats is what a cluster executor reports about its task stream and
-// its workers, in this package's own terms, so that this package does not
-// depend on package cluster. The function given to NewClusterCollector
-// returns it; for a *cluster.Executor it is a copy of the fields of
-// cluster.Stats (package metrics/clustermetrics makes it).
-type ClusterStats struct {
-	// Workers are the workers connected now.
-	Workers []ClusterWorker
-	// StreamDepth is the number of tasks waiting in the stream that no
-	// worker has been given yet.
-	StreamDepth uint64
-	// AckPending is the number of tasks given to workers and not yet
-	// acknowledged.
-	AckPending int
-	// Redeliveries counts the tasks given to a worker again after a
-	// worker had started them (a counter: it only grows).
-	Redeliveries uint64
-	// DeliveryLimitFailures counts the tasks that failed because they
-	// used up their deliveries (a counter).
-	DeliveryLimitFailures uint64
-	// AckLatency is the time the server takes to confirm that it stored
-	// a task.
-	AckLatency Histogram
-}
-
-// ClusterWorker is one connected worker of ClusterStats.
-type ClusterWorker struct {
-	Name        string // the worker's name: the worker label
-	ID          string // unique to the worker's run: the worker_id label
-	Host        string // the host label
-	Concurrency int    // tasks it runs at once
-	Running     int    // tasks it is running
-	Held        int    // tasks it holds (running, prefetched, or with a result on its way)
-}
-
-// Histogram is a histogram as Prometheus exports it.
-type Histogram struct {
-	// Count is the number of observations.
-	Count uint64
-	// Sum is the sum of the observations, in seconds.
-	Sum float64
-	// Buckets maps each upper bound, in seconds, to the number of
-	// observations less than or equal to it (cumulative). The +Inf bucket
-	// is Count, implicitly.
-	Buckets map[float64]uint64
-}
 
 // ClusterOption configures NewClusterCollector.
 type ClusterOption interface {
@@ -122,7 +75,7 @@ func WithClusterLogger(l *zap.Logger) ClusterOption {
 // registers it. It is safe for concurrent use.
 type ClusterCollector struct {
 	name    string
-	stats   func(context.Context) (ClusterStats, error)
+	stats   func(context.Context) (clusterstats.Stats, error)
 	timeout time.Duration
 	log     *zap.Logger
 
@@ -141,14 +94,21 @@ var _ prometheus.Collector = (*ClusterCollector)(nil)
 // statsCall is one call of the stats function.
 type statsCall struct {
 	done     chan struct{} // closed when the fields below are set
-	st       ClusterStats
+	st       clusterstats.Stats
 	err      error
 	answered bool // stats returned (it did not panic)
 }
 
 // NewClusterCollector makes the collector of the cluster executor called
 // name (the value of the executor label, a constant label of its series)
-// and registers it on reg, which must not be nil. Every scrape calls stats
+// and registers it on reg, which must not be nil. stats is the executor's
+// Stats method (cluster.Executor.Stats), or any function that returns the
+// same picture; this package imports only the type (package
+// cluster/clusterstats), not a NATS client:
+//
+//	_, err := metrics.NewClusterCollector(reg, "jobs", ex.Stats)
+//
+// Every scrape calls stats
 // with a ctx that ends after the stats timeout (WithStatsTimeout); scrapes
 // that overlap share one call, and a scrape never waits longer than 1.5
 // times the timeout, even for a function that ignores its ctx. If stats
@@ -173,7 +133,7 @@ type statsCall struct {
 // registering fails (a second collector for the same name and namespace on
 // reg returns an error wrapping prometheus.AlreadyRegisteredError);
 // reg.Unregister removes it. It does not block.
-func NewClusterCollector(reg prometheus.Registerer, name string, stats func(context.Context) (ClusterStats, error),
+func NewClusterCollector(reg prometheus.Registerer, name string, stats func(context.Context) (clusterstats.Stats, error),
 	opts ...ClusterOption) (*ClusterCollector, error) {
 	if reg == nil {
 		return nil, errors.New("metrics: nil Registerer")
@@ -277,18 +237,19 @@ func (c *ClusterCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	ch <- prometheus.MustNewConstMetric(c.redeliveries, prometheus.CounterValue, float64(st.Redeliveries))
 	ch <- prometheus.MustNewConstMetric(c.limitFailures, prometheus.CounterValue, float64(st.DeliveryLimitFailures))
-	buckets := make(map[float64]uint64, len(st.AckLatency.Buckets))
-	for b, n := range st.AckLatency.Buckets {
-		if !math.IsNaN(b) && !math.IsInf(b, 0) {
-			buckets[b] = n
+	h := st.AckLatency
+	buckets := make(map[float64]uint64, len(h.Bounds))
+	for i, b := range h.Bounds {
+		if i < len(h.Counts) {
+			buckets[b.Seconds()] = h.Counts[i]
 		}
 	}
-	ch <- prometheus.MustNewConstHistogram(c.ackLatency, st.AckLatency.Count, st.AckLatency.Sum, buckets)
+	ch <- prometheus.MustNewConstHistogram(c.ackLatency, h.Count, h.Sum.Seconds(), buckets)
 }
 
 // read returns what the stats function returned; answered is false if it
 // panicked or did not return in time (err says which).
-func (c *ClusterCollector) read() (st ClusterStats, answered bool, err error) {
+func (c *ClusterCollector) read() (st clusterstats.Stats, answered bool, err error) {
 	c.mu.Lock()
 	call := c.call
 	if call == nil {
@@ -304,7 +265,7 @@ func (c *ClusterCollector) read() (st ClusterStats, answered bool, err error) {
 	case <-call.done:
 		return call.st, call.answered, call.err
 	case <-t.C:
-		return ClusterStats{}, false, fmt.Errorf("metrics: the stats function of %s did not return within %v", c.name, wait)
+		return clusterstats.Stats{}, false, fmt.Errorf("metrics: the stats function of %s did not return within %v", c.name, wait)
 	}
 }
 
@@ -315,7 +276,7 @@ func (c *ClusterCollector) run(call *statsCall) {
 	defer func() {
 		cancel()
 		if r := recover(); r != nil {
-			call.st, call.answered = ClusterStats{}, false
+			call.st, call.answered = clusterstats.Stats{}, false
 			call.err = fmt.Errorf("metrics: the stats function of %s panicked: %v", c.name, r)
 		}
 		c.mu.Lock()

@@ -3,6 +3,7 @@ package metrics_test
 import (
 	"context"
 	"errors"
+	"github.com/gofutures/gofutures/cluster/clusterstats"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -23,15 +24,15 @@ var clusterNames = []string{
 }
 
 // sampleStats has two workers (one of them reported twice) and a histogram.
-func sampleStats() metrics.ClusterStats {
-	return metrics.ClusterStats{
-		Workers: []metrics.ClusterWorker{
+func sampleStats() clusterstats.Stats {
+	return clusterstats.Stats{
+		Workers: []clusterstats.Worker{
 			{Name: "w", ID: "A", Host: "h1", Concurrency: 4, Running: 2, Held: 3},
 			{Name: "w", ID: "B", Host: "h2", Concurrency: 8, Running: 0, Held: 1},
 			{Name: "w", ID: "B", Host: "h2", Concurrency: 8, Running: 0, Held: 1},
 		},
 		StreamDepth: 12, AckPending: 4, Redeliveries: 2, DeliveryLimitFailures: 1,
-		AckLatency: metrics.Histogram{Count: 5, Sum: 0.0125, Buckets: map[float64]uint64{0.001: 3, 0.01: 4}},
+		AckLatency: clusterstats.Histogram{Count: 5, Sum: 12500 * time.Microsecond, Bounds: []time.Duration{time.Millisecond, 10 * time.Millisecond}, Counts: []uint64{3, 4}},
 	}
 }
 
@@ -91,7 +92,7 @@ func compareCluster(t *testing.T, c prometheus.Collector, want string) {
 func TestClusterCollector(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	var gotDeadline atomic.Bool
-	c, err := metrics.NewClusterCollector(reg, "jobs", func(ctx context.Context) (metrics.ClusterStats, error) {
+	c, err := metrics.NewClusterCollector(reg, "jobs", func(ctx context.Context) (clusterstats.Stats, error) {
 		dl, ok := ctx.Deadline()
 		gotDeadline.Store(ok && time.Until(dl) <= 2*time.Second)
 		return sampleStats(), nil
@@ -111,7 +112,7 @@ func TestClusterCollector(t *testing.T) {
 
 func TestClusterCollectorFailures(t *testing.T) {
 	t.Run("partial", func(t *testing.T) {
-		c, err := metrics.NewClusterCollector(prometheus.NewRegistry(), "jobs", func(context.Context) (metrics.ClusterStats, error) {
+		c, err := metrics.NewClusterCollector(prometheus.NewRegistry(), "jobs", func(context.Context) (clusterstats.Stats, error) {
 			return sampleStats(), errors.New("no connection")
 		})
 		if err != nil {
@@ -121,7 +122,7 @@ func TestClusterCollectorFailures(t *testing.T) {
 		compareCluster(t, c, sampleWorkers+sampleCounters+statsErrors("1"))
 	})
 	t.Run("panic", func(t *testing.T) {
-		c, err := metrics.NewClusterCollector(prometheus.NewRegistry(), "jobs", func(context.Context) (metrics.ClusterStats, error) {
+		c, err := metrics.NewClusterCollector(prometheus.NewRegistry(), "jobs", func(context.Context) (clusterstats.Stats, error) {
 			panic("stats broke")
 		})
 		if err != nil {
@@ -133,7 +134,7 @@ func TestClusterCollectorFailures(t *testing.T) {
 	t.Run("hang", func(t *testing.T) {
 		release := make(chan struct{})
 		var calls atomic.Int32
-		c, err := metrics.NewClusterCollector(prometheus.NewRegistry(), "jobs", func(context.Context) (metrics.ClusterStats, error) {
+		c, err := metrics.NewClusterCollector(prometheus.NewRegistry(), "jobs", func(context.Context) (clusterstats.Stats, error) {
 			if calls.Add(1) == 1 {
 				<-release // ignores its ctx
 			}
@@ -165,7 +166,7 @@ func TestClusterCollectorFailures(t *testing.T) {
 }
 
 func TestNewClusterCollectorErrors(t *testing.T) {
-	stats := func(context.Context) (metrics.ClusterStats, error) { return metrics.ClusterStats{}, nil }
+	stats := func(context.Context) (clusterstats.Stats, error) { return clusterstats.Stats{}, nil }
 	reg := prometheus.NewRegistry()
 	if _, err := metrics.NewClusterCollector(reg, "jobs", stats); err != nil {
 		t.Fatal(err)
@@ -180,7 +181,7 @@ func TestNewClusterCollectorErrors(t *testing.T) {
 	tests := []struct {
 		name  string
 		reg   prometheus.Registerer
-		stats func(context.Context) (metrics.ClusterStats, error)
+		stats func(context.Context) (clusterstats.Stats, error)
 		opts  []metrics.ClusterOption
 		is    func(error) bool
 	}{

@@ -3,6 +3,7 @@ package metrics_test
 import (
 	"context"
 	"encoding/json"
+	"github.com/gofutures/gofutures/cluster/clusterstats"
 	"os"
 	"regexp"
 	"strings"
@@ -60,7 +61,7 @@ func TestDashboard(t *testing.T) {
 	// executor, which is a cluster executor with one worker too.
 	reg, m := newMetrics(t)
 	m.Hooks("x")
-	cc, err := metrics.NewClusterCollector(reg, "x", func(context.Context) (metrics.ClusterStats, error) {
+	cc, err := metrics.NewClusterCollector(reg, "x", func(context.Context) (clusterstats.Stats, error) {
 		return sampleStats(), nil
 	})
 	if err != nil {

@@ -53,12 +53,11 @@
 // A cluster executor (package cluster) also knows things that no hook sees:
 // the workers connected to its task stream, the tasks waiting there, the
 // tasks redelivered. NewClusterCollector reports them on every scrape by
-// calling a function that returns ClusterStats. This package does not
-// import package cluster (it would link a NATS client into every program);
-// package metrics/clustermetrics does, and registers a collector for a
-// *cluster.Executor:
+// calling the executor's Stats method. This package imports only the type
+// it returns (package cluster/clusterstats, standard library only), so it
+// links no NATS client into programs without a cluster:
 //
-//	_, err := clustermetrics.Register(reg, "jobs", ex)
+//	_, err := metrics.NewClusterCollector(reg, "jobs", ex.Stats) // ex is a *cluster.Executor
 //
 // The series, each labelled with executor (and, per worker, worker,
 // worker_id and host):

@@ -1,4 +1,4 @@
-package clusterdash_test
+package dashboard_test
 
 import (
 	"context"
@@ -6,23 +6,13 @@ import (
 	"time"
 
 	"github.com/gofutures/gofutures/cluster"
-	"github.com/gofutures/gofutures/dashboard/clusterdash"
+	"github.com/gofutures/gofutures/dashboard"
 	"github.com/gofutures/gofutures/executor"
-	"github.com/gofutures/gofutures/process"
-	"go.uber.org/goleak"
 )
 
-var reg = process.NewRegistry()
-
-var double = process.MustRegister(reg, "clusterdash_test.double", func(_ context.Context, n int) (int, error) {
-	return 2 * n, nil
-})
-
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m, goleak.IgnoreCurrent()) }
-
-// TestStats reads a real cluster executor's stats through the adapter:
-// the stream depth of tasks no worker took, then the worker that took them.
-func TestStats(t *testing.T) {
+// TestClusterExecutor shows a real cluster executor, given as ex.Stats: the
+// stream depth of a task no worker took, then the worker that took it.
+func TestClusterExecutor(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	ex, err := cluster.New(ctx, reg, cluster.WithName("jobs"), cluster.WithToken("t0ken"), cluster.WithStoreDir(t.TempDir()))
@@ -34,21 +24,27 @@ func TestStats(t *testing.T) {
 			t.Error(err)
 		}
 	}()
-	stats := clusterdash.Stats(ex)
+	d, err := dashboard.New(dashboard.WithRefresh(10 * time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.Cluster("jobs", ex.Stats)
 	f, err := executor.Call(ctx, ex, double, 21)
 	if err != nil {
 		t.Fatal(err)
 	}
-	poll := func(what string, cond func() bool) {
+	// The page's answer is at most one refresh interval old: ask again
+	// until it shows what happened.
+	poll := func(what string, cond func(st state) bool) {
 		t.Helper()
-		for !cond() {
+		for st := get(t, d); !cond(st); st = get(t, d) {
 			if ctx.Err() != nil {
-				t.Fatalf("gave up waiting for %s", what)
+				t.Fatalf("gave up waiting for %s: %+v", what, st.Clusters)
 			}
 			time.Sleep(10 * time.Millisecond) // polling: cond decides
 		}
 	}
-	poll("a task in the stream", func() bool { st, err := stats(ctx); return err == nil && st.StreamDepth == 1 })
+	poll("a task in the stream", func(st state) bool { return len(st.Clusters) == 1 && st.Clusters[0].StreamDepth == 1 })
 
 	w, err := cluster.NewWorker(reg, cluster.WithURL(ex.URL()), cluster.WithToken("t0ken"), cluster.WithName("w1"), cluster.WithConcurrency(2))
 	if err != nil {
@@ -61,8 +57,8 @@ func TestStats(t *testing.T) {
 	if v, err := f.Result(ctx); v != 42 || err != nil {
 		t.Fatalf("double(21) = %v, %v", v, err)
 	}
-	poll("the worker", func() bool {
-		st, err := stats(ctx)
-		return err == nil && len(st.Workers) == 1 && st.Workers[0].Name == "w1" && st.Workers[0].Concurrency == 2 && st.StreamDepth == 0
+	poll("the worker", func(st state) bool {
+		c := st.Clusters[0]
+		return len(c.Workers) == 1 && c.Workers[0].Name == "w1" && c.StreamDepth == 0
 	})
 }

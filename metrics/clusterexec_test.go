@@ -1,4 +1,4 @@
-package clustermetrics_test
+package metrics_test
 
 import (
 	"context"
@@ -7,22 +7,17 @@ import (
 
 	"github.com/gofutures/gofutures/cluster"
 	"github.com/gofutures/gofutures/executor"
-	"github.com/gofutures/gofutures/metrics/clustermetrics"
+	"github.com/gofutures/gofutures/metrics"
 	"github.com/gofutures/gofutures/process"
 	"github.com/prometheus/client_golang/prometheus"
-	"go.uber.org/goleak"
 )
 
 // clusterReg holds the functions the tests and examples run.
 var clusterReg = process.NewRegistry()
 
-var double = process.MustRegister(clusterReg, "clustermetrics_test.double", func(_ context.Context, n int) (int, error) {
+var double = process.MustRegister(clusterReg, "metrics_test.double", func(_ context.Context, n int) (int, error) {
 	return 2 * n, nil
 })
-
-// TestMain checks for leaked goroutines, beyond those that imported packages
-// start at init (ants starts its default pool's).
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m, goleak.IgnoreCurrent()) }
 
 // clusterValue returns the value of the gauge or counter name (summed over
 // its series) and whether it was reported.
@@ -80,7 +75,7 @@ func TestClusterCollectorExecutor(t *testing.T) {
 		}
 	}()
 	reg := prometheus.NewRegistry()
-	if _, err := clustermetrics.Register(reg, "jobs", ex); err != nil {
+	if _, err := metrics.NewClusterCollector(reg, "jobs", ex.Stats); err != nil {
 		t.Fatal(err)
 	}
 	waitValue(t, reg, "gofutures_cluster_workers_connected", 0)

@@ -1,4 +1,4 @@
-package clustermetrics_test
+package metrics_test
 
 import (
 	"context"
@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/gofutures/gofutures/cluster"
-	"github.com/gofutures/gofutures/metrics/clustermetrics"
+	"github.com/gofutures/gofutures/metrics"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -32,10 +32,10 @@ func waitForWorkers(ex *cluster.Executor, n int) error {
 	}
 }
 
-// Example exports the statistics of a cluster executor:
+// ExampleNewClusterCollector exports the statistics of a cluster executor:
 // its workers, its stream's depth, redeliveries and the server's ack
 // latency. A worker joins, and the next scrape shows it.
-func Example() {
+func ExampleNewClusterCollector() {
 	ctx := context.Background()
 	dir, err := os.MkdirTemp("", "example")
 	if err != nil {
@@ -49,7 +49,7 @@ func Example() {
 	}
 	defer ex.Shutdown(ctx)
 	reg := prometheus.NewRegistry()
-	if _, err := clustermetrics.Register(reg, "jobs", ex); err != nil {
+	if _, err := metrics.NewClusterCollector(reg, "jobs", ex.Stats); err != nil {
 		log.Fatal(err)
 	}
 
