@@ -74,18 +74,14 @@ func (d *Dashboard) exec(name string) *execStats {
 // an atomic addition or two. Other executors add one atomic addition per
 // event. No lock, no allocation, no clock read of their own.
 //
-// An executor takes one set of hooks. To feed package metrics too, pass
-// its hooks as also: the hooks returned then call both, and an executor
-// that counts for itself still does so when every one of them can be fed
-// that way (metrics' hooks can).
+// An executor takes one set of hooks. To feed package metrics too, join
+// them: executor.JoinHooks(d.Hooks("fetch"), m.Hooks("fetch")); an executor
+// that counts for itself still does so, since metrics' hooks can be fed
+// that way too.
 //
 // Hooks takes a lock briefly.
-func (d *Dashboard) Hooks(name string, also ...*executor.Hooks) *executor.Hooks {
-	h := d.exec(name).hooks(d.cfg.timeEvery)
-	for _, a := range also {
-		h = join(h, a)
-	}
-	return h
+func (d *Dashboard) Hooks(name string) *executor.Hooks {
+	return d.exec(name).hooks(d.cfg.timeEvery)
 }
 
 // Helpers shows the process ids of the executor called name's helpers,

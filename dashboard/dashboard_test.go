@@ -89,7 +89,7 @@ func TestGoPoolCounts(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				h = d.Hooks("job", m.Hooks("job"))
+				h = executor.JoinHooks(d.Hooks("job"), m.Hooks("job"))
 			}
 			ex, err := executor.NewGoPool(executor.WithWorkers(2), executor.WithHooks(h))
 			if err != nil {

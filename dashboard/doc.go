@@ -26,9 +26,10 @@
 // when a page asks (Helpers, Cluster): never by globals. The hooks cost
 // what package metrics' do or less (on a GoPool, a function call and a
 // comparison per task that succeeds); an executor takes one set of hooks,
-// so Hooks also feeds other hooks, such as package metrics', passed to it.
-// The executors' hooks count failures without seeing their errors: the
-// program records the ones it wants shown with Failed.
+// so to feed package metrics' too, join them with executor.JoinHooks. The
+// hooks record each failed task with its error's text (executor.Finish.Err);
+// the program records the failures they do not see, such as items that
+// failed inside a chunk, with Failed.
 //
 // The page asks for its numbers (a JSON document, GET api/state) once per
 // refresh interval while it is open and visible, and draws them with

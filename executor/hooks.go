@@ -201,3 +201,62 @@ func (h *Hooks) OnWorkerStopped(r WorkerExit) {
 		h.WorkerStopped(r)
 	}
 }
+
+// JoinHooks returns hooks that call each of hs in turn, for an executor
+// that takes one set of hooks and should feed several (package metrics',
+// package dashboard's, your own). Nil entries are skipped; with one left,
+// it is returned as it is. TimeEvery is the smallest of theirs, so that
+// each is timed at least as often as it asked. The joined hooks count for
+// themselves (Own) only when every one of hs does: then the executor keeps
+// its own counts and each gets its Own hooks; otherwise every hook is
+// called for every event.
+func JoinHooks(hs ...*Hooks) *Hooks {
+	var out *Hooks
+	for _, h := range hs {
+		out = join2(out, h)
+	}
+	return out
+}
+
+func join2(a, b *Hooks) *Hooks {
+	if a == nil {
+		return b
+	}
+	if b == nil {
+		return a
+	}
+	j := &Hooks{TimeEvery: min(max(a.TimeEvery, 1), max(b.TimeEvery, 1))}
+	if a.Submitted != nil || b.Submitted != nil {
+		j.Submitted = func() { a.OnSubmitted(); b.OnSubmitted() }
+	}
+	if a.Started != nil || b.Started != nil {
+		j.Started = func(w time.Duration) { a.OnStarted(w); b.OnStarted(w) }
+	}
+	if a.Finished != nil || b.Finished != nil {
+		j.Finished = func(f Finish) { a.OnFinished(f); b.OnFinished(f) }
+	}
+	if a.WorkerStarted != nil || b.WorkerStarted != nil {
+		j.WorkerStarted = func() { a.OnWorkerStarted(); b.OnWorkerStarted() }
+	}
+	if a.WorkerStopped != nil || b.WorkerStopped != nil {
+		j.WorkerStopped = func(r WorkerExit) { a.OnWorkerStopped(r); b.OnWorkerStopped(r) }
+	}
+	if a.Retried != nil || b.Retried != nil {
+		j.Retried = func(d time.Duration) { a.OnRetried(d); b.OnRetried(d) }
+	}
+	if a.Own != nil && b.Own != nil {
+		j.Own = func(read func() Counts) (*Hooks, func()) {
+			oa, ra := a.Own(read)
+			ob, rb := b.Own(read)
+			return join2(oa, ob), func() {
+				if ra != nil {
+					ra()
+				}
+				if rb != nil {
+					rb()
+				}
+			}
+		}
+	}
+	return j
+}
