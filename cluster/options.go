@@ -326,12 +326,12 @@ func WithMaxAckPending(n int) ExecutorOption {
 	return executorOptionFunc(func(c *config) { c.maxAckPend = n })
 }
 
-// WithWorkers sets what Executor.Workers reports while no worker is
+// WithWorkersHint sets what Executor.Workers reports while no worker is
 // connected; package pool uses it to size chunks. Once workers announce
 // themselves, Workers reports their total concurrency (not counting
 // draining workers) instead. Default: the total concurrency of the worker
 // processes the executor starts, or runtime.NumCPU().
-func WithWorkers(n int) ExecutorOption { return executorOptionFunc(func(c *config) { c.workers = n }) }
+func WithWorkersHint(n int) ExecutorOption { return executorOptionFunc(func(c *config) { c.workers = n }) }
 
 // WithWorkerProcesses starts n worker processes of this program on this
 // machine; the program must call ServeIfWorker at the start of main. An
@@ -368,7 +368,7 @@ func WithPublishTimeout(d time.Duration) ExecutorOption {
 // WithConcurrency sets how many tasks a worker runs at once. Default
 // runtime.NumCPU(). Given to a Worker, it is that worker's; given to an
 // Executor, it is that of each worker process it starts (WithWorkerProcesses;
-// without them it has no effect), and the default of WithWorkers is the
+// without them it has no effect), and the default of WithWorkersHint is the
 // processes times this.
 func WithConcurrency(n int) Option {
 	return optionFunc(func(c *config) { c.concurrency, c.workerTuned = n, true })

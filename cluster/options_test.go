@@ -58,7 +58,7 @@ var optionSides = map[string]struct {
 	"WithMaxBackOff":     {WithMaxBackOff(time.Second), onExecutor},
 	"WithMaxAttempts":    {WithMaxAttempts(1), onExecutor},
 	"WithMaxAckPending":  {WithMaxAckPending(1), onExecutor},
-	"WithWorkers":        {WithWorkers(1), onExecutor},
+	"WithWorkersHint":    {WithWorkersHint(1), onExecutor},
 	"WithPublishTimeout": {WithPublishTimeout(time.Second), onExecutor},
 
 	"WithLocalHelpers": {WithLocalHelpers(1), onWorker},

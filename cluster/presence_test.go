@@ -66,9 +66,9 @@ func waitStats(t *testing.T, ex *Executor, what string, ok func(clusterstats.Sta
 }
 
 func TestPresenceJoinAndLeave(t *testing.T) {
-	ex := newTestExecutor(t, WithWorkers(7))
+	ex := newTestExecutor(t, WithWorkersHint(7))
 	if n := ex.Workers(); n != 7 {
-		t.Fatalf("Workers() with no worker = %d, want the WithWorkers value 7", n)
+		t.Fatalf("Workers() with no worker = %d, want the WithWorkersHint value 7", n)
 	}
 	st, err := ex.Stats(waitCtx(t))
 	if err != nil || len(st.Workers) != 0 {
