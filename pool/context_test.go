@@ -77,14 +77,14 @@ var calls = []call{
 	{"Imap", func(ctx context.Context, p *pool.Pool, fn executor.Func[int, int], items []int, opts ...pool.CallOption) ([]int, []error) {
 		return collectAll(pool.Imap(ctx, p, fn, slices.Values(items), opts...))
 	}},
-	{"Imap2", func(ctx context.Context, p *pool.Pool, fn executor.Func[int, int], items []int, opts ...pool.CallOption) ([]int, []error) {
-		return collectAll(pool.Imap2(ctx, p, fn, seqErr(items), opts...))
+	{"ImapFallible", func(ctx context.Context, p *pool.Pool, fn executor.Func[int, int], items []int, opts ...pool.CallOption) ([]int, []error) {
+		return collectAll(pool.ImapFallible(ctx, p, fn, seqErr(items), opts...))
 	}},
 	{"ImapUnordered", func(ctx context.Context, p *pool.Pool, fn executor.Func[int, int], items []int, opts ...pool.CallOption) ([]int, []error) {
 		return collectAll(pool.ImapUnordered(ctx, p, fn, slices.Values(items), opts...))
 	}},
-	{"ImapUnordered2", func(ctx context.Context, p *pool.Pool, fn executor.Func[int, int], items []int, opts ...pool.CallOption) ([]int, []error) {
-		return collectAll(pool.ImapUnordered2(ctx, p, fn, seqErr(items), opts...))
+	{"ImapUnorderedFallible", func(ctx context.Context, p *pool.Pool, fn executor.Func[int, int], items []int, opts ...pool.CallOption) ([]int, []error) {
+		return collectAll(pool.ImapUnorderedFallible(ctx, p, fn, seqErr(items), opts...))
 	}},
 	{"Apply", func(ctx context.Context, p *pool.Pool, fn executor.Func[int, int], items []int, opts ...pool.CallOption) ([]int, []error) {
 		var vs []int
@@ -254,7 +254,7 @@ func TestWithCancelOnError(t *testing.T) {
 	})
 }
 
-// TestWithCancelOnErrorInputError: with Imap2 and WithCancelOnError, an
+// TestWithCancelOnErrorInputError: with ImapFallible and WithCancelOnError, an
 // error of the input cancels the items running and ends the loop with it.
 func TestWithCancelOnErrorInputError(t *testing.T) {
 	p := newPool(t, 2)
@@ -274,7 +274,7 @@ func TestWithCancelOnErrorInputError(t *testing.T) {
 		<-started
 		yield(0, bad)
 	}
-	_, errs := collectAll(pool.Imap2(context.Background(), p, fn, in, pool.WithCancelOnError()))
+	_, errs := collectAll(pool.ImapFallible(context.Background(), p, fn, in, pool.WithCancelOnError()))
 	var ie *pool.ItemError
 	if len(errs) != 1 || !errors.As(errs[0], &ie) || !ie.Input || !errors.Is(errs[0], bad) {
 		t.Fatalf("errors %v, want the input's", errs)

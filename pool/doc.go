@@ -14,8 +14,8 @@
 //	pool.starmap(f, [(a, b)])       Starmap(ctx, p, Star2(f), []Args2[A, B]{...})
 //	pool.starmap_async(...)         StarmapAsync
 //	pool.imap(f, it, chunksize)     Imap(ctx, p, fn, seq) → iter.Seq2[R, error]
-//	(an iterator that raises)       Imap2(ctx, p, fn, seq2) over iter.Seq2[A, error]
-//	pool.imap_unordered(...)        ImapUnordered, ImapUnordered2
+//	(an iterator that raises)       ImapFallible(ctx, p, fn, seq2) over iter.Seq2[A, error]
+//	pool.imap_unordered(...)        ImapUnordered, ImapUnorderedFallible
 //	pool.apply(f, (x,))             Apply(ctx, p, fn, x)
 //	pool.apply_async(f, (x,),       ApplyAsync(ctx, p, fn, x,
 //	    callback, error_callback)       WithCallback(cb), WithErrorCallback(ecb))
@@ -38,7 +38,7 @@
 // the failed item with the lowest index as an *ItemError. Imap is ordered and
 // lazy: each failed item yields its error at its position and iteration goes
 // on; ImapUnordered yields in completion order. Errors from the input
-// sequence (Imap2, ImapUnordered2) are delivered at their position. Both
+// sequence (ImapFallible, ImapUnorderedFallible) are delivered at their position. Both
 // read the input at most WithReadAhead chunks ahead, and a break out of the
 // loop cancels the work not yet started and the context of the work running,
 // and leaves no goroutine behind.

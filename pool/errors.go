@@ -26,7 +26,7 @@ type ItemError struct {
 	// Index is the item's position in the input, from 0.
 	Index int
 	// Input reports that the error came from the input sequence itself
-	// (Imap2, ImapUnordered2), not from running the function.
+	// (ImapFallible, ImapUnorderedFallible), not from running the function.
 	Input bool
 	// Err is the cause.
 	Err error

@@ -34,10 +34,12 @@ func Imap[A, R any](ctx context.Context, p *Pool, fn executor.Func[A, R], in ite
 	return imap(ctx, p, fn, in, nil, true, opts)
 }
 
-// Imap2 is Imap over an input that can fail: an error from in is delivered
-// as an *ItemError with Input set at its position (in order), and the loop
-// goes on reading in. To end the input after an error, in returns.
-func Imap2[A, R any](ctx context.Context, p *Pool, fn executor.Func[A, R], in iter.Seq2[A, error], opts ...CallOption) iter.Seq2[R, error] {
+// ImapFallible is Imap over an input that can fail (an iter.Seq2 of items
+// and errors, as a scanner or a database cursor gives): an error from in is
+// delivered as an *ItemError with Input set at its position (in order),
+// and the loop goes on reading in. To end the input after an error, in
+// returns.
+func ImapFallible[A, R any](ctx context.Context, p *Pool, fn executor.Func[A, R], in iter.Seq2[A, error], opts ...CallOption) iter.Seq2[R, error] {
 	return imap(ctx, p, fn, nil, in, true, opts)
 }
 
@@ -48,9 +50,9 @@ func ImapUnordered[A, R any](ctx context.Context, p *Pool, fn executor.Func[A, R
 	return imap(ctx, p, fn, in, nil, false, opts)
 }
 
-// ImapUnordered2 is ImapUnordered over an input that can fail, as Imap2:
-// an input error is delivered as soon as it is read.
-func ImapUnordered2[A, R any](ctx context.Context, p *Pool, fn executor.Func[A, R], in iter.Seq2[A, error], opts ...CallOption) iter.Seq2[R, error] {
+// ImapUnorderedFallible is ImapUnordered over an input that can fail, as
+// ImapFallible: an input error is delivered as soon as it is read.
+func ImapUnorderedFallible[A, R any](ctx context.Context, p *Pool, fn executor.Func[A, R], in iter.Seq2[A, error], opts ...CallOption) iter.Seq2[R, error] {
 	return imap(ctx, p, fn, nil, in, false, opts)
 }
 

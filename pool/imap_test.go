@@ -172,7 +172,7 @@ func TestImap2InputErrors(t *testing.T) {
 	for _, cs := range []int{1, 7, 1000} {
 		p := newPool(t, 2)
 		i := 0
-		for v, err := range pool.Imap2(ctx, p, square, failingInput(20, 5, 6, 19), pool.WithChunkSize(cs)) {
+		for v, err := range pool.ImapFallible(ctx, p, square, failingInput(20, 5, 6, 19), pool.WithChunkSize(cs)) {
 			var ie *pool.ItemError
 			if i == 5 || i == 6 || i == 19 {
 				if !errors.As(err, &ie) || !ie.Input || ie.Index != i || !errors.Is(err, errInput) {
@@ -189,7 +189,7 @@ func TestImap2InputErrors(t *testing.T) {
 		// Unordered: every item and every input error, once.
 		var vals []int
 		var inErrs []int
-		for v, err := range pool.ImapUnordered2(ctx, p, square, failingInput(20, 0, 13), pool.WithChunkSize(cs)) {
+		for v, err := range pool.ImapUnorderedFallible(ctx, p, square, failingInput(20, 0, 13), pool.WithChunkSize(cs)) {
 			var ie *pool.ItemError
 			if errors.As(err, &ie) && ie.Input {
 				inErrs = append(inErrs, ie.Index)
@@ -221,7 +221,7 @@ func TestImapInputFailsMidway(t *testing.T) {
 	p := newPool(t, 2)
 	var got []int
 	var last error
-	for v, err := range pool.Imap2(context.Background(), p, square, in, pool.WithChunkSize(3)) {
+	for v, err := range pool.ImapFallible(context.Background(), p, square, in, pool.WithChunkSize(3)) {
 		if err != nil {
 			last = err
 			continue
@@ -438,8 +438,8 @@ func TestImapInputIgnoresFalse(t *testing.T) {
 		{"ImapUnordered", func(p *pool.Pool) iter.Seq2[int, error] {
 			return pool.ImapUnordered(context.Background(), p, square, stubborn, pool.WithChunkSize(3))
 		}},
-		{"Imap2", func(p *pool.Pool) iter.Seq2[int, error] {
-			return pool.Imap2(context.Background(), p, square, stubborn2, pool.WithChunkSize(3))
+		{"ImapFallible", func(p *pool.Pool) iter.Seq2[int, error] {
+			return pool.ImapFallible(context.Background(), p, square, stubborn2, pool.WithChunkSize(3))
 		}},
 	}
 	for _, tc := range cases {

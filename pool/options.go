@@ -106,11 +106,11 @@ func WithErrorCallback(fn func(error)) CallOption {
 }
 
 // WithCancelOnError makes Map, MapAsync, Starmap, StarmapAsync, Imap,
-// Imap2, ImapUnordered and ImapUnordered2 stop at the first item that fails,
+// ImapFallible, ImapUnordered and ImapUnorderedFallible stop at the first item that fails,
 // as errgroup.WithContext does, instead of running every item (the
 // default, as in Python). The call's items run with a context derived from
-// the call's ctx, which is cancelled as soon as an item fails (or, for Imap2
-// and ImapUnordered2, the input reports an error), with that item's
+// the call's ctx, which is cancelled as soon as an item fails (or, for ImapFallible
+// and ImapUnorderedFallible, the input reports an error), with that item's
 // *ItemError as its cause: items not started never run, and running items
 // see ctx.Done(). The call then reports that first error, the first to
 // happen rather than the one with the lowest index: Map and MapAsync once
