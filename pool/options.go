@@ -53,10 +53,14 @@ func WithChunkSize(n int) CallOption {
 	return callFunc(func(c *callConfig) { c.chunk, c.chunkSet = n, true })
 }
 
-// WithReadAhead bounds, for Imap and ImapUnordered, how many chunks are
-// scheduled and not yet delivered to the loop: the input is read only that
-// far ahead, so an endless or huge input runs in bounded memory. n < 1 makes
-// the call fail. Default 2 × workers, and at least 8.
+// WithReadAhead bounds how many chunks a call keeps in flight, so that its
+// memory does not grow with its input. For Imap and ImapUnordered: chunks
+// scheduled and not yet delivered to the loop (the input is read only that
+// far ahead, so an endless or huge input runs in bounded memory); default 2
+// × workers, and at least 8. For Map, MapAsync, Starmap and StarmapAsync:
+// chunks scheduled and not yet returned (the window; see Map); default 16 ×
+// workers, which holds every chunk at the default chunk size. n < 1 makes
+// the call fail.
 func WithReadAhead(n int) CallOption {
 	return callFunc(func(c *callConfig) { c.ahead, c.aheadSet = n, true })
 }
@@ -129,8 +133,9 @@ func WithCancelOnError() CallOption {
 // (the others keep their outcome), a rate paces chunks, and a KeyLimit keys
 // a chunk by its first item, so give per-key calls WithChunkSize(1) (the
 // default of Imap and ImapUnordered). A rate, and a key at its limit, make
-// Map and MapAsync wait while they schedule, and Imap's loop while it reads
-// ahead; a chunk waiting for its key holds no worker.
+// the goroutine that schedules the chunks wait (Map's caller; for MapAsync,
+// its caller for the first window, then the goroutine it starts; Imap's
+// loop while it reads ahead); a chunk waiting for its key holds no worker.
 //
 //	retry := executor.NewRetry(4)
 //	hosts := executor.NewKeyLimit(hostOf, executor.KeyConcurrency(2))
