@@ -54,7 +54,8 @@ func BenchmarkSubmitWait(b *testing.B) {
 		return executor.Call(ctx, p, benchInc, i, never)
 	}
 	for _, workers := range []int{runtime.NumCPU(), 10_000} {
-		// A retry policy that never retries costs one allocation per task.
+		// A retry policy that never retries costs no allocation more per
+		// task: its state is allocated with the task (see BenchmarkCallOptions).
 		b.Run("CallRetry/ctx=bg/workers="+strconv.Itoa(workers), func(b *testing.B) { benchSubmitWait(b, workers, false, callRetry) })
 		for _, cancellable := range []bool{false, true} {
 			ctxName := "bg"
@@ -248,4 +249,141 @@ func BenchmarkCallCtxPerTask(b *testing.B) {
 			})
 		}
 	}
+}
+
+// BenchmarkCallOptions is Call + Result, one task at a time on a GoPool of
+// one worker, without call options and with retry policies that never
+// retry (one attempt only; three attempts, but a RetryIf that retries
+// nothing, for tasks that succeed and tasks that fail): what a policy costs
+// a task that ends on its first attempt. The policy's state is allocated
+// with the task and its future: the allocs/op are those without options.
+func BenchmarkCallOptions(b *testing.B) {
+	ok := executor.Fn(func(_ context.Context, x int) (int, error) { return x + 1, nil })
+	failing := executor.Fn(func(_ context.Context, x int) (int, error) { return 0, errBoom })
+	never := executor.NewRetry(3, executor.RetryIf(func(error) bool { return false }))
+	for _, tc := range []struct {
+		name string
+		fn   executor.Func[int, int]
+		opts []executor.CallOption
+	}{
+		{"none/ok", ok, nil},
+		{"NewRetry(1)/ok", ok, []executor.CallOption{executor.NewRetry(1)}},
+		{"RetryIf(false)/ok", ok, []executor.CallOption{never}},
+		{"none/error", failing, nil},
+		{"RetryIf(false)/error", failing, []executor.CallOption{never}},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			p := benchPool(b, 1)
+			ctx := context.Background()
+			b.ReportAllocs()
+			for b.Loop() {
+				f, err := executor.Call(ctx, p, tc.fn, 1, tc.opts...)
+				if err != nil {
+					b.Fatal(err)
+				}
+				_, _ = f.Result(ctx)
+			}
+		})
+	}
+}
+
+// BenchmarkPending measures what a task holds while it waits in a GoPool's
+// queue: the pool's only worker is held by a task of its own while the
+// benchmark submits, in segments of up to pendingSegment tasks (then the
+// worker is let go and runs them), and B/pending is the growth of the live
+// heap per task submitted (after a collection): for Submit, the task's own
+// closure (16 bytes) included.
+func BenchmarkPending(b *testing.B) {
+	for _, tc := range []struct {
+		name   string
+		submit func(context.Context, executor.Executor, int) (*future.Future[int], error)
+	}{
+		{"Submit", func(ctx context.Context, p executor.Executor, i int) (*future.Future[int], error) {
+			return executor.Submit(ctx, p, func(context.Context) (int, error) { return i + 1, nil })
+		}},
+		{"Call", func(ctx context.Context, p executor.Executor, i int) (*future.Future[int], error) {
+			return executor.Call(ctx, p, benchInc, i)
+		}},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			p := benchPool(b, 1)
+			s := pendingSegment{p: p, futs: make([]*future.Future[int], 0, pendingSegmentLen)}
+			s.hold(b)
+			b.ReportAllocs()
+			for b.Loop() {
+				f, err := tc.submit(context.Background(), p, len(s.futs))
+				if err != nil {
+					b.Fatal(err)
+				}
+				s.futs = append(s.futs, f)
+				if len(s.futs) == pendingSegmentLen {
+					b.StopTimer()
+					s.end(b)
+					s.hold(b)
+					b.StartTimer()
+				}
+			}
+			b.StopTimer()
+			s.end(b)
+			b.ReportMetric(float64(s.grown)/float64(s.tasks), "B/pending")
+		})
+	}
+}
+
+// pendingSegmentLen bounds the tasks BenchmarkPending keeps waiting at once.
+const pendingSegmentLen = 100_000
+
+// pendingSegment is one segment of BenchmarkPending: a task holds the
+// pool's worker while futs are submitted.
+type pendingSegment struct {
+	p            *executor.GoPool
+	futs         []*future.Future[int]
+	release      chan struct{}
+	holder       *future.Future[int]
+	before       uint64 // live heap when the segment began
+	grown, tasks int64  // over all segments
+}
+
+// hold occupies the pool's worker and records the live heap.
+func (s *pendingSegment) hold(b *testing.B) {
+	started := make(chan struct{})
+	s.release = make(chan struct{})
+	release := s.release
+	f, err := executor.Submit(context.Background(), s.p, func(context.Context) (int, error) {
+		close(started)
+		<-release
+		return 0, nil
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	<-started
+	s.holder = f
+	s.before = liveHeap()
+}
+
+// end records the live heap, lets the worker go and checks every result.
+func (s *pendingSegment) end(b *testing.B) {
+	s.grown += int64(liveHeap()) - int64(s.before)
+	s.tasks += int64(len(s.futs))
+	close(s.release)
+	ctx := context.Background()
+	if err := s.holder.Err(ctx); err != nil {
+		b.Fatal(err)
+	}
+	for i, f := range s.futs {
+		if v, err := f.Result(ctx); v != i+1 || err != nil {
+			b.Fatalf("task %d: (%d, %v)", i, v, err)
+		}
+	}
+	clear(s.futs)
+	s.futs = s.futs[:0]
+}
+
+// liveHeap returns the bytes of live heap objects, after a collection.
+func liveHeap() uint64 {
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return m.HeapAlloc
 }

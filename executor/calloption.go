@@ -17,7 +17,9 @@ import (
 // key (*KeyLimit). They work on every executor, because they act around
 // Schedule: an attempt is one Schedule, and a retry is a new Schedule of the
 // same task on the same executor. A call with no CallOption costs nothing
-// more; one with any costs one allocation per task.
+// more; one with any costs no allocation more either: the state of the
+// options is allocated with the task and its future, 150 to 180 bytes more
+// (a KeyLimit adds what it states).
 type CallOption interface {
 	MapOption
 	applyCall(*callConfig)
@@ -44,7 +46,8 @@ func (o rateOption) applyCall(c *callConfig) { c.rate = o.lim }
 func (o rateOption) applyMap(c *mapConfig)   { c.call = append(c.call, o) }
 
 // extra is the state of one task made with call options: what it needs to
-// schedule its attempts. It is allocated once per task.
+// schedule its attempts. It is a field of the task (optFunc, optCall,
+// optChunk), allocated with it and its future.
 type extra struct {
 	cfg  callConfig
 	ex   Executor
@@ -61,29 +64,31 @@ type extra struct {
 	unpark  func() bool // stops the watch on ctx while waiting for the key
 
 	decided atomic.Bool // during a backoff: the timer or ctx won
-
-	chunk any // a chunk's *chunkRetry, from its first retry on
 }
 
-// newExtra applies opts for a task of ex, or returns nil if none acts. The
-// options write into the extra itself: a config on the stack would escape
-// (through the interface calls) and cost an allocation of its own.
-func newExtra(ctx context.Context, ex Executor, opts []CallOption) (*extra, error) {
-	x := &extra{ex: ex, ctx: ctx}
+// init applies opts for a task of ex and checks them. The options write
+// into the extra itself, which is on the heap already: a config on the
+// stack would escape (through the interface calls) and cost an allocation
+// of its own. With no option that acts (all nil), the task is scheduled
+// once, as without options.
+func (x *extra) init(ctx context.Context, ex Executor, opts []CallOption) error {
+	x.ex, x.ctx = ex, ctx
 	for _, o := range opts {
 		if o != nil {
 			o.applyCall(&x.cfg)
 		}
 	}
-	if x.cfg.retry == nil && x.cfg.rate == nil && x.cfg.keys == nil {
-		return nil, nil
-	}
 	if x.cfg.retry != nil {
 		if err := x.cfg.retry.validate(); err != nil {
-			return nil, err
+			return err
 		}
 	}
-	return x, nil
+	if x.cfg.keys != nil {
+		if err := x.cfg.keys.validate(); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // bind attaches x to its task: t completes f, fn is its function (for
@@ -262,4 +267,98 @@ func (x *extra) again() {
 		x.release()
 		fail(err)
 	}
+}
+
+// The tasks made with call options: the plain ones (task.go) with their
+// extra, whose attempts they end through x.end.
+
+// optFunc is a funcTask with call options.
+type optFunc[R any] struct {
+	funcTask[R]
+	x extra
+}
+
+// optCall is a callTask with call options.
+type optCall[A, R any] struct {
+	callTask[A, R]
+	x extra
+}
+
+// optChunk is a chunkTask with call options; rs is its state between
+// attempts under a retry policy (see chunkRetry), nil before the first
+// retry.
+type optChunk[A, R any] struct {
+	chunkTask[A, R]
+	x  extra
+	rs *chunkRetry[A, R]
+}
+
+var (
+	_ Task      = (*optFunc[int])(nil)
+	_ Remote    = (*optCall[int, int])(nil)
+	_ Remote    = (*optChunk[int, int])(nil)
+	_ Attempter = (*optChunk[int, int])(nil)
+)
+
+// startAttempt is Start for a task with call options: an attempt after the
+// first finds its future running already.
+func startAttempt[R any](p future.Promise[R], x *extra) bool {
+	ok, err := p.SetRunning()
+	if err != nil && x.attempt.Load() > 1 {
+		return !p.Future().Ready()
+	}
+	return ok
+}
+
+// failAttempt is Fail for a task with call options: the failure may be
+// retried.
+func failAttempt[R any](p future.Promise[R], x *extra, err error) bool {
+	again, e := x.end(err)
+	if again {
+		return true
+	}
+	return p.SetError(e) == nil
+}
+
+func (t *optFunc[R]) Start() bool         { return startAttempt(t.p, &t.x) }
+func (t *optFunc[R]) Fail(err error) bool { return failAttempt(t.p, &t.x, err) }
+func (t *optFunc[R]) Attempt() int        { return int(t.x.attempt.Load()) }
+
+func (t *optFunc[R]) Run(ctx context.Context) error {
+	v, err := call(t.p, func() (R, error) { return t.fn(ctx) })
+	again, e := t.x.end(err)
+	if again {
+		return err
+	}
+	_ = t.p.Set(v, e)
+	return e
+}
+
+func (t *optCall[A, R]) Start() bool         { return startAttempt(t.p, &t.x) }
+func (t *optCall[A, R]) Fail(err error) bool { return failAttempt(t.p, &t.x, err) }
+func (t *optCall[A, R]) Attempt() int        { return int(t.x.attempt.Load()) }
+
+func (t *optCall[A, R]) Run(ctx context.Context) error {
+	v, err := call(t.p, func() (R, error) { return t.fn.Call(ctx, t.arg) })
+	again, e := t.x.end(err)
+	if again {
+		return err
+	}
+	_ = t.p.Set(v, e)
+	return e
+}
+
+func (t *optCall[A, R]) Remote() Remote {
+	if t.isNamed() {
+		return t
+	}
+	return nil
+}
+
+func (t *optCall[A, R]) Finish(err error, _ []error) {
+	again, e := t.x.end(err)
+	if again {
+		return
+	}
+	t.callTask.Finish(e, nil)
 }

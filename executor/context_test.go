@@ -305,6 +305,57 @@ func TestQueuedTaskCtxEndsNeverRuns(t *testing.T) {
 	}
 }
 
+// TestQueuedTaskCtxWatchPutOff: a task queued while a worker is on its way
+// to the queue gets no watch on its ctx at once (that worker skips it if
+// its ctx has ended); once tasks are left behind with no worker to come,
+// the watch is made, and the task is removed at once when its ctx ends.
+// The initializer holds the only worker on its way.
+func TestQueuedTaskCtxWatchPutOff(t *testing.T) {
+	bg := context.Background()
+	for _, behind := range []bool{false, true} {
+		name := "worker on its way"
+		if behind {
+			name = "left behind"
+		}
+		t.Run(name, func(t *testing.T) {
+			gate := make(chan struct{})
+			p := newPool(t, executor.WithWorkers(1),
+				executor.WithInitializer(func(context.Context) error { <-gate; return nil }))
+			ctx, cancel := context.WithCancel(bg)
+			var ran atomic.Bool
+			f, err := executor.Submit(ctx, p, func(context.Context) (int, error) { ran.Store(true); return 1, nil })
+			if err != nil {
+				t.Fatal(err)
+			}
+			var other *future.Future[int]
+			if behind { // queued too, with no worker left to start: f waits for a busy one
+				other = submit(t, p, func(context.Context) (int, error) { return 2, nil })
+			}
+			cancel()
+			if behind { // removed at once, while the worker is still held
+				if err := f.Err(bg); !errors.Is(err, context.Canceled) {
+					t.Fatalf("err %v, want context.Canceled", err)
+				}
+			}
+			close(gate)
+			if err := f.Err(bg); !errors.Is(err, context.Canceled) {
+				t.Fatalf("err %v, want context.Canceled", err)
+			}
+			if other != nil {
+				if v, err := other.Result(bg); v != 2 || err != nil {
+					t.Fatalf("(%d, %v)", v, err)
+				}
+			}
+			if err := p.Shutdown(bg); err != nil {
+				t.Fatal(err)
+			}
+			if ran.Load() {
+				t.Fatal("a task whose ctx ended before it started ran")
+			}
+		})
+	}
+}
+
 // TestQueuedTaskDeadlineNeverRuns: a queued task whose deadline passes fails
 // with context.DeadlineExceeded and never runs; the worker is held all
 // along, so the removal did not wait for it.

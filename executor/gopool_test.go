@@ -7,6 +7,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"go.uber.org/goleak"
@@ -326,22 +327,75 @@ func TestIdleWorkerReused(t *testing.T) {
 	}
 }
 
+// TestIdleWorkersExpire: an idle worker exits after the idle timeout, and
+// when the WorkerStopped hook says so, Stats no longer counts it; a new
+// task then starts a new worker. synctest's clock makes the timeout pass
+// once every goroutine waits, without a real wait.
 func TestIdleWorkersExpire(t *testing.T) {
-	stopped := make(chan executor.WorkerExit, 4)
-	p := newPool(t, executor.WithWorkers(4), executor.WithIdleTimeout(5*time.Millisecond),
-		executor.WithHooks(&executor.Hooks{WorkerStopped: func(r executor.WorkerExit) { stopped <- r }}))
-	f := submit(t, p, func(context.Context) (int, error) { return 1, nil })
-	f.Err(context.Background())
-	if r := <-stopped; r != executor.ExitIdle {
-		t.Fatalf("reason %q", r)
+	synctest.Test(t, func(t *testing.T) {
+		stopped := make(chan executor.WorkerExit, 4)
+		p := newPool(t, executor.WithWorkers(4), executor.WithIdleTimeout(5*time.Millisecond),
+			executor.WithHooks(&executor.Hooks{WorkerStopped: func(r executor.WorkerExit) { stopped <- r }}))
+		f := submit(t, p, func(context.Context) (int, error) { return 1, nil })
+		f.Err(context.Background())
+		if r := <-stopped; r != executor.ExitIdle {
+			t.Fatalf("reason %q", r)
+		}
+		if s := p.Stats(); s.Workers != 0 || s.Idle != 0 {
+			t.Fatalf("%+v", s)
+		}
+		// A new task starts a new worker.
+		g := submit(t, p, func(context.Context) (int, error) { return 2, nil })
+		if v, _ := g.Result(context.Background()); v != 2 {
+			t.Fatal(v)
+		}
+	})
+}
+
+// TestHandedOverWorkerReused: a bounded queue that is full hands a task
+// straight to a new worker; once idle, that worker is woken like any other
+// (started once, not twice: the pool's counts stay right and Shutdown
+// returns). The initializer holds both workers until both tasks are in.
+func TestHandedOverWorkerReused(t *testing.T) {
+	ctx := context.Background()
+	var starts atomic.Int32
+	gate := make(chan struct{})
+	p := newPool(t, executor.WithWorkers(2), executor.WithQueueLimit(1),
+		executor.WithInitializer(func(context.Context) error { <-gate; return nil }),
+		executor.WithHooks(&executor.Hooks{WorkerStarted: func() { starts.Add(1) }}))
+	fs := []*future.Future[int]{
+		submit(t, p, func(context.Context) (int, error) { return 1, nil }), // queued, a worker started
+		submit(t, p, func(context.Context) (int, error) { return 2, nil }), // queue full: handed to a second one
 	}
-	if s := p.Stats(); s.Workers != 0 || s.Idle != 0 {
-		t.Fatalf("%+v", s)
+	close(gate)
+	for _, f := range fs {
+		if err := f.Err(ctx); err != nil {
+			t.Fatal(err)
+		}
 	}
-	// A new task starts a new worker.
-	g := submit(t, p, func(context.Context) (int, error) { return 2, nil })
-	if v, _ := g.Result(context.Background()); v != 2 {
-		t.Fatal(v)
+	waitFor(t, func() bool { s := p.Stats(); return s.Workers == 2 && s.Idle == 2 })
+	// Two tasks that wait for each other: both idle workers are woken.
+	for range 10 {
+		started, release := make(chan struct{}, 2), make(chan struct{})
+		both := []*future.Future[int]{submit(t, p, blocker(started, release)), submit(t, p, blocker(started, release))}
+		<-started
+		<-started
+		close(release)
+		for _, f := range both {
+			if err := f.Err(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+		waitFor(t, func() bool { return p.Stats().Idle == 2 })
+	}
+	if n := starts.Load(); n != 2 {
+		t.Fatalf("%d workers started, want 2", n)
+	}
+	if err := p.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if s := p.Stats(); s.Workers != 0 {
+		t.Fatalf("after Shutdown: %+v", s)
 	}
 }
 

@@ -26,9 +26,11 @@ import (
 // The limits count attempts: a task between two attempts holds no slot.
 //
 // A KeyLimit keeps the state of the keys that have tasks, and forgets a key
-// when its last task ends (with a rate: if its burst is full again then). It is safe
-// for concurrent use; it costs a lock per attempt and, for a task that must
-// wait, a small allocation and a context.AfterFunc.
+// when its last task ends (with a rate: if its burst is full again then). It
+// is safe for concurrent use; it costs a lock per attempt, two allocations
+// per task (the done-callback that lets go of its key), two more for a key
+// that had no state, and, for a task that must wait, a small allocation and
+// a context.AfterFunc.
 type KeyLimit[A any] struct {
 	key  func(A) string
 	conc int

@@ -44,8 +44,9 @@ import (
 // whole.
 //
 // A Retry is immutable and safe for concurrent use; make it once and share
-// it. With a policy, each task costs one allocation more (shared with the
-// other CallOptions), and each retry a timer and a few allocations.
+// it. With a policy, a task costs no allocation more (the state of its call
+// options, 150 to 180 bytes, is allocated with the task), and each retry a
+// timer and a few allocations.
 type Retry struct {
 	attempts   int
 	first, max time.Duration

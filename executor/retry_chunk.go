@@ -16,19 +16,28 @@ type chunkRetry[A, R any] struct {
 	sub  []A
 }
 
-// retryState returns the chunk's state between attempts, nil before the
-// first retry. It is kept in the extra (x.chunk), so that chunks without
-// call options stay as small as before.
-func (t *chunkTask[A, R]) retryState() *chunkRetry[A, R] {
-	if t.x == nil || t.x.chunk == nil {
-		return nil
+func (t *optChunk[A, R]) Start() bool  { return startAttempt(t.p, &t.x) }
+func (t *optChunk[A, R]) Attempt() int { return int(t.x.attempt.Load()) }
+
+func (t *optChunk[A, R]) Remote() Remote {
+	if t.isNamed() {
+		return t
 	}
-	return t.x.chunk.(*chunkRetry[A, R])
+	return nil
 }
 
-// runAttempt is Run for a chunk with call options.
-func (t *chunkTask[A, R]) runAttempt(ctx context.Context) error {
-	rs := t.retryState()
+// Args returns the arguments of the attempt: every item's, then, for a
+// retry, only those of the items it runs again.
+func (t *optChunk[A, R]) Args() any {
+	if t.rs != nil {
+		return t.rs.sub
+	}
+	return t.args
+}
+
+// Run runs the attempt: every item, or, for a retry, the items to run again.
+func (t *optChunk[A, R]) Run(ctx context.Context) error {
+	rs := t.rs
 	if rs == nil { // the first attempt
 		c := Chunk[R]{Values: t.dst}
 		if c.Values == nil {
@@ -47,7 +56,7 @@ func (t *chunkTask[A, R]) runAttempt(ctx context.Context) error {
 }
 
 // runItem runs item i again, recovering a panic into its error.
-func (t *chunkTask[A, R]) runItem(ctx context.Context, c *Chunk[R], i int) {
+func (t *optChunk[A, R]) runItem(ctx context.Context, c *Chunk[R], i int) {
 	c.Errs[i] = nil
 	if ctx.Err() != nil {
 		c.Errs[i] = context.Cause(ctx)
@@ -63,8 +72,8 @@ func (t *chunkTask[A, R]) runItem(ctx context.Context, c *Chunk[R], i int) {
 	c.Errs[i] = err
 }
 
-// finishAttempt is Finish for a chunk with call options.
-func (t *chunkTask[A, R]) finishAttempt(err error, itemErrs []error) {
+// Finish completes the attempt that ran remotely.
+func (t *optChunk[A, R]) Finish(err error, itemErrs []error) {
 	if err != nil { // the attempt failed as a whole: retried whole
 		again, e := t.x.end(err)
 		if again {
@@ -74,7 +83,7 @@ func (t *chunkTask[A, R]) finishAttempt(err error, itemErrs []error) {
 		t.failItems(e)
 		return
 	}
-	rs := t.retryState()
+	rs := t.rs
 	n := len(t.args)
 	if rs != nil {
 		n = len(rs.redo)
@@ -112,8 +121,8 @@ func (t *chunkTask[A, R]) finishAttempt(err error, itemErrs []error) {
 // settle decides, once an attempt of the items ran (nil: all) has ended
 // with the outcome c, which failed items are retried; it completes the
 // future if none is.
-func (t *chunkTask[A, R]) settle(c *Chunk[R], ran []int) error {
-	x := t.x
+func (t *optChunk[A, R]) settle(c *Chunk[R], ran []int) error {
+	x := &t.x
 	x.release()
 	var again []int
 	each := func(i int) {
@@ -136,10 +145,10 @@ func (t *chunkTask[A, R]) settle(c *Chunk[R], ran []int) error {
 	}
 	first := c.firstErr()
 	if len(again) > 0 {
-		rs := t.retryState()
+		rs := t.rs
 		if rs == nil {
 			rs = &chunkRetry[A, R]{c: *c}
-			x.chunk = rs
+			t.rs = rs
 		}
 		rs.redo = again
 		rs.sub = make([]A, len(again))
@@ -159,9 +168,9 @@ func (t *chunkTask[A, R]) settle(c *Chunk[R], ran []int) error {
 
 // Fail fails the task; a chunk that has results from earlier attempts
 // keeps them, and only the items still to retry get the error.
-func (t *chunkTask[A, R]) Fail(err error) bool {
-	if t.retryState() == nil {
-		return t.promise.Fail(err)
+func (t *optChunk[A, R]) Fail(err error) bool {
+	if t.rs == nil {
+		return failAttempt(t.p, &t.x, err)
 	}
 	again, e := t.x.end(err)
 	if again {
@@ -173,8 +182,8 @@ func (t *chunkTask[A, R]) Fail(err error) bool {
 
 // failItems completes the future with err as the error of the items still
 // to retry, or fails it whole if there were no earlier attempts.
-func (t *chunkTask[A, R]) failItems(err error) bool {
-	rs := t.retryState()
+func (t *optChunk[A, R]) failItems(err error) bool {
+	rs := t.rs
 	if rs == nil {
 		return t.p.SetError(err) == nil
 	}

@@ -259,3 +259,35 @@ func TestRetryable(t *testing.T) {
 		}
 	}
 }
+
+// TestRetryPolicyNoAllocation: a retry policy costs a task that ends on its
+// first attempt no allocation more than no policy (the Retry doc says so):
+// the policy's state is allocated with the task and its future.
+func TestRetryPolicyNoAllocation(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector allocates")
+	}
+	ctx := context.Background()
+	p := newPool(t, executor.WithWorkers(1))
+	inc := executor.Fn(func(_ context.Context, x int) (int, error) { return x + 1, nil })
+	allocs := func(opts ...executor.CallOption) float64 {
+		return testing.AllocsPerRun(200, func() {
+			f, err := executor.Call(ctx, p, inc, 1, opts...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if v, err := f.Result(ctx); v != 2 || err != nil {
+				t.Fatal(v, err)
+			}
+		})
+	}
+	without := allocs()
+	for _, r := range []*executor.Retry{
+		executor.NewRetry(1),
+		executor.NewRetry(3, executor.RetryIf(func(error) bool { return false })),
+	} {
+		if with := allocs(r); with-without >= 0.5 {
+			t.Errorf("%v allocations per task with a policy of %d attempts, %v without", with, r.Attempts(), without)
+		}
+	}
+}

@@ -14,10 +14,12 @@ import (
 // cancellation flow in, and Stop cancels it too, with cause ErrStopped.
 //
 // The tasks scheduled with the same ctx share one scope, as long as one of
-// them is accepted and not finished: the derivation (context.WithCancelCause,
-// two allocations and a registration with the parent) and the watch on the
-// parent for queued tasks (context.AfterFunc, three allocations) are paid
-// once per ctx, not once per task. A ctx that is not a pointer (so may not be
+// them is accepted and not finished: the scope and its derivation
+// (context.WithCancelCause and its registration with the parent: six
+// allocations in all, of which three make the parent's done channel and
+// list of children if it has none yet) and the watch on the parent for
+// tasks that wait in the queue for a busy worker (context.AfterFunc, two
+// allocations; see queuedLocked) are paid once per ctx, not once per task. A ctx that is not a pointer (so may not be
 // hashable) gets a scope of its own per task. Once its last task has
 // finished, the scope is released: its context is cancelled, which removes
 // it from its parent. Only the scope entered last (p.last) lingers while
@@ -99,17 +101,6 @@ func (p *GoPool) enterLocked(e *entry, ctx context.Context) error {
 	return nil
 }
 
-// queuedLocked counts e, a scoped entry just pushed on the queue, and makes
-// sure the end of its parent removes it from there at once.
-func (p *GoPool) queuedLocked(s *scope) {
-	s.queued++
-	if s.unwatch == nil && s.parent.Done() != nil {
-		// Runs f in a goroutine of its own when parent ends, at once if it
-		// has ended already; never with p.mu held.
-		s.unwatch = context.AfterFunc(s.parent, s.parentDone)
-	}
-}
-
 // leaveLocked counts a task of s finished (or failed without running) and
 // releases s after its last one, unless it is p.last, which lingers.
 func (p *GoPool) leaveLocked(s *scope) {
@@ -161,16 +152,13 @@ func (p *GoPool) expire(s *scope) {
 		p.mu.Unlock()
 		return
 	}
-	var gone []entry
-	for n := p.queue.Len(); n > 0; n-- {
-		e, _ := p.queue.Pop()
+	gone := p.queue.remove(func(e entry) bool {
 		if e.s != nil && e.s.expired.Load() {
 			e.s.queued--
-			gone = append(gone, e)
-			continue
+			return true
 		}
-		p.queue.Push(e)
-	}
+		return false
+	})
 	p.roomLocked()
 	p.holds++ // until the hooks below have been called
 	p.mu.Unlock()
@@ -188,7 +176,8 @@ func (p *GoPool) expire(s *scope) {
 // drainLocked empties the queue and returns its entries, counting them out
 // of their scopes (they will not run).
 func (p *GoPool) drainLocked() []entry {
-	es := p.queue.Drain()
+	es := p.queue.drain()
+	p.unwatched = 0
 	for _, e := range es {
 		if e.s != nil {
 			e.s.queued--

@@ -117,43 +117,27 @@ func call[R any](p future.Promise[R], fn func() (R, error)) (r R, err error) {
 	return r, err
 }
 
-// promise holds the completing side shared by every task type, and the
-// state of the call options, if any (see extra).
+// promise holds the completing side shared by every task type: the only
+// field a plain task (no call options) needs besides its own. Tasks made
+// with call options are the opt* types of calloption.go, which embed the
+// plain ones and add their state.
 type promise[R any] struct {
 	p future.Promise[R]
-	x *extra
 }
 
 func (t *promise[R]) Start() bool {
-	ok, err := t.p.SetRunning()
-	if err != nil && t.x != nil && t.x.attempt.Load() > 1 { // a retry: running already
-		return !t.p.Future().Ready()
-	}
+	ok, _ := t.p.SetRunning()
 	return ok
 }
 
-func (t *promise[R]) Fail(err error) bool {
-	if t.x != nil {
-		again, e := t.x.end(err)
-		if again {
-			return true
-		}
-		err = e
-	}
-	return t.p.SetError(err) == nil
-}
+func (t *promise[R]) Fail(err error) bool { return t.p.SetError(err) == nil }
 
 func (t *promise[R]) Cancel() bool { return t.p.Future().Cancel() }
 
 // Attempt returns which attempt of the task this Schedule is: 1, or more
 // for a retry (NewRetry). Instrumentation reads it through the Attempter
 // interface.
-func (t *promise[R]) Attempt() int {
-	if t.x == nil {
-		return 1
-	}
-	return int(t.x.attempt.Load())
-}
+func (t *promise[R]) Attempt() int { return 1 }
 
 // named holds a task's Func and answers the Remote questions about it.
 type named[A, R any] struct {
@@ -175,13 +159,6 @@ type funcTask[R any] struct {
 
 func (t *funcTask[R]) Run(ctx context.Context) error {
 	v, err := call(t.p, func() (R, error) { return t.fn(ctx) })
-	if t.x != nil {
-		again, e := t.x.end(err)
-		if again {
-			return err
-		}
-		err = e
-	}
 	_ = t.p.Set(v, err)
 	return err
 }
@@ -198,13 +175,6 @@ type callTask[A, R any] struct {
 
 func (t *callTask[A, R]) Run(ctx context.Context) error {
 	v, err := call(t.p, func() (R, error) { return t.fn.Call(ctx, t.arg) })
-	if t.x != nil {
-		again, e := t.x.end(err)
-		if again {
-			return err
-		}
-		err = e
-	}
 	_ = t.p.Set(v, err)
 	return err
 }
@@ -220,13 +190,6 @@ func (t *callTask[A, R]) Chunk() bool { return false }
 func (t *callTask[A, R]) Args() any   { return t.arg }
 func (t *callTask[A, R]) Result() any { return &t.res }
 func (t *callTask[A, R]) Finish(err error, _ []error) {
-	if t.x != nil {
-		again, e := t.x.end(err)
-		if again {
-			return
-		}
-		err = e
-	}
 	if err != nil {
 		var zero R
 		_ = t.p.Set(zero, err)
@@ -242,13 +205,9 @@ type chunkTask[A, R any] struct {
 	args []A
 	res  []R
 	dst  []R // CallChunkInto: where the values go
-
 }
 
 func (t *chunkTask[A, R]) Run(ctx context.Context) error {
-	if t.x != nil {
-		return t.runAttempt(ctx)
-	}
 	c := Chunk[R]{Values: t.dst}
 	if c.Values == nil {
 		c.Values = make([]R, len(t.args))
@@ -362,20 +321,11 @@ func (t *chunkTask[A, R]) Remote() Remote {
 
 func (t *chunkTask[A, R]) Chunk() bool { return true }
 
-func (t *chunkTask[A, R]) Args() any {
-	if rs := t.retryState(); rs != nil {
-		return rs.sub
-	}
-	return t.args
-}
+func (t *chunkTask[A, R]) Args() any { return t.args }
 
 func (t *chunkTask[A, R]) Result() any { return &t.res }
 
 func (t *chunkTask[A, R]) Finish(err error, itemErrs []error) {
-	if t.x != nil {
-		t.finishAttempt(err, itemErrs)
-		return
-	}
 	if err != nil {
 		_ = t.p.SetError(err)
 		return
@@ -433,11 +383,13 @@ var (
 // rate, Submit also blocks until the rate allows the task (or ctx ends).
 // A KeyLimit needs an argument to key: use Call.
 func Submit[R any](ctx context.Context, ex Executor, fn func(context.Context) (R, error), opts ...CallOption) (*future.Future[R], error) {
+	if len(opts) > 0 {
+		f, p, t := future.NewWith[R](optFunc[R]{funcTask: funcTask[R]{fn: fn}})
+		t.p = p
+		return withOptions[struct{}](ctx, ex, f, t, &t.x, nil, nil, opts)
+	}
 	f, p, t := future.NewWith[R](funcTask[R]{fn: fn})
 	t.p = p
-	if len(opts) > 0 {
-		return withOptions[struct{}](ctx, ex, f, t, &t.promise, nil, nil, opts)
-	}
 	if err := ex.Schedule(ctx, t); err != nil {
 		return nil, err
 	}
@@ -453,11 +405,13 @@ func Submit[R any](ctx context.Context, ex Executor, fn func(context.Context) (R
 // KeyLimit; with a KeyLimit whose key is busy, Call returns at once and the
 // task is scheduled when the key has room.
 func Call[A, R any](ctx context.Context, ex Executor, fn Func[A, R], arg A, opts ...CallOption) (*future.Future[R], error) {
+	if len(opts) > 0 {
+		f, p, t := future.NewWith[R](optCall[A, R]{callTask: callTask[A, R]{named: named[A, R]{fn}, arg: arg}})
+		t.p = p
+		return withOptions(ctx, ex, f, t, &t.x, fn, &t.arg, opts)
+	}
 	f, p, t := future.NewWith[R](callTask[A, R]{named: named[A, R]{fn}, arg: arg})
 	t.p = p
-	if len(opts) > 0 {
-		return withOptions(ctx, ex, f, t, &t.promise, fn, &t.arg, opts)
-	}
 	if err := ex.Schedule(ctx, t); err != nil {
 		return nil, err
 	}
@@ -492,46 +446,35 @@ func CallChunkInto[A, R any](ctx context.Context, ex Executor, fn Func[A, R], ar
 }
 
 func callChunk[A, R any](ctx context.Context, ex Executor, fn Func[A, R], args []A, dst []R, opts []CallOption) (*future.Future[Chunk[R]], error) {
-	f, p, t := future.NewWith[Chunk[R]](chunkTask[A, R]{named: named[A, R]{fn}, args: args, dst: dst})
-	t.p = p
 	if len(opts) > 0 {
+		f, p, t := future.NewWith[Chunk[R]](optChunk[A, R]{chunkTask: chunkTask[A, R]{named: named[A, R]{fn}, args: args, dst: dst}})
+		t.p = p
 		var first *A
 		if len(args) > 0 {
 			first = &args[0]
 		}
-		return withOptions(ctx, ex, f, t, &t.promise, fn, first, opts)
+		return withOptions(ctx, ex, f, t, &t.x, fn, first, opts)
 	}
+	f, p, t := future.NewWith[Chunk[R]](chunkTask[A, R]{named: named[A, R]{fn}, args: args, dst: dst})
+	t.p = p
 	if err := ex.Schedule(ctx, t); err != nil {
 		return nil, err
 	}
 	return f, nil
 }
 
-// withOptions schedules t, whose future is f and whose promise is pr, with
-// the call options opts (see extra).
-func withOptions[A, R any](ctx context.Context, ex Executor, f *future.Future[R], t Task, pr *promise[R], fn any, arg *A, opts []CallOption) (*future.Future[R], error) {
+// withOptions schedules t, whose future is f and whose call options' state
+// is x (in the same allocation), with the call options opts.
+func withOptions[A, R any](ctx context.Context, ex Executor, f *future.Future[R], t Task, x *extra, fn any, arg *A, opts []CallOption) (*future.Future[R], error) {
 	if ctx == nil {
 		panic("executor: nil Context")
 	}
-	x, err := newExtra(ctx, ex, opts)
-	if err != nil {
+	if err := x.init(ctx, ex, opts); err != nil {
 		return nil, err
-	}
-	if x == nil {
-		if err := ex.Schedule(ctx, t); err != nil {
-			return nil, err
-		}
-		return f, nil
-	}
-	if x.cfg.keys != nil {
-		if err := x.cfg.keys.validate(); err != nil {
-			return nil, err
-		}
 	}
 	if err := bind(x, t, f, fn, arg); err != nil {
 		return nil, err
 	}
-	pr.x = x
 	if err := x.start(); err != nil {
 		if x.ks != nil {
 			x.ks.leave(x, true)

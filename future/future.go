@@ -22,17 +22,56 @@ var closedChan = func() chan struct{} {
 //
 // All methods are safe for concurrent use. A Future must not be copied, and
 // must be made by New or NewWith: the zero value is not a usable future.
+//
+// A pending future holds its state, its lock, a WaitGroup (for waits that
+// need no channel; unlike a lock, testing/synctest sees a goroutine waiting
+// on it as durably blocked), the Done channel once asked for, the value and
+// the error, the waiters of Wait and AsCompleted, and a pointer to its
+// done-callbacks and callback panic handler, which most futures never
+// have: a Future[int] is 96 bytes.
 type Future[T any] struct {
 	state atomic.Uint32 // a State; written under mu, read lock-free
 
-	mu        sync.Mutex
-	wg        sync.WaitGroup // one Add at New, Done at completion: waits that need no channel
-	done      chan struct{}  // nil until Done is first called; closed when done
-	value     T
-	err       error
-	callbacks []func(*Future[T])
-	waiters   []*waiter
+	mu      sync.Mutex
+	wg      sync.WaitGroup // one Add at New, Done at completion: waits that need no channel
+	done    chan struct{}  // nil until Done is first called; closed when done
+	value   T
+	err     error
+	waiters []*waiter
+	more    *more // nil until a callback or a panic handler is given; guarded by mu
+}
+
+// more holds a future's done-callbacks and its callback panic handler. One
+// made by WithCallbackPanicHandler is shared, unchanged, by the futures made
+// with that Option, until one of them is given a callback and gets a copy
+// of its own.
+type more struct {
+	shared    bool
 	onPanic   func(*CallbackPanicError)
+	callbacks []any  // the func(*Future[T]) added, in order
+	first     [1]any // room for the first, so that it costs no allocation more
+}
+
+// callbacksLocked returns f's own more, made if needed, to add a callback.
+func (f *Future[T]) callbacksLocked() *more {
+	m := f.more
+	if m == nil || m.shared {
+		own := &more{}
+		if m != nil {
+			own.onPanic = m.onPanic
+		}
+		own.callbacks = own.first[:0]
+		f.more, m = own, own
+	}
+	return m
+}
+
+// onPanicLocked returns the callback panic handler, nil for the default.
+func (f *Future[T]) onPanicLocked() func(*CallbackPanicError) {
+	if f.more == nil {
+		return nil
+	}
+	return f.more.onPanic
 }
 
 // Promise is the completing side of a Future: the executor (or any producer)
@@ -49,7 +88,7 @@ type Option interface {
 }
 
 type config struct {
-	onPanic func(*CallbackPanicError)
+	more *more // shared: see more
 }
 
 type optionFunc func(*config)
@@ -61,7 +100,8 @@ func (o optionFunc) apply(c *config) { o(c) }
 // logged through log/slog's default logger. Executors pass their own logger
 // here. Build the Option once and reuse it: it costs nothing per future.
 func WithCallbackPanicHandler(h func(*CallbackPanicError)) Option {
-	return optionFunc(func(c *config) { c.onPanic = h })
+	m := &more{shared: true, onPanic: h}
+	return optionFunc(func(c *config) { c.more = m })
 }
 
 // New returns a pending Future and the Promise that completes it. It does not
@@ -91,7 +131,7 @@ func (f *Future[T]) init(opts []Option) {
 		for _, o := range opts {
 			o.apply(&c)
 		}
-		f.onPanic = c.onPanic
+		f.more = c.more
 	}
 }
 
@@ -225,12 +265,14 @@ func (f *Future[T]) Cancel() bool {
 func (f *Future[T]) AddDoneCallback(fn func(*Future[T])) {
 	f.mu.Lock()
 	if !f.State().Done() {
-		f.callbacks = append(f.callbacks, fn)
+		m := f.callbacksLocked()
+		m.callbacks = append(m.callbacks, fn)
 		f.mu.Unlock()
 		return
 	}
+	onPanic := f.onPanicLocked()
 	f.mu.Unlock()
-	f.runCallback(fn)
+	f.runCallback(fn, onPanic)
 }
 
 // completeLocked publishes the final state, wakes waiters and runs callbacks.
@@ -241,38 +283,44 @@ func (f *Future[T]) completeLocked(s State) {
 		close(f.done)
 	}
 	f.wg.Done()
-	cbs, ws := f.callbacks, f.waiters
-	f.callbacks, f.waiters = nil, nil
+	var cbs []any
+	if m := f.more; m != nil && !m.shared {
+		cbs, m.callbacks = m.callbacks, nil
+	}
+	onPanic := f.onPanicLocked()
+	ws := f.waiters
+	f.waiters = nil
 	f.mu.Unlock()
 	for _, w := range ws {
 		w.notify(f)
 	}
 	if len(cbs) > 0 {
-		f.runCallbacks(cbs)
+		f.runCallbacks(cbs, onPanic)
 	}
 }
 
-// runCallbacks runs cbs in order. A callback that calls runtime.Goexit ends
-// the goroutine, which nothing can stop, but the callbacks after it still
-// run first, from a deferred call on the goroutine's way out.
-func (f *Future[T]) runCallbacks(cbs []func(*Future[T])) {
+// runCallbacks runs cbs, func(*Future[T]) each, in order. A callback that
+// calls runtime.Goexit ends the goroutine, which nothing can stop, but the
+// callbacks after it still run first, from a deferred call on the
+// goroutine's way out.
+func (f *Future[T]) runCallbacks(cbs []any, onPanic func(*CallbackPanicError)) {
 	next := 0
 	defer func() {
 		if next < len(cbs) {
-			f.runCallbacks(cbs[next:])
+			f.runCallbacks(cbs[next:], onPanic)
 		}
 	}()
 	for next < len(cbs) {
-		cb := cbs[next]
+		cb := cbs[next].(func(*Future[T]))
 		next++
-		f.runCallback(cb)
+		f.runCallback(cb, onPanic)
 	}
 }
 
 // runCallback runs fn, recovering a panic, and reports a panic or a
 // runtime.Goexit (which goes on: it cannot be stopped) as a
-// *CallbackPanicError.
-func (f *Future[T]) runCallback(fn func(*Future[T])) {
+// *CallbackPanicError, to onPanic if not nil.
+func (f *Future[T]) runCallback(fn func(*Future[T]), onPanic func(*CallbackPanicError)) {
 	returned := false
 	defer func() {
 		if returned {
@@ -283,8 +331,8 @@ func (f *Future[T]) runCallback(fn func(*Future[T])) {
 			e.Value, e.Goexit = "runtime.Goexit called in done-callback", true
 		}
 		e.Stack = debug.Stack()
-		if f.onPanic != nil {
-			f.onPanic(e)
+		if onPanic != nil {
+			onPanic(e)
 			return
 		}
 		slog.Error(e.Error(), "stack", string(e.Stack))

@@ -1,5 +1,5 @@
-// Package ring provides Ring, the growable FIFO queue that the executors of
-// this module keep their waiting work in: GoPool's task queue and Map's
-// window in package executor, a process pool's queue and each helper's calls
-// in flight in package process.
+// Package ring provides Ring, a growable FIFO queue: executor.Map's window
+// in package executor, a process pool's queue and each helper's calls in
+// flight in package process. (GoPool keeps its queue in blocks of its own,
+// executor/queue.go, which give memory back as they drain.)
 package ring

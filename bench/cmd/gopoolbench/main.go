@@ -6,7 +6,9 @@
 // timed region, the workers' lazy start is inside, as in Python's baseline.
 // Measurements are interleaved (every variant once per round, in a rotating
 // order) so that machine noise hits them alike, and the median of the rounds
-// is printed as a Markdown table.
+// is printed as a Markdown table. Each measurement runs in a process of its
+// own (this program, run again), so that the table can show each variant's
+// peak RSS next to its time: see child.go.
 //
 // The "dashboard" variants run ours on a pool that feeds package
 // dashboard's hooks, with no page open and with one polling, and the
@@ -27,7 +29,6 @@ import (
 	"os"
 	"regexp"
 	"runtime"
-	"runtime/pprof"
 	"strconv"
 	"strings"
 	"time"
@@ -43,16 +44,22 @@ type key struct {
 func main() {
 	n := flag.Int("n", 1_000_000, "tasks per measurement")
 	runs := flag.Int("runs", 3, "rounds; the median is printed")
-	batch := flag.Int("batch", 0, "submit and wait in batches of this many tasks (0: all n at once); with a batch smaller than the pool, every task goes to an idle worker")
+	batch := flag.Int("batch", 0, "submit and wait in batches of this many tasks (0: all n at once); with a batch smaller than the pool, no task waits for a busy worker")
 	quick := flag.Bool("quick", false, "fast mode for CI: -n 20000 -runs 1 -python=false unless set explicitly")
 	sizesFlag := flag.String("sizes", "", "comma-separated pool sizes (default NumCPU,10000)")
 	only := flag.String("only", "", "regexp: measure only the variants whose name matches (ours is always measured)")
-	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the measured rounds to this file")
-	warmup := flag.Bool("warmup", true, "run every variant once on n/10 tasks before measuring")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of each measured run to FILE.<variant>-<size>.r<round> (go tool pprof merges several)")
+	warmup := flag.Bool("warmup", true, "run every variant once on n/10 tasks before measuring it, in its process")
+	child := flag.String("child", "", "") // hidden: run one measurement (see child.go)
 	withPython := flag.Bool("python", true, "also run Python's ThreadPoolExecutor(4) baseline")
 	python := flag.String("python-bin", "python3", "Python interpreter")
 	script := flag.String("python-script", "", "Python baseline script (default: shared/baselines/python/bench1_threadpool.py beside the checkout)")
+	flag.Usage = usage
 	flag.Parse()
+	if *child != "" {
+		runChild(*child, *n, *batch, *warmup, *cpuprofile)
+		return
+	}
 	if *script == "" {
 		found, err := pybase.Find("", "bench1_threadpool.py")
 		if err != nil {
@@ -89,56 +96,26 @@ func main() {
 		fatalf("-n and -runs must be > 0")
 	}
 
-	oursIdx := -1
-	for i, v := range variants {
-		if v.name == oursName {
-			oursIdx = i
-		}
-	}
-	ours := variants[oursIdx]
+	oursIdx := indexOf(oursName)
 	onlyRE, err := regexp.Compile(*only)
 	if err != nil {
 		fatalf("bad -only: %v", err)
 	}
 	include := func(i int) bool { return i == oursIdx || onlyRE.MatchString(variants[i].name) }
 
-	out := make([]int, *n)
 	results := map[key][]sample{}
 	var ours4 []sample
 	var pyRates []float64
 	start := time.Now()
-	if *warmup {
-		// One short unrecorded pass, so that the first round does not pay
-		// for faulting in the heap.
-		wn := max(1, *n/10)
-		for i, v := range variants {
-			if !include(i) {
-				continue
-			}
-			for _, size := range sizes {
-				if _, err := measure(v, size, wn, *batch, out[:wn]); err != nil {
-					fatalf("warm-up %s: %v", variants[i].name, err)
-				}
-				if !v.sized {
-					break
-				}
-			}
+	profile := func(k key, r int) string {
+		if *cpuprofile == "" {
+			return ""
 		}
+		return fmt.Sprintf("%s.%d-%d.r%d", *cpuprofile, k.variant, k.size, r+1)
 	}
-	if *cpuprofile != "" {
-		f, err := os.Create(*cpuprofile)
-		if err != nil {
-			fatalf("%v", err)
-		}
-		if err := pprof.StartCPUProfile(f); err != nil {
-			fatalf("%v", err)
-		}
-		defer func() {
-			pprof.StopCPUProfile()
-			if err := f.Close(); err != nil {
-				fatalf("%v", err)
-			}
-		}()
+	idle, err := measureInChild(job{variant: -1})
+	if err != nil {
+		fatalf("idle child: %v", err)
 	}
 	for r := range *runs {
 		// One job per (variant, size); the order rotates each round.
@@ -157,16 +134,16 @@ func main() {
 		}
 		for j := range jobs {
 			k := jobs[(j + r*len(jobs) / *runs)%len(jobs)]
-			s, err := measure(variants[k.variant], k.size, *n, *batch, out)
+			s, err := measureInChild(job{variant: k.variant, size: k.size, n: *n, batch: *batch, warmup: *warmup, profile: profile(k, r)})
 			if err != nil {
 				fatalf("%s size %d: %v", variants[k.variant].name, k.size, err)
 			}
 			results[k] = append(results[k], s)
-			progress("round %d/%d  %-45s size %-6d %8.1f ns/task", r+1, *runs, variants[k.variant].name, k.size,
-				float64(s.elapsed.Nanoseconds())/float64(*n))
+			progress("round %d/%d  %-45s size %-6d %8.1f ns/task %7.1f MB peak RSS", r+1, *runs, variants[k.variant].name, k.size,
+				float64(s.elapsed.Nanoseconds())/float64(*n), float64(s.rss)/(1<<20))
 		}
 		if *withPython {
-			s, err := measure(ours, 4, pythonN, 0, make([]int, pythonN))
+			s, err := measureInChild(job{variant: oursIdx, size: 4, n: pythonN, warmup: *warmup})
 			if err != nil {
 				fatalf("ours(4): %v", err)
 			}
@@ -185,11 +162,12 @@ func main() {
 	if *batch > 0 && *batch < *n {
 		batchNote = fmt.Sprintf("in batches of %d (submit a batch, wait for it)", *batch)
 	}
-	fmt.Printf("gopoolbench: %d trivial tasks (i -> i+1) per measurement, %s; median of %d rounds; %s %s/%s, NumCPU=%d GOMAXPROCS=%d, %s (took %s)\n\n",
+	fmt.Printf("gopoolbench: %d trivial tasks (i -> i+1) per measurement, %s; median of %d rounds, each measurement in a process of its own; %s %s/%s, NumCPU=%d GOMAXPROCS=%d, %s (took %s)\n\n",
 		*n, batchNote, *runs, runtime.Version(), runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.GOMAXPROCS(0),
 		time.Now().UTC().Format(time.RFC3339), time.Since(start).Round(time.Second))
-	fmt.Println("| variant | pool size | future per task | ns/task | time / ours | CPU ns/task | CPU / ours | B/task | allocs/task | peak heap+stacks MB |")
-	fmt.Println("|---|---:|:---:|---:|---:|---:|---:|---:|---:|---:|")
+	fmt.Printf("Peak RSS is the measuring process's (warm-up included); one that measures nothing peaks at %.1f MB.\n\n", float64(idle.rss)/(1<<20))
+	fmt.Println("| variant | pool size | future per task | ns/task | time / ours | CPU ns/task | CPU / ours | B/task | allocs/task | peak heap+stacks MB | peak RSS MB | RSS / ours |")
+	fmt.Println("|---|---:|:---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 	medians := map[key]sample{}
 	for k, ss := range results {
 		medians[k] = median(ss)
@@ -212,11 +190,12 @@ func main() {
 			if v.future {
 				fut = "yes"
 			}
-			fmt.Printf("| %s | %s | %s | %.1f | %.2f× | %.1f | %.2f× | %.1f | %.2f | %.1f |\n",
+			fmt.Printf("| %s | %s | %s | %.1f | %.2f× | %.1f | %.2f× | %.1f | %.2f | %.1f | %.1f | %.2f× |\n",
 				v.name, sizeCol, fut,
 				per(uint64(m.elapsed.Nanoseconds())), float64(m.elapsed)/float64(ref.elapsed),
 				per(uint64(m.cpu.Nanoseconds())), float64(m.cpu)/float64(ref.cpu),
-				per(m.bytes), per(m.mallocs), float64(m.peak)/(1<<20))
+				per(m.bytes), per(m.mallocs), float64(m.peak)/(1<<20),
+				float64(m.rss)/(1<<20), float64(m.rss)/float64(ref.rss))
 		}
 	}
 
@@ -285,6 +264,18 @@ func main() {
 		r := ours4Rate / pyRate
 		fmt.Printf("- ours(4 workers) vs Python ThreadPoolExecutor(4): %.1f× throughput (target ≥ 25×) %s\n", r, verdict(r >= 25))
 	}
+}
+
+// usage prints the flags, but for the hidden -child.
+func usage() {
+	out := flag.CommandLine.Output()
+	fmt.Fprintf(out, "Usage of %s:\n", os.Args[0])
+	flag.VisitAll(func(f *flag.Flag) {
+		if f.Name == "child" {
+			return
+		}
+		fmt.Fprintf(out, "  -%s\n    \t%s (default %q)\n", f.Name, f.Usage, f.DefValue)
+	})
 }
 
 func indexOf(name string) int {

@@ -17,6 +17,7 @@ type sample struct {
 	bytes   uint64        // runtime.MemStats.TotalAlloc delta
 	mallocs uint64        // runtime.MemStats.Mallocs delta
 	peak    uint64        // peak heap objects + goroutine stacks above the level before the run
+	rss     uint64        // peak RSS of the process that ran it (see measureInChild)
 }
 
 // memSampler records the peak of live heap objects plus goroutine stacks,
@@ -143,6 +144,7 @@ func median(ss []sample) sample {
 		bytes:   pick(func(s sample) uint64 { return s.bytes }),
 		mallocs: pick(func(s sample) uint64 { return s.mallocs }),
 		peak:    pick(func(s sample) uint64 { return s.peak }),
+		rss:     pick(func(s sample) uint64 { return s.rss }),
 	}
 }
 
