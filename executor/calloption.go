@@ -3,7 +3,6 @@ package executor
 import (
 	"context"
 	"fmt"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -63,7 +62,6 @@ type extra struct {
 	holding bool        // holds a slot of ks; guarded by the KeyLimit's lock
 	unpark  func() bool // stops the watch on ctx while waiting for the key
 
-	decided atomic.Bool // during a backoff: the timer or ctx won
 }
 
 // init applies opts for a task of ex and checks them. The options write
@@ -213,55 +211,44 @@ func (x *extra) later(err error) {
 	if h, ok := x.ex.(interface{ Hooks() *Hooks }); ok {
 		h.Hooks().OnRetried(d)
 	}
-	x.decided.Store(false)
-	// The timer and the watch on ctx race: the first to set decided wins.
-	// mu makes both visible to the other before either can run its body.
-	var (
-		mu      sync.Mutex
-		timer   *time.Timer
-		stopCtx func() bool
-	)
-	mu.Lock()
-	defer mu.Unlock()
-	timer = time.AfterFunc(d, func() {
-		mu.Lock()
-		stop := stopCtx
-		mu.Unlock()
-		if !x.decided.CompareAndSwap(false, true) {
-			return
-		}
-		if stop != nil {
-			stop()
-		}
-		x.again()
-	})
-	if x.ctx.Done() != nil {
-		stopCtx = context.AfterFunc(x.ctx, func() {
-			mu.Lock()
-			t := timer
-			mu.Unlock()
-			if !x.decided.CompareAndSwap(false, true) {
-				return
-			}
+	// One goroutine waits for the first of: the backoff's end, ctx's end,
+	// the executor closing (which refuses the next attempt at once).
+	var closing <-chan struct{}
+	if c, ok := x.ex.(interface{ Closing() <-chan struct{} }); ok {
+		closing = c.Closing()
+	}
+	t := time.NewTimer(d)
+	go func() {
+		select {
+		case <-t.C:
+			x.again(true)
+		case <-closing:
+			t.Stop()
+			x.again(false)
+		case <-x.ctx.Done():
 			t.Stop()
 			x.task.Fail(&RetryError{Attempts: n, Err: err, Cause: context.Cause(x.ctx)})
-		})
-	}
+		}
+	}()
 }
 
-// again schedules the next attempt, after a backoff.
-func (x *extra) again() {
+// again schedules the next attempt, after a backoff; paced is false when
+// the executor is closing, so that its refusal comes at once, without
+// waiting for the rate or the key.
+func (x *extra) again(paced bool) {
 	n := x.attempt.Add(1)
 	fail := func(cause error) {
 		x.attempt.Add(-1) // it did not happen
 		x.task.Fail(&RetryError{Attempts: int(n - 1), Err: x.last, Cause: cause})
 	}
-	if err := x.pace(); err != nil {
-		fail(err)
-		return
-	}
-	if x.ks != nil && !x.ks.enter(x) {
-		return
+	if paced {
+		if err := x.pace(); err != nil {
+			fail(err)
+			return
+		}
+		if x.ks != nil && !x.ks.enter(x) {
+			return
+		}
 	}
 	if err := x.ex.Schedule(x.ctx, x.task); err != nil {
 		x.release()

@@ -85,6 +85,7 @@ type GoPool struct {
 	// way, whose ctx is not watched yet (see watchQueuedLocked).
 	unwatched int
 	closed    bool          // Shutdown or Stop called
+	closing   chan struct{} // closed when closed is set: see Closing
 	broken    error         // non-nil once broken
 	notFull   chan struct{} // closed and replaced when room appears in a bounded queue
 	nextID    int
@@ -125,6 +126,7 @@ func NewGoPool(opts ...Option) (*GoPool, error) {
 		cfg:      cfg,
 		log:      cfg.logger.With(zap.String("executor", cfg.name)),
 		released: make(chan struct{}),
+		closing:  make(chan struct{}),
 		epoch:    time.Now(),
 		stopReap: make(chan struct{}),
 		reaped:   make(chan struct{}),

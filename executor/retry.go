@@ -28,7 +28,10 @@ import (
 // Retryable: errors that say they are temporary or that they timed out),
 // attempts are left, and the call's ctx has not ended. The ctx ending during
 // a backoff ends it at once: the future fails with a *RetryError whose Cause
-// is context.Cause(ctx). Nothing is retried behind the caller's back after
+// is context.Cause(ctx). So does the executor's Shutdown or Stop (GoPool,
+// process.Pool and cluster.Executor say so through their Closing method):
+// the next attempt is refused, and the Cause is the refusal (ErrShutdown).
+// Nothing is retried behind the caller's back after
 // it may have had side effects: an attempt whose worker died
 // (ErrWorkerDied: a helper process killed, a cluster task whose deliveries
 // ran out) is retried only if the function is declared idempotent
@@ -46,7 +49,8 @@ import (
 // A Retry is immutable and safe for concurrent use; make it once and share
 // it. With a policy, a task costs no allocation more (the state of its call
 // options, 150 to 180 bytes, is allocated with the task), and each retry a
-// timer and a few allocations.
+// timer, a goroutine that waits for the backoff's end, and a few
+// allocations.
 type Retry struct {
 	attempts   int
 	first, max time.Duration

@@ -164,6 +164,56 @@ func TestRetryCtxEndsBackoff(t *testing.T) {
 	})
 }
 
+// Shutdown or Stop during a backoff ends it at once: the next attempt is
+// refused, and the task fails with a *RetryError wrapping the refusal and
+// the last error; the function ran once.
+func TestRetryCloseEndsBackoff(t *testing.T) {
+	for _, how := range []string{"Shutdown", "Stop"} {
+		t.Run(how, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				p, err := executor.NewGoPool(executor.WithWorkers(1))
+				if err != nil {
+					t.Fatal(err)
+				}
+				failed := make(chan struct{}, 1)
+				var a attempts
+				fn := executor.Fn(func(ctx context.Context, x int) (int, error) {
+					a.add()
+					failed <- struct{}{}
+					return 0, tempErr{}
+				})
+				ctx := context.Background()
+				f, err := executor.Call(ctx, p, fn, 1, executor.NewRetry(5, executor.RetryBackoff(time.Hour, time.Hour)))
+				if err != nil {
+					t.Fatal(err)
+				}
+				<-failed
+				synctest.Wait() // in the backoff now
+				start := time.Now()
+				if how == "Stop" {
+					err = p.Stop(ctx)
+				} else {
+					err = p.Shutdown(ctx)
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				err = f.Err(ctx)
+				if waited := time.Since(start); waited != 0 {
+					t.Fatalf("waited %v after %s", waited, how)
+				}
+				var re *executor.RetryError
+				if !errors.As(err, &re) || re.Attempts != 1 || !errors.Is(err, executor.ErrShutdown) || !errors.Is(err, tempErr{}) {
+					t.Fatalf("err = %v, want a RetryError after 1 attempt wrapping ErrShutdown and the last error", err)
+				}
+				if n := len(a.gaps()) + 1; n != 1 {
+					t.Fatalf("ran %d times", n)
+				}
+			})
+		})
+	}
+}
+
 func TestRetryAfterHonoured(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		p := newPool(t)

@@ -22,7 +22,7 @@ func (p *GoPool) Shutdown(ctx context.Context, opts ...ShutdownOption) error {
 	var cancelled []entry
 	p.mu.Lock()
 	first := !p.closed
-	p.closed = true
+	p.closeLocked()
 	if sc.CancelPending {
 		cancelled = p.drainLocked()
 	}
@@ -35,6 +35,20 @@ func (p *GoPool) Shutdown(ctx context.Context, opts ...ShutdownOption) error {
 	p.cancelQueued(cancelled)
 	return p.wait(ctx)
 }
+
+// closeLocked makes the pool refuse new tasks.
+func (p *GoPool) closeLocked() {
+	if !p.closed {
+		p.closed = true
+		close(p.closing)
+	}
+}
+
+// Closing returns a channel that is closed when Shutdown or Stop is first
+// called: from then on the pool accepts no task. A task waiting for its next
+// attempt under a retry policy (NewRetry) fails then at once, with a
+// *RetryError that wraps ErrShutdown and the last attempt's error.
+func (p *GoPool) Closing() <-chan struct{} { return p.closing }
 
 func (p *GoPool) cancelQueued(queued []entry) {
 	defer p.unhold()
@@ -55,7 +69,7 @@ func (p *GoPool) Stop(ctx context.Context) error {
 		panic("executor: nil Context")
 	}
 	p.mu.Lock()
-	p.closed = true
+	p.closeLocked()
 	queued := p.drainLocked()
 	scopes := p.scopesLocked()
 	p.wakeLocked()
