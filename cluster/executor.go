@@ -61,6 +61,7 @@ type Executor struct {
 	unstored map[uint64]*entry // published, not yet confirmed by the server
 	seq      uint64
 	closed   bool
+	closing  chan struct{} // closed when closed is set: see Closing
 	stopped  bool
 	idle     chan struct{} // closed when closed and no task is left
 	retry    []*entry      // tasks to publish again
@@ -121,7 +122,7 @@ func newExecutor(ctx context.Context, c codec, opts []ExecutorOption) (*Executor
 	}
 	e := &Executor{
 		cfg: cfg, codec: c, sid: nuid.Next(), subj: tasksSubject(cfg.stream),
-		tasks: map[uint64]*entry{}, unstored: map[uint64]*entry{}, idle: make(chan struct{}), wake: make(chan struct{}, 1),
+		tasks: map[uint64]*entry{}, unstored: map[uint64]*entry{}, idle: make(chan struct{}), closing: make(chan struct{}), wake: make(chan struct{}, 1),
 		quit: make(chan struct{}), torn: make(chan struct{}),
 	}
 	e.log = cfg.logger.With(zap.String("executor", cfg.name))
@@ -212,7 +213,7 @@ func (e *Executor) URL() string { return e.url }
 // Workers returns the number of tasks the cluster can run at once: the
 // total concurrency of the workers connected now, as they announce
 // themselves (see Stats), leaving out those that are draining. While no
-// worker is connected it returns the WithWorkers value, or else the total
+// worker is connected it returns the WithWorkersHint value, or else the total
 // concurrency of the worker processes this executor starts
 // (WithWorkerProcesses), or else runtime.NumCPU(). With worker processes it
 // is never less than their total concurrency, so that it does not dip
@@ -522,7 +523,7 @@ func (e *Executor) Shutdown(ctx context.Context, opts ...executor.ShutdownOption
 	}
 	sc := executor.ShutdownSettings(opts...)
 	e.mu.Lock()
-	e.closed = true
+	e.closeLocked()
 	var cancel []*entry
 	if sc.CancelPending {
 		for _, en := range e.tasks {
@@ -561,6 +562,21 @@ func (e *Executor) Shutdown(ctx context.Context, opts ...executor.ShutdownOption
 	}
 }
 
+// closeLocked makes the executor refuse new tasks.
+func (e *Executor) closeLocked() {
+	if !e.closed {
+		e.closed = true
+		close(e.closing)
+	}
+}
+
+// Closing returns a channel that is closed when Shutdown or Stop is first
+// called: from then on the executor accepts no task. A task waiting for its
+// next attempt under a retry policy (executor.NewRetry) fails then at once,
+// with a *executor.RetryError that wraps the executor's error and the last
+// attempt's.
+func (e *Executor) Closing() <-chan struct{} { return e.closing }
+
 // Stop implements executor.Executor: tasks not finished fail with
 // executor.ErrStopped, workers are told to cancel the running ones (their
 // contexts are cancelled; results that still come are ignored), worker
@@ -571,7 +587,8 @@ func (e *Executor) Stop(ctx context.Context) error {
 		panic("cluster: nil Context")
 	}
 	e.mu.Lock()
-	e.closed, e.stopped = true, true
+	e.closeLocked()
+	e.stopped = true
 	left := e.tasks
 	e.tasks, e.unstored = map[uint64]*entry{}, map[uint64]*entry{}
 	e.retry = nil

@@ -166,3 +166,33 @@ func TestRetryAfterDeliveryLimit(t *testing.T) {
 		})
 	}
 }
+
+// Stop during a backoff ends it at once: the task fails with a RetryError
+// wrapping the refusal and the last error, instead of waiting an hour.
+func TestRetryStopEndsBackoff(t *testing.T) {
+	retried := make(chan struct{}, 1)
+	ex := newTestExecutor(t, WithHooks(&executor.Hooks{Retried: func(time.Duration) { retried <- struct{}{} }}))
+	startWorker(t, ex.URL())
+	ctx := waitCtx(t)
+	log := filepath.Join(t.TempDir(), "runs")
+	f, err := executor.Call(ctx, ex, failTwice, log, executor.NewRetry(3, executor.RetryBackoff(time.Hour, time.Hour)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-retried: // the first attempt failed: in the backoff now
+	case <-ctx.Done():
+		t.Fatal("no retry")
+	}
+	if err := ex.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	err = f.Err(ctx)
+	var re *executor.RetryError
+	if !errors.As(err, &re) || re.Attempts != 1 || !errors.Is(err, executor.ErrShutdown) || !executor.Retryable(re.Err) {
+		t.Fatalf("err = %v, want a RetryError after 1 attempt wrapping ErrShutdown", err)
+	}
+	if got := runsIn(t, log); got != 1 {
+		t.Fatalf("ran %d times, want 1", got)
+	}
+}
