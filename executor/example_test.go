@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log"
 	"slices"
 	"strings"
 	"time"
@@ -35,7 +36,10 @@ func ExampleSubmit() {
 // which stops when it passes. Work that must outlive the caller's ctx is
 // submitted with context.WithoutCancel(ctx).
 func ExampleSubmit_deadline() {
-	pool, _ := executor.NewGoPool()
+	pool, err := executor.NewGoPool()
+	if err != nil {
+		log.Fatal(err)
+	}
 	defer pool.Shutdown(context.Background())
 
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
@@ -50,15 +54,24 @@ func ExampleSubmit_deadline() {
 			return "", ctx.Err()
 		}
 	}
-	f, _ := executor.Submit(ctx, pool, slow)
-	_, err := f.Result(context.Background())
+	f, err := executor.Submit(ctx, pool, slow)
+	if err != nil {
+		log.Fatal(err)
+	}
+	_, err = f.Result(context.Background())
 	fmt.Println(err, errors.Is(err, context.DeadlineExceeded))
 
-	detached, _ := executor.Submit(context.WithoutCancel(ctx), pool, func(ctx context.Context) (bool, error) {
+	detached, err := executor.Submit(context.WithoutCancel(ctx), pool, func(ctx context.Context) (bool, error) {
 		_, ok := ctx.Deadline()
 		return ok, nil
 	})
-	ok, _ := detached.Result(context.Background())
+	if err != nil {
+		log.Fatal(err)
+	}
+	ok, err := detached.Result(context.Background())
+	if err != nil {
+		log.Fatal(err)
+	}
 	fmt.Println("a WithoutCancel task has a deadline:", ok)
 	// Output:
 	// the task has a deadline: true
@@ -68,7 +81,10 @@ func ExampleSubmit_deadline() {
 
 func ExampleMap() {
 	ctx := context.Background()
-	pool, _ := executor.NewGoPool(executor.WithWorkers(2))
+	pool, err := executor.NewGoPool(executor.WithWorkers(2))
+	if err != nil {
+		log.Fatal(err)
+	}
 	defer pool.Shutdown(ctx)
 
 	square := executor.Fn(func(_ context.Context, x int) (int, error) { return x * x, nil })
@@ -84,10 +100,16 @@ func ExampleMap() {
 
 func ExampleGoPool_Shutdown() {
 	ctx := context.Background()
-	pool, _ := executor.NewGoPool(executor.WithWorkers(1))
+	pool, err := executor.NewGoPool(executor.WithWorkers(1))
+	if err != nil {
+		log.Fatal(err)
+	}
 	var fs []*future.Future[int]
 	for i := range 3 {
-		f, _ := executor.Submit(ctx, pool, func(context.Context) (int, error) { return i, nil })
+		f, err := executor.Submit(ctx, pool, func(context.Context) (int, error) { return i, nil })
+		if err != nil {
+			log.Fatal(err)
+		}
 		fs = append(fs, f)
 	}
 	// Graceful: waits for the three tasks; CancelPending would cancel the
@@ -96,7 +118,7 @@ func ExampleGoPool_Shutdown() {
 	for _, f := range fs {
 		fmt.Println(f.State())
 	}
-	_, err := executor.Submit(ctx, pool, func(context.Context) (int, error) { return 0, nil })
+	_, err = executor.Submit(ctx, pool, func(context.Context) (int, error) { return 0, nil })
 	fmt.Println(err)
 	// Output:
 	// <nil>
@@ -108,7 +130,10 @@ func ExampleGoPool_Shutdown() {
 
 func ExampleCallChunk() {
 	ctx := context.Background()
-	pool, _ := executor.NewGoPool()
+	pool, err := executor.NewGoPool()
+	if err != nil {
+		log.Fatal(err)
+	}
 	defer pool.Shutdown(ctx)
 	half := executor.Fn(func(_ context.Context, x int) (int, error) {
 		if x%2 != 0 {
@@ -116,8 +141,14 @@ func ExampleCallChunk() {
 		}
 		return x / 2, nil
 	})
-	f, _ := executor.CallChunk(ctx, pool, half, []int{2, 3, 4})
-	c, _ := f.Result(ctx)
+	f, err := executor.CallChunk(ctx, pool, half, []int{2, 3, 4})
+	if err != nil {
+		log.Fatal(err)
+	}
+	c, err := f.Result(ctx)
+	if err != nil {
+		log.Fatal(err)
+	}
 	for i := range c.Len() {
 		fmt.Println(c.Values[i], c.Err(i))
 	}
@@ -138,7 +169,10 @@ func (unavailable) Temporary() bool { return true }
 // many attempts ran and wraps the last error.
 func ExampleNewRetry() {
 	ctx := context.Background()
-	pool, _ := executor.NewGoPool()
+	pool, err := executor.NewGoPool()
+	if err != nil {
+		log.Fatal(err)
+	}
 	defer pool.Shutdown(ctx)
 
 	calls := 0
@@ -150,12 +184,18 @@ func ExampleNewRetry() {
 		return "page of " + url, nil
 	})
 	retry := executor.NewRetry(4, executor.RetryBackoff(time.Millisecond, 10*time.Millisecond))
-	f, _ := executor.Call(ctx, pool, flaky, "example.com", retry)
+	f, err := executor.Call(ctx, pool, flaky, "example.com", retry)
+	if err != nil {
+		log.Fatal(err)
+	}
 	v, err := f.Result(ctx)
 	fmt.Println(v, err, calls)
 
 	down := executor.Fn(func(ctx context.Context, url string) (string, error) { return "", unavailable{} })
-	f, _ = executor.Call(ctx, pool, down, "example.com", retry)
+	f, err = executor.Call(ctx, pool, down, "example.com", retry)
+	if err != nil {
+		log.Fatal(err)
+	}
 	_, err = f.Result(ctx)
 	var re *executor.RetryError
 	fmt.Println(errors.As(err, &re), re.Attempts, errors.Is(err, unavailable{}))
@@ -168,7 +208,10 @@ func ExampleNewRetry() {
 // requests run one after another while b.example's run beside them.
 func ExampleNewKeyLimit() {
 	ctx := context.Background()
-	pool, _ := executor.NewGoPool(executor.WithWorkers(4))
+	pool, err := executor.NewGoPool(executor.WithWorkers(4))
+	if err != nil {
+		log.Fatal(err)
+	}
 	defer pool.Shutdown(ctx)
 
 	host := func(u string) string { h, _, _ := strings.Cut(u, "/"); return h }

@@ -138,7 +138,10 @@ func TestCallChunk(t *testing.T) {
 	if c.Len() != 5 || c.Values[0] != 10 || c.Values[4] != 50 || !errors.Is(c.Err(2), errBoom) || !errors.As(c.Err(3), &pe) || c.Err(0) != nil {
 		t.Fatalf("%+v", c)
 	}
-	all, _ := executor.CallChunk(ctx, p, fn, []int{1, 2})
+	all, err := executor.CallChunk(ctx, p, fn, []int{1, 2})
+	if err != nil {
+		t.Fatal(err)
+	}
 	if c, _ := all.Result(ctx); c.Errs != nil {
 		t.Fatal("Errs must be nil when every item succeeds")
 	}
@@ -179,7 +182,10 @@ func TestSubmitAfterShutdown(t *testing.T) {
 
 func TestShutdownDrains(t *testing.T) {
 	ctx := context.Background()
-	p, _ := executor.NewGoPool(executor.WithWorkers(1))
+	p, err := executor.NewGoPool(executor.WithWorkers(1))
+	if err != nil {
+		t.Fatal(err)
+	}
 	started, release := make(chan struct{}, 1), make(chan struct{})
 	running := submit(t, p, blocker(started, release))
 	<-started
@@ -205,7 +211,10 @@ func TestShutdownDrains(t *testing.T) {
 
 func TestShutdownCancelPending(t *testing.T) {
 	ctx := context.Background()
-	p, _ := executor.NewGoPool(executor.WithWorkers(1))
+	p, err := executor.NewGoPool(executor.WithWorkers(1))
+	if err != nil {
+		t.Fatal(err)
+	}
 	started, release := make(chan struct{}, 1), make(chan struct{})
 	running := submit(t, p, blocker(started, release))
 	<-started
@@ -231,7 +240,10 @@ func TestShutdownCancelPending(t *testing.T) {
 
 func TestStop(t *testing.T) {
 	ctx := context.Background()
-	p, _ := executor.NewGoPool(executor.WithWorkers(1))
+	p, err := executor.NewGoPool(executor.WithWorkers(1))
+	if err != nil {
+		t.Fatal(err)
+	}
 	started := make(chan struct{})
 	running := submit(t, p, func(ctx context.Context) (int, error) {
 		close(started)
@@ -473,7 +485,10 @@ func TestHooks(t *testing.T) {
 			mu.Unlock()
 		},
 	}
-	p, _ := executor.NewGoPool(executor.WithWorkers(1), executor.WithHooks(h))
+	p, err := executor.NewGoPool(executor.WithWorkers(1), executor.WithHooks(h))
+	if err != nil {
+		t.Fatal(err)
+	}
 	gate, release := make(chan struct{}, 1), make(chan struct{})
 	submit(t, p, blocker(gate, release))
 	<-gate
@@ -607,7 +622,10 @@ func TestHooksOwnStopAndBroken(t *testing.T) {
 	ctx := context.Background()
 	t.Run("stop", func(t *testing.T) {
 		o := &ownHooks{t: t}
-		p, _ := executor.NewGoPool(executor.WithWorkers(1), executor.WithHooks(o.hooks()))
+		p, err := executor.NewGoPool(executor.WithWorkers(1), executor.WithHooks(o.hooks()))
+		if err != nil {
+			t.Fatal(err)
+		}
 		gate := make(chan struct{})
 		running := submit(t, p, func(ctx context.Context) (int, error) {
 			gate <- struct{}{}
@@ -639,8 +657,11 @@ func TestHooksOwnStopAndBroken(t *testing.T) {
 	})
 	t.Run("broken", func(t *testing.T) {
 		o := &ownHooks{t: t}
-		p, _ := executor.NewGoPool(executor.WithWorkers(1), executor.WithHooks(o.hooks()),
+		p, err := executor.NewGoPool(executor.WithWorkers(1), executor.WithHooks(o.hooks()),
 			executor.WithInitializer(func(context.Context) error { return errBoom }))
+		if err != nil {
+			t.Fatal(err)
+		}
 		f := submit(t, p, func(context.Context) (int, error) { return 1, nil })
 		if err := f.Err(ctx); !errors.Is(err, executor.ErrBroken) || !errors.Is(err, errBoom) {
 			t.Fatalf("err %v, want ErrBroken wrapping errBoom", err)
@@ -654,7 +675,10 @@ func TestHooksOwnStopAndBroken(t *testing.T) {
 
 func TestLifecycleLogs(t *testing.T) {
 	core, logs := observer.New(zap.DebugLevel)
-	p, _ := executor.NewGoPool(executor.WithName("web"), executor.WithLogger(zap.New(core)))
+	p, err := executor.NewGoPool(executor.WithName("web"), executor.WithLogger(zap.New(core)))
+	if err != nil {
+		t.Fatal(err)
+	}
 	f := submit(t, p, func(context.Context) (int, error) { return 1, nil })
 	f.Err(context.Background())
 	if err := p.Shutdown(context.Background()); err != nil {

@@ -165,7 +165,10 @@ func TestKeyLimitCtx(t *testing.T) {
 		fn := executor.Fn(func(ctx context.Context, k string) (int, error) { <-gate; return 0, nil })
 		one := executor.NewKeyLimit(func(k string) string { return k }, executor.KeyConcurrency(1))
 		ctx := context.Background()
-		first, _ := executor.Call(ctx, p, fn, "k", one)
+		first, err := executor.Call(ctx, p, fn, "k", one)
+		if err != nil {
+			t.Fatal(err)
+		}
 		cctx, cancel := context.WithCancel(ctx)
 		waiting, err := executor.Call(cctx, p, fn, "k", one)
 		if err != nil {

@@ -151,7 +151,10 @@ func TestMapContextEnds(t *testing.T) {
 }
 
 func TestMapRefused(t *testing.T) {
-	p, _ := executor.NewGoPool()
+	p, err := executor.NewGoPool()
+	if err != nil {
+		t.Fatal(err)
+	}
 	p.Shutdown(context.Background())
 	for _, err := range executor.Map(context.Background(), p, square, upTo(3)) {
 		if !errors.Is(err, executor.ErrShutdown) {

@@ -94,8 +94,11 @@ func TestRetryGivesUp(t *testing.T) {
 			return 0, tempErr{}
 		})
 		ctx := context.Background()
-		f, _ := executor.Call(ctx, p, fn, 1, executor.NewRetry(3))
-		_, err := f.Result(ctx)
+		f, err := executor.Call(ctx, p, fn, 1, executor.NewRetry(3))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = f.Result(ctx)
 		var re *executor.RetryError
 		if !errors.As(err, &re) || re.Attempts != 3 || !errors.Is(err, tempErr{}) || re.Cause != nil {
 			t.Fatalf("err = %v", err)
@@ -117,11 +120,14 @@ func TestRetryNotRetryable(t *testing.T) {
 			func() error { return context.Canceled },
 		} {
 			a = attempts{}
-			f, _ := executor.Submit(context.Background(), p, func(ctx context.Context) (int, error) {
+			f, err := executor.Submit(context.Background(), p, func(ctx context.Context) (int, error) {
 				a.add()
 				return 0, fn()
 			}, executor.NewRetry(5))
-			err := f.Err(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = f.Err(context.Background())
 			var re *executor.RetryError
 			if err == nil || errors.As(err, &re) {
 				t.Fatalf("err = %v, want the first attempt's own error", err)
@@ -144,13 +150,16 @@ func TestRetryCtxEndsBackoff(t *testing.T) {
 			return 0, tempErr{}
 		})
 		ctx, cancel := context.WithCancelCause(context.Background())
-		f, _ := executor.Call(ctx, p, fn, 1, executor.NewRetry(5, executor.RetryBackoff(time.Hour, time.Hour)))
+		f, err := executor.Call(ctx, p, fn, 1, executor.NewRetry(5, executor.RetryBackoff(time.Hour, time.Hour)))
+		if err != nil {
+			t.Fatal(err)
+		}
 		<-failed
 		synctest.Wait() // in the backoff now
 		start := time.Now()
 		stop := errors.New("user gave up")
 		cancel(stop)
-		err := f.Err(context.Background())
+		err = f.Err(context.Background())
 		if waited := time.Since(start); waited != 0 {
 			t.Fatalf("waited %v after the cancel", waited)
 		}
@@ -224,7 +233,10 @@ func TestRetryAfterHonoured(t *testing.T) {
 			}
 			return 1, nil
 		})
-		f, _ := executor.Call(context.Background(), p, fn, 1, executor.NewRetry(2))
+		f, err := executor.Call(context.Background(), p, fn, 1, executor.NewRetry(2))
+		if err != nil {
+			t.Fatal(err)
+		}
 		if _, err := f.Result(context.Background()); err != nil {
 			t.Fatal(err)
 		}
