@@ -17,7 +17,10 @@ func benchPool(b *testing.B, opts ...process.Option) *process.Pool {
 	b.Cleanup(func() { _ = p.Shutdown(context.Background()) })
 	// Wait for both helpers.
 	for len(p.Pids()) < 2 {
-		f, _ := executor.Call(context.Background(), p, incFn, 0)
+		f, err := executor.Call(context.Background(), p, incFn, 0)
+		if err != nil {
+			b.Fatal(err)
+		}
 		_, _ = f.Result(context.Background())
 	}
 	return p
@@ -105,7 +108,10 @@ func BenchmarkStartup(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		f, _ := executor.Call(ctx, p, incFn, 1)
+		f, err := executor.Call(ctx, p, incFn, 1)
+		if err != nil {
+			b.Fatal(err)
+		}
 		if _, err := f.Result(ctx); err != nil {
 			b.Fatal(err)
 		}

@@ -3,7 +3,9 @@ package process_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
+	"sync"
 	"testing"
 	"time"
 
@@ -13,10 +15,12 @@ import (
 
 // waitCtx is a task that reports "ID pid" on the FIFO Started, then waits
 // for its ctx to end (or, with Ignore, never returns) and returns its cause.
+// With Same, it returns another error if the cause is not ctx.Err().
 type waitCtx struct {
 	Log, Started string
 	ID           int
 	Ignore       bool
+	Same         bool
 }
 
 var (
@@ -28,6 +32,9 @@ var (
 			select {}
 		}
 		<-ctx.Done()
+		if w.Same && context.Cause(ctx) != ctx.Err() {
+			return 0, fmt.Errorf("in the helper, ctx.Err() = %v but its cause = %v", ctx.Err(), context.Cause(ctx))
+		}
 		return 0, context.Cause(ctx)
 	})
 	// deadlineFn returns its ctx's deadline in Unix nanoseconds, 0 if none.
@@ -85,6 +92,78 @@ func TestCtxIgnoredKilledAfterGrace(t *testing.T) {
 	}
 	if !waitExit(t, pid, 20*time.Second) {
 		t.Fatalf("helper %d still alive", pid)
+	}
+}
+
+// pastDeadline is a caller's ctx whose deadline passes when the test calls
+// pass, an hour before the task's own timer in its helper would fire (its
+// Deadline says an hour): the host's cancel frame certainly beats that
+// timer. Its cause is the one given to pass.
+type pastDeadline struct {
+	context.Context // a context.WithCancelCause: its values, and the cause
+	cancel          context.CancelCauseFunc
+	deadline        time.Time
+	done            chan struct{}
+	once            sync.Once
+}
+
+func newPastDeadline(parent context.Context) *pastDeadline {
+	ctx, cancel := context.WithCancelCause(parent)
+	return &pastDeadline{Context: ctx, cancel: cancel, deadline: time.Now().Add(time.Hour), done: make(chan struct{})}
+}
+
+func (c *pastDeadline) pass(cause error) {
+	c.once.Do(func() {
+		c.cancel(cause)
+		close(c.done)
+	})
+}
+
+func (c *pastDeadline) Deadline() (time.Time, bool) { return c.deadline, true }
+func (c *pastDeadline) Done() <-chan struct{}       { return c.done }
+func (c *pastDeadline) Err() error {
+	select {
+	case <-c.done:
+		return context.DeadlineExceeded
+	default:
+		return nil
+	}
+}
+
+// A running task whose caller's deadline passed fails with
+// context.DeadlineExceeded, as ctx.Err() and as its cause in the helper and
+// as the error in the caller, also when the host's cancel frame reaches
+// the helper before the task's own timer fires there, and when the
+// deadline has a cause of its own (context.WithDeadlineCause). The task
+// returns, from the helper, and the helper lives on.
+func TestCtxDeadlineBeforeHelperTimer(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		cause error
+	}{
+		{"deadline", context.DeadlineExceeded},
+		{"deadline with a cause", errors.New("too slow")},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := newPool(t, process.WithWorkers(1))
+			bg := ctxT(t)
+			ctx := newPastDeadline(bg)
+			started := mkfifo(t)
+			f, err := executor.Call(ctx, p, waitCtxFn, waitCtx{Log: newLog(t), Started: started, Same: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			pid := readStarted(bg, t, started)
+			ctx.pass(tc.cause)
+			_, err = f.Result(bg)
+			var re *process.RemoteError
+			if !errors.As(err, &re) || !errors.Is(err, context.DeadlineExceeded) {
+				t.Fatalf("err = %v, want context.DeadlineExceeded from the task in its helper", err)
+			}
+			if after, err := call(t, p, pidFn, 0); err != nil || after != pid {
+				t.Fatalf("helper %d, then %d (%v): the task returned, its helper lives on", pid, after, err)
+			}
+		})
 	}
 }
 

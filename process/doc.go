@@ -102,10 +102,18 @@
 //
 // # Lifecycle
 //
-// New starts WithWorkers helpers (default runtime.NumCPU()).
+// A pool has WithWorkers helpers (default runtime.NumCPU()). New starts
+// one and returns without waiting for it; the others start as soon as
+// tasks wait that the helpers already starting will not take, or once the
+// first one is ready: helpers that start at the same time compete for the
+// CPU while each one loads and initialises its program, so a pool that
+// runs one task soon after New waits for one helper's start only.
 // WithMaxTasksPerChild replaces a helper after n tasks; WithInitializer runs
 // a registered function once in each helper. Shutdown drains (or, with
-// executor.CancelPending, cancels queued tasks); Stop kills the helpers.
+// executor.CancelPending, cancels queued tasks) and does not wait for a
+// helper that is still starting when nothing is queued: it kills it (unless
+// the pool has an initializer, which may be running there); Stop kills the
+// helpers.
 // Helpers never outlive the host, and neither do the processes their tasks
 // start: each helper leads its own process group and is started with a
 // parent-death signal (SIGTERM, delivered even when the host is killed with
@@ -140,6 +148,29 @@
 //
 // The package needs Linux (a parent-death signal, process groups, pipes on
 // file descriptors 3 and 4).
+//
+// # A dedicated helper binary
+//
+// By default a helper is the host program itself, so each helper loads and
+// initialises all of it (every imported package's init runs again) before
+// it serves: a large program starts its helpers slowly. WithHelper starts
+// another binary instead, one that contains only the registrations:
+//
+//   - register the functions in a package of their own that imports
+//     package process and what the functions need, nothing of the host;
+//   - build a helper whose main is process.Serve(thatpackage.Registry);
+//   - in the host, process.New(thatpackage.Registry,
+//     process.WithHelper(path)), with the path of the helper binary (ship
+//     it beside the host).
+//
+// At the handshake the host checks that the helper has each of its
+// functions with the same types; a helper that does not fails with
+// ErrHandshake and the pool is broken. examples/lean-helper does all this
+// (its test builds the helper and checks that it links none of the host's
+// dependencies). What package process imports comes along into every
+// helper (go version -m lists what a binary links); bench/cmd/startupprobe
+// in the bench module shows where a helper's start goes, part by part (its
+// -helper and -lean flags measure a dedicated binary).
 //
 // # Other remote executors
 //

@@ -140,7 +140,7 @@ func readStarted(ctx context.Context, t *testing.T, path string) int {
 			return
 		}
 		defer f.Close()
-		line, _ := bufio.NewReader(f).ReadString('\n')
+		line, _ := bufio.NewReader(f).ReadString('\n') // what was written, if anything
 		got <- line
 	}()
 	select {
@@ -511,7 +511,7 @@ func (g startGate) nextOr(ctx context.Context, t *testing.T, stop <-chan struct{
 				got <- -1
 				return
 			}
-			line, _ := bufio.NewReader(f).ReadString('\n')
+			line, _ := bufio.NewReader(f).ReadString('\n') // "" if the writer closed it first
 			f.Close()
 			if line == "" {
 				select {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log"
 
 	"github.com/gofutures/gofutures/executor"
 	"github.com/gofutures/gofutures/process"
@@ -64,7 +65,10 @@ func ExampleRegistry_RegisterError() {
 	}
 	defer pool.Shutdown(ctx)
 
-	f, _ := executor.Call(ctx, pool, sqrt, -1)
+	f, err := executor.Call(ctx, pool, sqrt, -1)
+	if err != nil {
+		log.Fatal(err)
+	}
 	_, err = f.Result(ctx)
 	var re *process.RemoteError
 	fmt.Println(errors.Is(err, errNegative), errors.As(err, &re), re.Type)

@@ -270,7 +270,7 @@ func TestBroken(t *testing.T) {
 		brokenPool(t, `missing functions ["any" "block"`, process.WithHelper(self), process.WithEnv("PROCESS_TEST_MODE=other"))
 	})
 	t.Run("stale protocol", func(t *testing.T) {
-		brokenPool(t, "speaks protocol version 99, this program 3: rebuild the helper", process.WithHelper(self), process.WithEnv("PROCESS_TEST_MODE=stale"))
+		brokenPool(t, "speaks protocol version 99, this program 4: rebuild the helper", process.WithHelper(self), process.WithEnv("PROCESS_TEST_MODE=stale"))
 	})
 	t.Run("initializer fails", func(t *testing.T) {
 		brokenPool(t, "init refused", process.WithInitializer(initFn, "fail"))
@@ -400,7 +400,10 @@ func TestShutdownAndStop(t *testing.T) {
 		ctx := ctxT(t)
 		var fs []*future.Future[time.Duration]
 		for range 3 {
-			f, _ := executor.Call(ctx, p, sleepFn, 20*time.Millisecond)
+			f, err := executor.Call(ctx, p, sleepFn, 20*time.Millisecond)
+			if err != nil {
+				t.Fatal(err)
+			}
 			fs = append(fs, f)
 		}
 		if err := p.Shutdown(ctx); err != nil {
@@ -424,7 +427,10 @@ func TestShutdownAndStop(t *testing.T) {
 		running, _ := startBlocked(t, p)
 		var queued []*future.Future[int]
 		for i := range 5 {
-			f, _ := executor.Call(ctx, p, incFn, i)
+			f, err := executor.Call(ctx, p, incFn, i)
+			if err != nil {
+				t.Fatal(err)
+			}
 			queued = append(queued, f)
 		}
 		short, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
@@ -448,7 +454,10 @@ func TestShutdownAndStop(t *testing.T) {
 		p := newPool(t, process.WithWorkers(1), process.WithMaxInFlight(1))
 		ctx := ctxT(t)
 		running, _ := startBlocked(t, p)
-		queued, _ := executor.Call(ctx, p, incFn, 1)
+		queued, err := executor.Call(ctx, p, incFn, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
 		if err := p.Stop(ctx); err != nil {
 			t.Fatal(err)
 		}

@@ -155,8 +155,14 @@ func TestSingleMessage(t *testing.T) {
 	}
 	var m []map[string]int
 	rc := &remote[[]string, map[string]int]{name: "words", chunk: true, args: [][]string{{"a", "b", "a"}, nil}, res: &m}
-	call, _ = EncodeCall(rc)
-	rep, _ = fuzzReg.ServeCall(ctx, call)
+	call, err = EncodeCall(rc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err = fuzzReg.ServeCall(ctx, call)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := fuzzReg.DecodeReply(rep, rc); err != nil || len(m) != 2 || m[0]["a"] != 2 {
 		t.Fatalf("m = %v, %v", m, err)
 	}

@@ -144,12 +144,11 @@ func serveMain(reg *Registry, opts []ServeOption) int {
 // nil when the host closes the stream (once every reply is written).
 func serveStream(ctx context.Context, reg *Registry, restorer executor.Restorer, in io.Reader, out *os.File, journal []byte) error {
 	var hb bytes.Buffer
-	if err := wire.AppendHello(&hb, wire.Hello{Pid: os.Getpid(), Funcs: reg.sigs()}); err != nil {
-		return err
-	}
+	wire.AppendHello(&hb, wire.Hello{Pid: os.Getpid(), Funcs: reg.sigs()})
 	if _, err := out.Write(hb.Bytes()); err != nil {
 		return fmt.Errorf("writing hello: %w", err)
 	}
+	go reg.warm() // while the host reads the hello
 	ob := newOutbox(out, journal, int64(hb.Len()))
 	defer ob.close()
 	rd := wire.NewReader(in, 64<<10)
@@ -244,15 +243,12 @@ type inbox struct {
 	mu      sync.Mutex
 	cond    sync.Cond
 	calls   ring.Ring[inFrame]
-	end     error                   // why the reader stopped (io.EOF: the host closed)
-	cancels map[uint64]struct{}     // calls not yet taken whose ctx ended
-	taken   uint64                  // id of the last call taken
-	running uint64                  // id of the call running, 0 if none
-	cancel  context.CancelCauseFunc // its ctx's, if it can be cancelled
-	free    [][]byte                // bodies to reuse
-	// deadline: the running call has the caller's deadline (its ctx ends
-	// by its own timer then).
-	deadline bool
+	end     error               // why the reader stopped (io.EOF: the host closed)
+	cancels map[uint64]struct{} // calls not yet taken whose ctx ended
+	taken   uint64              // id of the last call taken
+	running uint64              // id of the call running, 0 if none
+	ctx     *callCtx            // its ctx, if it can end
+	free    [][]byte            // bodies to reuse
 }
 
 type inFrame struct {
@@ -306,11 +302,10 @@ func (ib *inbox) cancelCall(c wire.Cancel) {
 	defer ib.mu.Unlock()
 	switch {
 	case c.ID == ib.running:
-		// The host's deadline is the call's own here: its timer ends
-		// the ctx with context.DeadlineExceeded as ctx.Err(), which a
-		// cancel would make context.Canceled.
-		if ib.cancel != nil && !(c.Deadline && ib.deadline) {
-			ib.cancel(cause)
+		// A deadline the host saw pass ends the ctx as its own timer
+		// would, whichever comes first.
+		if ib.ctx != nil {
+			ib.ctx.end(cause)
 		}
 	case c.ID > ib.taken: // not taken yet: it will not run
 		ib.cancels[c.ID] = struct{}{}
@@ -352,11 +347,11 @@ func (ib *inbox) done(body []byte) {
 	ib.mu.Unlock()
 }
 
-// take marks call c as taken and returns the ctx to run it with: the
-// caller's deadline (or, without one, the task timeout from now), cancelled
-// by a cancel frame. cancelled reports a cancel frame that came before; then
-// the call must not run. Once it returned, the caller calls ib.finished and
-// release, if not nil, which ends the call's ctx.
+// take marks call c as taken and returns the ctx to run it with (a
+// *callCtx): the caller's deadline (or, without one, the task timeout from
+// now), ended by a cancel frame. cancelled reports a cancel frame that came
+// before; then the call must not run. Once it returned, the caller calls
+// ib.finished and release, if not nil, which ends the call's ctx.
 func (ib *inbox) take(base context.Context, c wire.Call, timeout time.Duration) (ctx context.Context, cancelled bool, release func()) {
 	ib.mu.Lock()
 	defer ib.mu.Unlock()
@@ -365,30 +360,24 @@ func (ib *inbox) take(base context.Context, c wire.Call, timeout time.Duration) 
 		delete(ib.cancels, c.ID)
 		return base, true, nil
 	}
-	deadline := c.Deadline
-	if deadline == 0 && timeout > 0 {
-		deadline = time.Now().Add(timeout).UnixNano()
+	var deadline time.Time
+	switch {
+	case c.Deadline != 0:
+		deadline = time.Unix(0, c.Deadline)
+	case timeout > 0:
+		deadline = time.Now().Add(timeout)
 	}
-	if !c.Cancellable && deadline == 0 {
-		ib.running, ib.cancel = c.ID, nil
+	if !c.Cancellable && deadline.IsZero() {
+		ib.running, ib.ctx = c.ID, nil
 		return base, false, nil
 	}
-	ctx, cancel := context.WithCancelCause(base)
-	stop := func() {}
-	if deadline != 0 {
-		var cancelD context.CancelFunc
-		ctx, cancelD = context.WithDeadline(ctx, time.Unix(0, deadline))
-		stop = cancelD
-	}
-	ib.running, ib.cancel, ib.deadline = c.ID, cancel, c.Deadline != 0
-	return ctx, false, func() {
-		stop()
-		cancel(nil)
-	}
+	cc := newCallCtx(base, deadline)
+	ib.running, ib.ctx = c.ID, cc
+	return cc, false, func() { cc.end(context.Canceled) }
 }
 
 func (ib *inbox) finished() {
 	ib.mu.Lock()
-	ib.running, ib.cancel = 0, nil
+	ib.running, ib.ctx = 0, nil
 	ib.mu.Unlock()
 }

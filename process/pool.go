@@ -48,10 +48,12 @@ type Pool struct {
 	workers    []*worker // alive or starting
 	nextWorker int
 	closed     bool          // Shutdown, Stop, or broken
+	closing    chan struct{} // closed when closed is set: see Closing
 	stopped    bool          // Stop
 	broken     error         // wraps executor.ErrBroken
 	startFails int           // helpers in a row that failed to start
 	startKills int           // helpers in a row killed from outside before their handshake
+	grown      bool          // all WithWorkers helpers have been started (growLocked)
 	backoff    time.Duration // delay before replacing a helper that died young
 	stopCh     chan struct{} // closed by Stop
 	// testCancelsSent, set before the pool is used (export_test.go), is
@@ -71,8 +73,11 @@ var _ executor.Executor = (*Pool)(nil)
 
 // New starts a pool of helper processes running the functions of reg and
 // returns it without waiting for the helpers to be ready (tasks wait in the
-// queue meanwhile). By default each helper is this program itself, started
-// again: its main must call ServeIfHelper(reg) first. New fails if an option
+// queue meanwhile). It starts one helper; the others, up to WithWorkers,
+// start as tasks wait that the helpers still starting will not take, or
+// all at once when the first one is ready. By default each helper is this
+// program itself, started again: its main must call ServeIfHelper(reg)
+// first. New fails if an option
 // is invalid, the helper binary cannot be found, or the initializer is not
 // in reg, and it refuses to run in a process that a Pool started as its
 // helper whose main did not call ServeIfHelper first (each such helper would
@@ -102,13 +107,11 @@ func New(reg *Registry, opts ...Option) (*Pool, error) {
 	if cfg.init != nil && reg.lookup(cfg.init.name) == nil {
 		return nil, fmt.Errorf("process: initializer %q: %w", cfg.init.name, ErrNotRegistered)
 	}
-	p := &Pool{cfg: cfg, reg: reg, path: path, allDone: make(chan struct{}), stopCh: make(chan struct{})}
+	p := &Pool{cfg: cfg, reg: reg, path: path, allDone: make(chan struct{}), stopCh: make(chan struct{}), closing: make(chan struct{})}
 	p.log = cfg.logger.With(zap.String("executor", cfg.name))
 	p.sp = spawn.New()
 	p.mu.Lock()
-	for range cfg.workers {
-		p.spawnLocked(0)
-	}
+	p.spawnLocked(0) // and the others as tasks wait for them, or once it is ready (growLocked)
 	p.mu.Unlock()
 	return p, nil
 }
@@ -171,6 +174,9 @@ func (p *Pool) Schedule(ctx context.Context, t executor.Task) error {
 		j.stop = context.AfterFunc(ctx, func() { p.ctxEnded(j) })
 	}
 	p.queue.Push(j)
+	if !p.grown {
+		p.growLocked(false)
+	}
 	p.wakeLocked()
 	p.mu.Unlock()
 	p.cfg.hooks.OnSubmitted()
@@ -227,6 +233,33 @@ func (p *Pool) spawnLocked(delay time.Duration) {
 	go w.run(delay)
 }
 
+// growLocked starts the helpers New has not started yet: all of them
+// (full, once the first helper is ready), or as many as there are queued
+// tasks that the helpers still starting will not take. Helpers that boot
+// at the same time slow each other down (each one loads and initialises
+// the whole program), so a pool that has one task to run starts one
+// helper first. Once the pool has started all its helpers (grown), a
+// helper that is gone is replaced by gone, as before.
+func (p *Pool) growLocked(full bool) {
+	if p.closed || p.grown {
+		return
+	}
+	alive, starting := 0, 0 // a dead worker leaves p.workers a little later (gone)
+	for _, w := range p.workers {
+		if !w.dead {
+			alive++
+			if !w.ready {
+				starting++
+			}
+		}
+	}
+	for ; alive < p.cfg.workers && (full || p.queue.Len() > starting); alive++ {
+		p.spawnLocked(0)
+		starting++
+	}
+	p.grown = alive >= p.cfg.workers
+}
+
 // needWorkerLocked reports whether a worker that is gone should be replaced.
 func (p *Pool) needWorkerLocked() bool {
 	return !p.stopped && p.broken == nil && (!p.closed || p.queue.Len() > 0)
@@ -241,13 +274,28 @@ func (p *Pool) removeLocked(w *worker) {
 	}
 }
 
+// closeLocked makes the pool refuse new tasks.
+func (p *Pool) closeLocked() {
+	if !p.closed {
+		p.closed = true
+		close(p.closing)
+	}
+}
+
+// Closing returns a channel that is closed when Shutdown or Stop is first
+// called, or the pool breaks: from then on it accepts no task. A task
+// waiting for its next attempt under a retry policy (executor.NewRetry)
+// fails then at once, with a *executor.RetryError that wraps the pool's
+// refusal and the last attempt's error.
+func (p *Pool) Closing() <-chan struct{} { return p.closing }
+
 // breakLocked breaks the pool with cause and returns the queued jobs to fail.
 func (p *Pool) breakLocked(cause error) []*job {
 	if p.broken != nil {
 		return nil
 	}
 	p.broken = fmt.Errorf("%w: %w", executor.ErrBroken, cause)
-	p.closed = true
+	p.closeLocked()
 	for _, w := range p.workers {
 		w.wakeLocked()
 	}
@@ -307,7 +355,10 @@ func (p *Pool) since(j *job) time.Duration {
 // cancelled instead; a task already sent ahead to a helper counts as
 // started, as in Python, whose call queue holds a task more than there are
 // workers); then the helpers are told to exit, and Shutdown waits for them,
-// until ctx ends (the shutdown goes on). Idempotent.
+// until ctx ends (the shutdown goes on). A helper still starting when
+// nothing is queued is killed instead of waited for (it has run nothing),
+// unless the pool has an initializer (WithInitializer), which may be running
+// there. Idempotent.
 func (p *Pool) Shutdown(ctx context.Context, opts ...executor.ShutdownOption) error {
 	if ctx == nil {
 		panic("process: nil Context")
@@ -316,7 +367,7 @@ func (p *Pool) Shutdown(ctx context.Context, opts ...executor.ShutdownOption) er
 	var cancelled []*job
 	p.mu.Lock()
 	first := !p.closed
-	p.closed = true
+	p.closeLocked()
 	if sc.CancelPending {
 		var keep []*job
 		for _, j := range p.drainLocked() {
@@ -362,7 +413,8 @@ func (p *Pool) Stop(ctx context.Context) error {
 	if first {
 		close(p.stopCh)
 	}
-	p.closed, p.stopped = true, true
+	p.closeLocked()
+	p.stopped = true
 	queued := p.drainLocked()
 	workers := append([]*worker(nil), p.workers...)
 	p.checkDoneLocked()

@@ -106,13 +106,19 @@ func TestChunk(t *testing.T) {
 		}
 	}
 	// all good: Errs is nil
-	f2, _ := executor.CallChunk(ctx, p, incFn, []int{1, 2, 3})
+	f2, err := executor.CallChunk(ctx, p, incFn, []int{1, 2, 3})
+	if err != nil {
+		t.Fatal(err)
+	}
 	c2, err := f2.Result(ctx)
 	if err != nil || c2.Errs != nil || !slices.Equal(c2.Values, []int{2, 3, 4}) {
 		t.Fatalf("chunk = %+v, %v", c2, err)
 	}
 	// empty chunk
-	f3, _ := executor.CallChunk(ctx, p, incFn, nil)
+	f3, err := executor.CallChunk(ctx, p, incFn, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if c3, err := f3.Result(ctx); err != nil || c3.Len() != 0 {
 		t.Fatalf("empty chunk = %+v, %v", c3, err)
 	}
@@ -230,7 +236,10 @@ func TestRunCall(t *testing.T) {
 			fn = failFn
 		}
 		c := &capture{}
-		f, _ := executor.Call(ctx, c, fn, tc.arg)
+		f, err := executor.Call(ctx, c, fn, tc.arg)
+		if err != nil {
+			t.Fatal(err)
+		}
 		call, err := process.EncodeCall(c.t.Remote())
 		if err != nil {
 			t.Fatal(err)
@@ -254,5 +263,33 @@ func TestRunCall(t *testing.T) {
 		if strings.Contains(n, "ServeCall") {
 			t.Fatal("Names lists the built-in function")
 		}
+	}
+}
+
+// Shutdown with nothing queued does not wait for a helper that is still
+// starting: it kills it (it never ran anything), reports it as stopped by
+// the shutdown, and the pool is not broken for it. A helper held before it
+// serves (at the gate) shows it: Shutdown returns although it never comes
+// through.
+func TestShutdownDiscardsStartingHelper(t *testing.T) {
+	g, opts := newStartGate(t)
+	reasons := make(chan executor.WorkerExit, 4)
+	opts = append(opts, process.WithWorkers(1), process.WithStartTimeout(time.Hour), process.WithHooks(&executor.Hooks{
+		WorkerStopped: func(r executor.WorkerExit) { reasons <- r },
+	}))
+	p := newPool(t, opts...)
+	ctx := ctxT(t)
+	pid := g.next(ctx, t)
+	if err := p.Shutdown(ctx); err != nil {
+		t.Fatalf("Shutdown: %v", err)
+	}
+	if r := <-reasons; r != executor.ExitShutdown {
+		t.Fatalf("WorkerStopped(%s), want shutdown", r)
+	}
+	if !waitExit(t, pid, 20*time.Second) {
+		t.Fatalf("helper %d still alive", pid)
+	}
+	if _, err := executor.Call(ctx, p, incFn, 1); !errors.Is(err, executor.ErrShutdown) || errors.Is(err, executor.ErrBroken) {
+		t.Fatalf("Call after Shutdown: %v, want ErrShutdown", err)
 	}
 }

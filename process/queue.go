@@ -66,7 +66,11 @@ func (p *Pool) ctxEnded(j *job) {
 		return
 	}
 	j.ctxDone = true
-	w.cancels = append(w.cancels, wire.Cancel{ID: j.id, Deadline: errors.Is(cause, context.DeadlineExceeded)})
+	// A ctx past its deadline ends the call's ctx in the helper with
+	// context.DeadlineExceeded, even if its cause is another error
+	// (context.WithDeadlineCause), as its own timer there would.
+	deadline := errors.Is(j.ctx.Err(), context.DeadlineExceeded) || errors.Is(cause, context.DeadlineExceeded)
+	w.cancels = append(w.cancels, wire.Cancel{ID: j.id, Deadline: deadline})
 	w.wakeLocked()
 	p.mu.Unlock()
 	time.AfterFunc(p.cfg.cancelGrace, func() { w.graceOver(j) })

@@ -122,8 +122,13 @@ func (w *worker) readLoop() error {
 		return err
 	}
 	p.mu.Lock()
+	if w.discarded { // killed at shutdown: its stream ends now
+		p.mu.Unlock()
+		return io.EOF
+	}
 	w.ready = true
 	p.startFails, p.startKills = 0, 0
+	p.growLocked(true)
 	w.wakeLocked()
 	p.mu.Unlock()
 	close(w.readyCh)

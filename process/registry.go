@@ -44,6 +44,8 @@ type sentinel struct {
 // entry is the untyped view of a *Func.
 type entry interface {
 	sig() wire.FuncSig
+	// types returns the argument and result types.
+	types() (arg, result reflect.Type)
 	// accepts reports whether r's argument and result types are the function's.
 	accepts(r executor.Remote) bool
 	// decodeArgs decodes A, or []A for a chunk.
@@ -124,7 +126,9 @@ var (
 // empty, too long or taken, it returns an error. Call it at package level (see
 // MustRegister) so that helper processes register the same functions. The
 // option Idempotent lets retry policies run the function again after its
-// worker died.
+// worker died. In a helper process, Register leaves the check of the types
+// to the host, which registers the same functions (the helper runs it after
+// its handshake has begun).
 func Register[A, R any](reg *Registry, name string, fn func(context.Context, A) (R, error), opts ...RegisterOption) (*Func[A, R], error) {
 	if fn == nil {
 		return nil, fmt.Errorf("process: Register %q: nil function", name)
@@ -132,7 +136,13 @@ func Register[A, R any](reg *Registry, name string, fn func(context.Context, A) 
 	if name == "" || len(name) > wire.MaxNameLen {
 		return nil, fmt.Errorf("process: Register: bad function name %q", name)
 	}
+	// A helper leaves the check to its host, which registers the same
+	// functions and fails first: in a helper it runs later, off the
+	// critical path of its start (Registry.warm).
 	for _, t := range []reflect.Type{reflect.TypeFor[A](), reflect.TypeFor[R]()} {
+		if startedAsHelper() {
+			break
+		}
 		if err := checkGob(t); err != nil {
 			return nil, fmt.Errorf("process: Register %q: %w", name, err)
 		}
@@ -178,6 +188,24 @@ func checkGob(t reflect.Type) error {
 		}
 	}
 	return nil
+}
+
+// warm runs, in a helper, the check that Register leaves to the host
+// there (checkGob of every function's types): it compiles gob's encoders
+// for those types, which the helper's first reply would otherwise wait for.
+// The helper runs it on a goroutine of its own once its hello is sent,
+// while the host answers. A failure or a panic (in a GobEncode method) is
+// ignored: the same check passed in the host.
+func (reg *Registry) warm() {
+	for _, e := range *reg.funcs.Load() {
+		a, r := e.types()
+		for _, t := range []reflect.Type{a, r} {
+			func() {
+				defer func() { _ = recover() }()
+				_ = checkGob(t)
+			}()
+		}
+	}
 }
 
 // RegisterError makes err keep its identity across the process boundary: an
@@ -259,6 +287,10 @@ func (f *Func[A, R]) Idempotent() bool { return f.idem }
 // Call runs the function in this process, in the calling goroutine
 // (executor.Func). It does not recover panics.
 func (f *Func[A, R]) Call(ctx context.Context, arg A) (R, error) { return f.fn(ctx, arg) }
+
+func (f *Func[A, R]) types() (reflect.Type, reflect.Type) {
+	return reflect.TypeFor[A](), reflect.TypeFor[R]()
+}
 
 func (f *Func[A, R]) sig() wire.FuncSig {
 	return wire.FuncSig{Name: f.name, Arg: reflect.TypeFor[A]().String(), Result: reflect.TypeFor[R]().String()}

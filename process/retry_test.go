@@ -188,3 +188,34 @@ func TestRetryRemotePermanent(t *testing.T) {
 		t.Fatalf("a permanent error was retried: %v", err)
 	}
 }
+
+// Shutdown during a backoff ends it at once: the task fails with a
+// RetryError wrapping the refusal and the last error, instead of waiting
+// an hour; the function ran once.
+func TestRetryShutdownEndsBackoff(t *testing.T) {
+	retried := make(chan struct{}, 1)
+	p := newPool(t, process.WithWorkers(1), process.WithHooks(&executor.Hooks{Retried: func(time.Duration) { retried <- struct{}{} }}))
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	log := newLog(t)
+	f, err := executor.Call(ctx, p, failTwiceFn, log, executor.NewRetry(3, executor.RetryBackoff(time.Hour, time.Hour)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-retried: // the first attempt failed: in the backoff now
+	case <-ctx.Done():
+		t.Fatal("no retry")
+	}
+	if err := p.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	err = f.Err(ctx)
+	var re *executor.RetryError
+	if !errors.As(err, &re) || re.Attempts != 1 || !errors.Is(err, executor.ErrShutdown) {
+		t.Fatalf("err = %v, want a RetryError after 1 attempt wrapping ErrShutdown", err)
+	}
+	if got := lines(t, log); got != 1 {
+		t.Fatalf("ran %d times, want 1", got)
+	}
+}

@@ -75,6 +75,7 @@ type worker struct {
 	retiring      bool                // p.mu: ran its maximum number of tasks
 	reaped        bool                // p.mu: never signal pid again
 	startTimedOut bool                // p.mu: killed for not starting in time
+	discarded     bool                // p.mu: killed before it was ready, at shutdown, as no task needs it
 	resetStream   bool                // p.mu: the writer starts a new gob stream (the helper skips calls until then)
 	askPeerReset  bool                // p.mu: the writer asks the helper for a new reply stream
 	cancels       []wire.Cancel       // p.mu: cancel frames for the writer to send
@@ -117,6 +118,26 @@ func (w *worker) wakeLocked() {
 	select {
 	case w.wake <- struct{}{}:
 	default:
+	}
+}
+
+// discardIfUnneeded kills a helper that is still starting when the pool is
+// shut down with nothing queued: no task needs it, and Shutdown need not
+// wait for it to start in order to tell it to exit. A helper with an
+// initializer is left to start (the initializer may be running).
+func (w *worker) discardIfUnneeded() {
+	p := w.p
+	p.mu.Lock()
+	discard := p.closed && !p.stopped && p.queue.Len() == 0 && p.cfg.init == nil && !w.ready && !w.dead
+	if discard {
+		w.discarded = true
+		if w.reason == "" {
+			w.reason = executor.ExitShutdown
+		}
+	}
+	p.mu.Unlock()
+	if discard {
+		w.kill(executor.ExitShutdown)
 	}
 }
 
@@ -280,8 +301,12 @@ func (w *worker) teardown(readErr error) {
 		werr.Err = readErr
 	}
 	p.mu.Lock()
-	ready, timedOut := w.ready, w.startTimedOut
+	ready, timedOut, discarded := w.ready, w.startTimedOut, w.discarded
 	p.mu.Unlock()
+	if discarded { // it never ran anything: not a failure
+		w.gone(nil, false, false, nil)
+		return
+	}
 	if !ready {
 		cause, killed := readErr, false
 		switch {

@@ -17,10 +17,7 @@ func (w *worker) writeLoop() {
 	defer close(w.writerDone)
 	p := w.p
 	fe := newFrameEncoder(p.cfg.maxFrame)
-	if err := wire.AppendHello(&fe.buf, wire.Hello{Pid: os.Getpid(), MaxFrame: p.cfg.maxFrame, TaskTimeout: p.cfg.taskTimeout}); err != nil {
-		w.kill(executor.ExitCrashed)
-		return
-	}
+	wire.AppendHello(&fe.buf, wire.Hello{Pid: os.Getpid(), MaxFrame: p.cfg.maxFrame, TaskTimeout: p.cfg.taskTimeout})
 	if p.cfg.init != nil {
 		if err := fe.addCall(0, p.cfg.init, nil); err != nil {
 			w.log.Error("cannot encode the initializer's argument", zap.Error(err))
@@ -32,10 +29,15 @@ func (w *worker) writeLoop() {
 		w.kill(executor.ExitCrashed)
 		return
 	}
-	select {
-	case <-w.readyCh:
-	case <-w.deadCh:
-		return
+	for ready := false; !ready; {
+		select {
+		case <-w.readyCh:
+			ready = true
+		case <-w.deadCh:
+			return
+		case <-w.wake:
+			w.discardIfUnneeded()
+		}
 	}
 	var batch, cancelled []*job
 	var cancels []wire.Cancel

@@ -3,14 +3,16 @@ package wire
 import (
 	"bytes"
 	"encoding/binary"
-	"encoding/gob"
 	"fmt"
+	"math"
 	"time"
 )
 
 // Version is the protocol version. Bump it on any change to the frames, the
 // hello, the headers or ErrorInfo.
-const Version = 3
+//
+// 4: the hello is binary (AppendHello), not gob.
+const Version = 4
 
 // Magic opens every hello body, so that a foreign program on the other end is
 // recognised before anything else is parsed.
@@ -40,19 +42,28 @@ func (e *VersionError) Error() string {
 	return fmt.Sprintf("protocol version %d, want %d", e.Got, e.Want)
 }
 
-// AppendHello appends a hello frame to b.
-func AppendHello(b *bytes.Buffer, h Hello) error {
+// AppendHello appends a hello frame to b. Its body is the magic, the
+// version, then varints (pid, max frame, task timeout in nanoseconds, the
+// number of functions) and, for each function, its name, argument and result
+// type as uvarint-prefixed strings: no gob, so that neither side compiles a
+// gob type before its first call.
+func AppendHello(b *bytes.Buffer, h Hello) {
 	start := Begin(b, KindHello)
 	b.Write(Magic[:])
-	var v [4]byte
-	binary.BigEndian.PutUint32(v[:], Version)
-	b.Write(v[:])
-	if err := gob.NewEncoder(b).Encode(&h); err != nil {
-		b.Truncate(start)
-		return err
+	var v []byte
+	v = binary.BigEndian.AppendUint32(v, Version)
+	v = binary.AppendVarint(v, int64(h.Pid))
+	v = binary.AppendVarint(v, int64(h.MaxFrame))
+	v = binary.AppendVarint(v, int64(h.TaskTimeout))
+	v = binary.AppendUvarint(v, uint64(len(h.Funcs)))
+	b.Write(v)
+	for _, f := range h.Funcs {
+		for _, s := range [...]string{f.Name, f.Arg, f.Result} {
+			b.Write(binary.AppendUvarint(v[:0], uint64(len(s))))
+			b.WriteString(s)
+		}
 	}
 	End(b, start)
-	return nil
 }
 
 // ParseHello parses the body of a hello frame: the magic, the version (a
@@ -64,17 +75,40 @@ func ParseHello(body []byte) (h Hello, err error) {
 	if v := binary.BigEndian.Uint32(body[len(Magic):]); v != Version {
 		return h, &VersionError{Got: v, Want: Version}
 	}
-	defer func() {
-		if v := recover(); v != nil {
-			err = fmt.Errorf("%w: bad hello: %v", ErrProtocol, v)
-		}
-	}()
-	r := bytes.NewReader(body[len(Magic)+4:])
-	if err := gob.NewDecoder(r).Decode(&h); err != nil {
-		return h, fmt.Errorf("%w: bad hello: %w", ErrProtocol, err)
+	b := body[len(Magic)+4:]
+	bad := func(what string) (Hello, error) {
+		return Hello{}, fmt.Errorf("%w: bad hello: %s", ErrProtocol, what)
 	}
-	if r.Len() != 0 {
-		return h, fmt.Errorf("%w: %d trailing bytes after hello", ErrProtocol, r.Len())
+	var ints [3]int64
+	for i := range ints {
+		x, n := binary.Varint(b)
+		if n <= 0 || x < 0 || x > math.MaxInt64>>1 {
+			return bad("bad number")
+		}
+		ints[i], b = x, b[n:]
+	}
+	h.Pid, h.MaxFrame, h.TaskTimeout = int(ints[0]), int(ints[1]), time.Duration(ints[2])
+	nf, n := binary.Uvarint(b)
+	if n <= 0 || nf > uint64(len(b)-n)/3 { // a function takes 3 bytes at least
+		return bad("bad number of functions")
+	}
+	b = b[n:]
+	if nf > 0 {
+		h.Funcs = make([]FuncSig, nf)
+	}
+	for i := range h.Funcs {
+		var s [3]string
+		for k := range s {
+			l, n := binary.Uvarint(b)
+			if n <= 0 || l > uint64(len(b)-n) {
+				return bad("bad string")
+			}
+			s[k], b = string(b[n:n+int(l)]), b[n+int(l):]
+		}
+		h.Funcs[i] = FuncSig{Name: s[0], Arg: s[1], Result: s[2]}
+	}
+	if len(b) != 0 {
+		return h, fmt.Errorf("%w: %d trailing bytes after hello", ErrProtocol, len(b))
 	}
 	if h.Pid <= 0 {
 		return h, fmt.Errorf("%w: bad pid %d in hello", ErrProtocol, h.Pid)

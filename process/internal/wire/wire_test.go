@@ -10,9 +10,8 @@ import (
 
 func TestFrames(t *testing.T) {
 	var b bytes.Buffer
-	if err := AppendHello(&b, Hello{Pid: 42, Funcs: []FuncSig{{"f", "int", "string"}}, MaxFrame: 1 << 20}); err != nil {
-		t.Fatal(err)
-	}
+	want := Hello{Pid: 42, Funcs: []FuncSig{{"f", "int", "string"}, {"g", "[]main.T", "map[string]int"}}, MaxFrame: 1 << 20, TaskTimeout: 3}
+	AppendHello(&b, want)
 	s := Begin(&b, KindCall)
 	b.Write(AppendCall(nil, Call{ID: 7, Chunk: true, Name: "inc"}))
 	b.WriteString("args")
@@ -28,7 +27,7 @@ func TestFrames(t *testing.T) {
 		t.Fatal(err)
 	}
 	h, err := ParseHello(body)
-	if err != nil || h.Pid != 42 || len(h.Funcs) != 1 || h.Funcs[0].Result != "string" || h.MaxFrame != 1<<20 {
+	if err != nil || !reflect.DeepEqual(h, want) {
 		t.Fatalf("hello = %+v, %v", h, err)
 	}
 	if !r.FrameBuffered() {
@@ -67,7 +66,7 @@ func TestLimits(t *testing.T) {
 		}
 	}
 	var b bytes.Buffer
-	_ = AppendHello(&b, Hello{Pid: 1})
+	AppendHello(&b, Hello{Pid: 1})
 	b.Bytes()[HeaderSize+len(Magic)+3] = 99 // version
 	_, err := ParseHello(b.Bytes()[HeaderSize:])
 	var ve *VersionError
@@ -77,6 +76,18 @@ func TestLimits(t *testing.T) {
 	if _, err := NewReader(bytes.NewReader([]byte("hello there, not a helper")), 100).NextHello(); !errors.Is(err, ErrProtocol) {
 		t.Fatalf("bad magic: %v", err)
 	}
+	// Every hello cut short, or with bytes after it, is refused.
+	b.Reset()
+	AppendHello(&b, Hello{Pid: 7, Funcs: []FuncSig{{"f", "int", "string"}}, MaxFrame: 1 << 20})
+	body := b.Bytes()[HeaderSize:]
+	for n := range len(body) {
+		if _, err := ParseHello(body[:n]); !errors.Is(err, ErrProtocol) {
+			t.Fatalf("hello cut to %d of %d bytes: %v", n, len(body), err)
+		}
+	}
+	if _, err := ParseHello(append(body, 0)); !errors.Is(err, ErrProtocol) {
+		t.Fatalf("hello with a trailing byte: %v", err)
+	}
 }
 
 // FuzzReader feeds arbitrary bytes to every parser of the other side's
@@ -84,7 +95,7 @@ func TestLimits(t *testing.T) {
 // the limit.
 func FuzzReader(f *testing.F) {
 	var b bytes.Buffer
-	_ = AppendHello(&b, Hello{Pid: 3, Funcs: []FuncSig{{"a", "int", "int"}}})
+	AppendHello(&b, Hello{Pid: 3, Funcs: []FuncSig{{"a", "int", "int"}}})
 	f.Add(b.Bytes())
 	s := Begin(&b, KindReply)
 	b.Write(AppendReply(nil, Reply{ID: 1, Status: StatusOK}))
