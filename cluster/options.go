@@ -331,7 +331,9 @@ func WithMaxAckPending(n int) ExecutorOption {
 // themselves, Workers reports their total concurrency (not counting
 // draining workers) instead. Default: the total concurrency of the worker
 // processes the executor starts, or runtime.NumCPU().
-func WithWorkersHint(n int) ExecutorOption { return executorOptionFunc(func(c *config) { c.workers = n }) }
+func WithWorkersHint(n int) ExecutorOption {
+	return executorOptionFunc(func(c *config) { c.workers = n })
+}
 
 // WithWorkerProcesses starts n worker processes of this program on this
 // machine; the program must call ServeIfWorker at the start of main. An
