@@ -1,7 +1,6 @@
 package cluster
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -13,44 +12,22 @@ import (
 	"time"
 
 	"github.com/gofutures/gofutures/executor"
+	"github.com/gofutures/gofutures/internal/runlog"
 	"github.com/gofutures/gofutures/process"
 )
 
-// appendRun appends a line to the file at path, one per execution, and
-// returns how many executions the file records.
-func appendRun(path string) (int, error) {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
-	if err != nil {
-		return 0, err
-	}
-	_, err = f.WriteString("ran\n")
-	f.Close()
-	if err != nil {
-		return 0, err
-	}
-	b, err := os.ReadFile(path)
-	return bytes.Count(b, []byte("\n")), err
-}
-
 func runsIn(t *testing.T, path string) int {
 	t.Helper()
-	b, err := os.ReadFile(path)
+	n, err := runlog.Count(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return bytes.Count(b, []byte("\n"))
+	return n
 }
-
-// transient says it is temporary, or a timeout, as net.Error does.
-type transient struct{ timeout bool }
-
-func (e transient) Error() string   { return "transient" }
-func (e transient) Temporary() bool { return !e.timeout }
-func (e transient) Timeout() bool   { return e.timeout }
 
 // crashFirst ends the worker process running it on its first execution.
 func crashFirst(_ context.Context, path string) (int, error) {
-	n, err := appendRun(path)
+	n, err := runlog.Append(path)
 	if err == nil && n == 1 {
 		os.Exit(3)
 	}
@@ -61,9 +38,9 @@ var (
 	// failTwice fails with a transient error (a timeout if the path ends
 	// in "timeout") on its first two executions.
 	failTwice = process.MustRegister(testReg, "failTwice", func(_ context.Context, path string) (int, error) {
-		n, err := appendRun(path)
+		n, err := runlog.Append(path)
 		if err == nil && n <= 2 {
-			err = fmt.Errorf("attempt %d: %w", n, transient{timeout: strings.HasSuffix(path, "timeout")})
+			err = fmt.Errorf("attempt %d: %w", n, runlog.Temporary{IsTimeout: strings.HasSuffix(path, "timeout")})
 		}
 		return n, err
 	})

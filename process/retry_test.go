@@ -1,7 +1,6 @@
 package process_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -12,31 +11,19 @@ import (
 	"time"
 
 	"github.com/gofutures/gofutures/executor"
+	"github.com/gofutures/gofutures/internal/runlog"
 	"github.com/gofutures/gofutures/process"
 )
 
-// crashOnce appends a line to the file at path (one per execution), and
-// kills its own helper on the first execution.
+// crashOnce records each execution (runlog), and kills its own helper on
+// the first.
 func crashOnce(_ context.Context, path string) (int, error) {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
-	if err != nil {
-		return 0, err
-	}
-	_, err = f.WriteString("ran\n")
-	f.Close()
-	if err != nil {
-		return 0, err
-	}
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return 0, err
-	}
-	n := bytes.Count(b, []byte("\n"))
-	if n == 1 {
+	n, err := runlog.Append(path)
+	if err == nil && n == 1 {
 		_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
 		select {}
 	}
-	return n, nil
+	return n, err
 }
 
 var (
@@ -46,11 +33,11 @@ var (
 
 func lines(t *testing.T, path string) int {
 	t.Helper()
-	b, err := os.ReadFile(path)
+	n, err := runlog.Count(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return bytes.Count(b, []byte("\n"))
+	return n
 }
 
 // A helper killed under an idempotent function is retried, and the call
@@ -92,35 +79,15 @@ func TestRetryAfterWorkerDied(t *testing.T) {
 	}
 }
 
-// transientErr says it is temporary, or a timeout, as net.Error does.
-type transientErr struct{ timeout bool }
-
-func (e transientErr) Error() string   { return "transient" }
-func (e transientErr) Temporary() bool { return !e.timeout }
-func (e transientErr) Timeout() bool   { return e.timeout }
-
-// failTwice appends a line to the file (one per execution) and fails with a
-// transientErr on the first two executions (a timeout if the path ends in
-// "timeout"), wrapped, so that the flags are found in the chain.
+// failTwice records each execution (runlog) and fails with a transient
+// error on the first two (a timeout if the path ends in "timeout"),
+// wrapped, so that the flags are found in the chain.
 func failTwice(_ context.Context, path string) (int, error) {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
-	if err != nil {
-		return 0, err
+	n, err := runlog.Append(path)
+	if err == nil && n <= 2 {
+		err = fmt.Errorf("attempt %d: %w", n, runlog.Temporary{IsTimeout: strings.HasSuffix(path, "timeout")})
 	}
-	_, err = f.WriteString("ran\n")
-	f.Close()
-	if err != nil {
-		return 0, err
-	}
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return 0, err
-	}
-	n := bytes.Count(b, []byte("\n"))
-	if n <= 2 {
-		return 0, fmt.Errorf("attempt %d: %w", n, transientErr{timeout: strings.HasSuffix(path, "timeout")})
-	}
-	return n, nil
+	return n, err
 }
 
 var failTwiceFn = process.MustRegister(reg, "failTwice", failTwice)
