@@ -75,6 +75,27 @@ func (c *collector) waitFor(ok func(sdktrace.ReadOnlySpan) bool) sdktrace.ReadOn
 	}
 }
 
+// waitCount blocks until n spans named name have ended. A task's span ends
+// just after its future completes (the wrapper ends it when the task's Run
+// returns), so a caller that saw every future done may not see every span
+// yet.
+func (c *collector) waitCount(name string, n int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for {
+		k := 0
+		for _, s := range c.spans {
+			if s.Name() == name {
+				k++
+			}
+		}
+		if k >= n {
+			return
+		}
+		c.cond.Wait()
+	}
+}
+
 func (c *collector) all() []sdktrace.ReadOnlySpan {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -245,6 +266,7 @@ func TestPoolCall(t *testing.T) {
 				t.Fatal(res, err)
 			}
 			call := col.wait("pool.Map otel.inside")
+			col.waitCount("gofutures.task otel.inside", 2)
 			chunks := map[string]bool{} // span id of each chunk's span
 			for _, s := range col.all() {
 				if s.Name() != "gofutures.task otel.inside" {
