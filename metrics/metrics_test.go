@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/gofutures/gofutures/executor"
@@ -510,52 +511,52 @@ func TestConcurrentScrape(t *testing.T) {
 // TestTimingSample checks that with the default options a fast burst of
 // tasks is timed only in part, down to one in 256, while the counters stay
 // exact.
+// TestTimingSample runs in a synctest bubble: its clock stands still while
+// the test schedules, so the arrivals are as fast as can be, however slow
+// the machine (or -race) makes scheduling, and GoPool samples every time.
 func TestTimingSample(t *testing.T) {
-	ctx := context.Background()
-	reg := prometheus.NewRegistry()
-	m, err := metrics.New(reg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := m.Hooks("x").TimeEvery; got != 256 {
-		t.Fatalf("TimeEvery = %d, want 256", got)
-	}
-	p := newPool(t, m, "x", 2)
-	// Bare tasks scheduled while the workers wait at a gate: scheduling
-	// takes well under the 5µs per task at which GoPool starts sampling.
-	const n = 2000
-	gate := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Add(n)
-	tasks := make([]*bareTask, n)
-	for i := range tasks {
-		tasks[i] = &bareTask{gate: gate, wg: &wg}
-	}
-	start := time.Now()
-	for _, task := range tasks {
-		if err := p.Schedule(ctx, task); err != nil {
+	synctest.Test(t, func(t *testing.T) {
+		ctx := context.Background()
+		reg := prometheus.NewRegistry()
+		m, err := metrics.New(reg)
+		if err != nil {
 			t.Fatal(err)
 		}
-	}
-	perTask := time.Since(start) / n
-	close(gate)
-	wg.Wait()
-	if err := p.Shutdown(ctx); err != nil {
-		t.Fatal(err)
-	}
-	compare(t, m, counts{
-		submitted: n, starts: 2,
-		finished: map[string]int{"ok": n},
-		stops:    map[string]int{"shutdown": 2},
-	}.exposition("x"))
-	if perTask > 4*time.Microsecond {
-		t.Skipf("scheduling took %v per task: too slow for GoPool to sample", perTask)
-	}
-	for _, h := range []string{"gofutures_executor_task_queue_wait_seconds", "gofutures_executor_task_run_seconds"} {
-		if got := histCount(t, reg, h, "x"); got < n/256 || got > n/2 {
-			t.Errorf("%s count = %d, want between %d and %d (scheduling took %v per task)", h, got, n/256, n/2, perTask)
+		if got := m.Hooks("x").TimeEvery; got != 256 {
+			t.Fatalf("TimeEvery = %d, want 256", got)
 		}
-	}
+		p := newPool(t, m, "x", 2)
+		// Bare tasks scheduled while the workers wait at a gate, at no
+		// time apart: GoPool samples below 5µs per task.
+		const n = 2000
+		gate := make(chan struct{})
+		var wg sync.WaitGroup
+		wg.Add(n)
+		tasks := make([]*bareTask, n)
+		for i := range tasks {
+			tasks[i] = &bareTask{gate: gate, wg: &wg}
+		}
+		for _, task := range tasks {
+			if err := p.Schedule(ctx, task); err != nil {
+				t.Fatal(err)
+			}
+		}
+		close(gate)
+		wg.Wait()
+		if err := p.Shutdown(ctx); err != nil {
+			t.Fatal(err)
+		}
+		compare(t, m, counts{
+			submitted: n, starts: 2,
+			finished: map[string]int{"ok": n},
+			stops:    map[string]int{"shutdown": 2},
+		}.exposition("x"))
+		for _, h := range []string{"gofutures_executor_task_queue_wait_seconds", "gofutures_executor_task_run_seconds"} {
+			if got := histCount(t, reg, h, "x"); got < n/256 || got > n/2 {
+				t.Errorf("%s count = %d, want between %d and %d", h, got, n/256, n/2)
+			}
+		}
+	})
 }
 
 // bareTask is the least an executor.Task can be: it waits at gate and
