@@ -34,10 +34,6 @@ func Example() {
 	if err != nil {
 		panic(err)
 	}
-	defer func() {
-		p.Close()
-		_ = p.Join(context.Background())
-	}()
 	half := executor.Fn(func(_ context.Context, n int) (int, error) {
 		if n%2 == 1 {
 			return 0, fmt.Errorf("%d is odd", n)
@@ -47,6 +43,12 @@ func Example() {
 	_, err = pool.Map(context.Background(), p, half, []int{2, 4, 6, 7, 8}, pool.WithChunkSize(1),
 		pool.WithProgress(d.Progress("halves")))
 	d.Failed("batch", err)
+	// The hooks count a task as it ends, just after its result is ready:
+	// once the pool has shut down, every one has been counted.
+	p.Close()
+	if err := p.Join(context.Background()); err != nil {
+		panic(err)
+	}
 
 	resp, err := http.Get(srv.URL + "/debug/gofutures/api/state")
 	if err != nil {
