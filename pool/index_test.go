@@ -63,10 +63,10 @@ type flaky struct{}
 func (flaky) Error() string   { return "flaky" }
 func (flaky) Temporary() bool { return true }
 
-// WithTaskOptions retries only the items that failed with a retryable
-// error; each item's executions are counted.
-func TestWithTaskOptionsRetry(t *testing.T) {
-	p := newPool(t, 2)
+// flakyEvery returns the identity as a Func that fails the items divisible
+// by every with a flaky error on their first two executions, and the number
+// of executions of an item so far.
+func flakyEvery(every int) (executor.Func[int, int], func(x int) int) {
 	var mu sync.Mutex
 	runs := map[int]int{}
 	fn := executor.Fn(func(_ context.Context, x int) (int, error) {
@@ -74,11 +74,23 @@ func TestWithTaskOptionsRetry(t *testing.T) {
 		runs[x]++
 		n := runs[x]
 		mu.Unlock()
-		if x%3 == 0 && n < 3 {
+		if x%every == 0 && n < 3 {
 			return 0, flaky{}
 		}
 		return x, nil
 	})
+	return fn, func(x int) int {
+		mu.Lock()
+		defer mu.Unlock()
+		return runs[x]
+	}
+}
+
+// WithTaskOptions retries only the items that failed with a retryable
+// error; each item's executions are counted.
+func TestWithTaskOptionsRetry(t *testing.T) {
+	p := newPool(t, 2)
+	fn, runs := flakyEvery(3)
 	retry := executor.NewRetry(3, executor.RetryBackoff(time.Millisecond, time.Millisecond))
 	items := []int{0, 1, 2, 3, 4, 5, 6}
 	got, err := pool.Map(context.Background(), p, fn, items, pool.WithChunkSize(2), pool.WithTaskOptions(retry))
@@ -90,8 +102,8 @@ func TestWithTaskOptionsRetry(t *testing.T) {
 		if x%3 == 0 {
 			want = 3
 		}
-		if runs[x] != want {
-			t.Fatalf("runs %v", runs)
+		if n := runs(x); n != want {
+			t.Fatalf("item %d ran %d times, want %d", x, n, want)
 		}
 	}
 }

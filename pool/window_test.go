@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -404,18 +403,7 @@ func TestMapWindowRetry(t *testing.T) {
 			t.Error(err)
 		}
 	}()
-	var mu sync.Mutex
-	runs := map[int]int{}
-	fn := executor.Fn(func(_ context.Context, x int) (int, error) {
-		mu.Lock()
-		runs[x]++
-		n := runs[x]
-		mu.Unlock()
-		if x%10 == 0 && n < 3 {
-			return 0, flaky{}
-		}
-		return x, nil
-	})
+	fn, _ := flakyEvery(10)
 	retry := executor.NewRetry(3, executor.RetryBackoff(time.Microsecond, time.Microsecond))
 	got, err := pool.Map(context.Background(), p, fn, ints(200), pool.WithChunkSize(1), pool.WithReadAhead(4), pool.WithTaskOptions(retry))
 	if err != nil || !slices.Equal(got, ints(200)) {
