@@ -32,7 +32,7 @@ type runner interface {
 // helperRunner runs calls on a local process pool (WithLocalHelpers). A
 // helper that dies or overruns fails the call with an error, so the task is
 // redelivered.
-type helperRunner struct{ pool *process.Pool }
+type helperRunner struct{ pool *process.Executor }
 
 func (h helperRunner) runCall(ctx context.Context, call []byte) ([]byte, error) {
 	return h.pool.RunCall(ctx, call)

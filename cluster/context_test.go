@@ -602,7 +602,7 @@ func TestCtxCost(t *testing.T) {
 // TestCtxLocalHelpers: on a worker with WithLocalHelpers, the task's ctx
 // goes on to its helper process: the deadline is the caller's there, and a
 // cancelled ctx reaches the task. The helper side is package process's: if
-// a process.Pool does not carry ctx into its helpers (yet), the test skips.
+// a process.Executor does not carry ctx into its helpers (yet), the test skips.
 func TestCtxLocalHelpers(t *testing.T) {
 	ctx := waitCtx(t)
 	dl := time.Now().Add(time.Hour).Add(987654321)
@@ -624,7 +624,7 @@ func TestCtxLocalHelpers(t *testing.T) {
 		t.Fatal(err)
 	}
 	if got != dl.UnixNano() {
-		t.Skipf("process.Pool does not carry the ctx deadline into its helpers (got %d): nothing for the cluster to pass on yet", got)
+		t.Skipf("process.Executor does not carry the ctx deadline into its helpers (got %d): nothing for the cluster to pass on yet", got)
 	}
 
 	ex := newTestExecutor(t)

@@ -2,7 +2,7 @@
 // JetStream: Python's multiprocessing.managers master/worker, done on a real
 // distributed engine. Its Executor implements executor.Executor, so the
 // futures, executor.Call, executor.CallChunk, executor.Map and package pool
-// work unchanged: moving from a process.Pool to a cluster is a change of
+// work unchanged: moving from a process.Executor to a cluster is a change of
 // constructor. It runs the functions of a process.Registry and keeps their
 // errors' type name, message, stack and registered sentinels.
 //
@@ -27,8 +27,8 @@
 // given WithWorkerProcesses (GOFUTURES_CLUSTER_PROCESSES) runs its tasks in
 // that many supervised child processes instead, so that a task that crashes
 // its process takes only that process down. A worker given WithLocalHelpers
-// (GOFUTURES_CLUSTER_HELPERS) runs each task on a local process.Pool
-// (process.Pool.RunCall), one connection for all of its cores.
+// (GOFUTURES_CLUSTER_HELPERS) runs each task on a local process.Executor
+// (process.Executor.RunCall), one connection for all of its cores.
 //
 // # Delivery
 //

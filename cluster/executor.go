@@ -18,7 +18,7 @@ import (
 )
 
 // Executor runs registered functions on workers that pull tasks from a NATS
-// JetStream work queue: the cluster counterpart of process.Pool, with the
+// JetStream work queue: the cluster counterpart of process.Executor, with the
 // same executor.Executor interface, futures and pool API. Without WithURL it
 // starts an embedded nats-server in this process.
 //

@@ -308,7 +308,7 @@ func TestMap(t *testing.T) {
 				return
 			}
 		}
-	}, executor.WithReadAhead(16)) {
+	}, executor.WithBufferSize(16)) {
 		if err != nil || v != i*i {
 			t.Fatalf("item %d: %d, %v", i, v, err)
 		}

@@ -98,7 +98,7 @@ type config struct {
 	// submitter
 	workers        int
 	workerProcs    int
-	localHelpers   int // a worker's local process.Pool (WithLocalHelpers)
+	localHelpers   int // a worker's local process.Executor (WithLocalHelpers)
 	pubAckTimeout  time.Duration
 	requestTimeout time.Duration
 	audit          time.Duration // tests: audit age instead of the back-off schedule
@@ -348,13 +348,13 @@ func WithWorkersHint(n int) ExecutorOption {
 // not cross the environment.
 func WithWorkerProcesses(n int) Option { return optionFunc(func(c *config) { c.workerProcs = n }) }
 
-// WithLocalHelpers makes a Worker run its tasks on a local process.Pool of n
+// WithLocalHelpers makes a Worker run its tasks on a local process.Executor of n
 // helper processes (this program again), so that one worker uses n cores
 // and a task that crashes kills a helper, not the worker: such a task is
 // redelivered. The worker's concurrency is raised to n if lower. The
 // program's main must call process.ServeIfHelper(reg) before
 // cluster.ServeIfWorker. Each task's ctx (the submitter's deadline, and
-// its cancellation) is passed on to process.Pool.RunCall. Default 0: tasks
+// its cancellation) is passed on to process.Executor.RunCall. Default 0: tasks
 // run in the worker's goroutines.
 func WithLocalHelpers(n int) WorkerOption {
 	return workerOptionFunc(func(c *config) { c.localHelpers = n })

@@ -12,7 +12,7 @@ import (
 )
 
 // New starts a cluster executor for the functions registered in reg (the
-// registry a process.Pool would use; workers must have the same one). Without
+// registry a process.Executor would use; workers must have the same one). Without
 // WithURL it starts an embedded nats-server with JetStream, listening on the
 // WithListen address (loopback by default) and requiring the credentials
 // given (or a random token, see URL and WithWorkerProcesses). It creates or
@@ -30,7 +30,9 @@ import (
 //
 // New refuses to run in a process that an Executor started as its worker
 // whose main did not call ServeIfWorker first (each such worker would start
-// a cluster of its own).
+// a cluster of its own). The Executor holds a connection, the embedded
+// server and any worker processes until it is shut down: call Shutdown or
+// Stop when done with it, typically with defer.
 func New(ctx context.Context, reg *process.Registry, opts ...ExecutorOption) (*Executor, error) {
 	if reg == nil {
 		return nil, errors.New("cluster: nil registry")

@@ -85,7 +85,7 @@ func (d *Dashboard) Hooks(name string) *executor.Hooks {
 }
 
 // Helpers shows the process ids of the executor called name's helpers,
-// read when a page asks: pass the Pids method of a *process.Pool. A nil
+// read when a page asks: pass the Pids method of a *process.Executor. A nil
 // pids removes them. Helpers takes a lock briefly.
 func (d *Dashboard) Helpers(name string, pids func() []int) {
 	s := d.exec(name)
@@ -98,7 +98,7 @@ func (d *Dashboard) Helpers(name string, pids func() []int) {
 // its text, its outcome (executor.OutcomeOf) and, for a
 // *process.WorkerError or *process.TimeoutError, the pid of the helper.
 // The hooks record the failures of tasks by themselves, with their text,
-// when the executor reports the error (GoPool, process.Pool and
+// when the executor reports the error (GoPool, process.Executor and
 // cluster.Executor do: executor.Finish.Err); call Failed for errors they do
 // not see, such as the items that failed inside a chunk (pool.Map with
 // chunks, CallChunk), where the program receives them (an ItemError, an

@@ -463,7 +463,7 @@ func TestMapBreakCancelsRunning(t *testing.T) {
 		cause <- context.Cause(ctx)
 		return 0, ctx.Err()
 	})
-	for range executor.Map(context.Background(), p, fn, slices.Values([]int{0, 1}), executor.WithReadAhead(2)) {
+	for range executor.Map(context.Background(), p, fn, slices.Values([]int{0, 1}), executor.WithBufferSize(2)) {
 		<-started // call 1 runs
 		break
 	}

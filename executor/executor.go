@@ -2,7 +2,7 @@ package executor
 
 import "context"
 
-// Executor runs tasks asynchronously. GoPool (this package), process.Pool
+// Executor runs tasks asynchronously. GoPool (this package), process.Executor
 // and cluster.Executor implement it; package pool and the typed functions
 // Submit, Call, CallChunk and Map work over any of them.
 //

@@ -114,6 +114,9 @@ type GoPool struct {
 var _ Executor = (*GoPool)(nil)
 
 // NewGoPool returns a running GoPool. It fails if an option is invalid.
+// The pool runs goroutines of its own (its idle-worker reaper, and ants'
+// pool) until it is shut down: call Shutdown or Stop when done with it,
+// typically with defer, or they leak.
 func NewGoPool(opts ...Option) (*GoPool, error) {
 	cfg := defaultConfig()
 	for _, o := range opts {

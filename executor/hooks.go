@@ -120,7 +120,7 @@ type Hooks struct {
 	// finished with its outcome; the next one is reported as a new task.
 	// It is called by the retry policy, in the goroutine that ended the
 	// attempt, for executors that expose their hooks with a Hooks method
-	// (GoPool, process.Pool, cluster.Executor do).
+	// (GoPool, process.Executor, cluster.Executor do).
 	Retried func(delay time.Duration)
 
 	// TimeEvery lets the executor measure the queue wait and the run time

@@ -24,13 +24,13 @@ type mapOptionFunc func(*mapConfig)
 
 func (f mapOptionFunc) applyMap(c *mapConfig) { f(c) }
 
-// WithReadAhead bounds how many calls Map keeps scheduled but not yet
+// WithBufferSize bounds how many calls Map keeps scheduled but not yet
 // consumed (Python 3.14's buffersize). Default 2 × ex.Workers(); n < 1 makes
 // Map yield an error.
-func WithReadAhead(n int) MapOption { return mapOptionFunc(func(c *mapConfig) { c.readAhead = n }) }
+func WithBufferSize(n int) MapOption { return mapOptionFunc(func(c *mapConfig) { c.readAhead = n }) }
 
 // Map calls fn on every item of in, on ex, and yields the results in input
-// order. It is lazy: it reads in only as far as the read-ahead allows, so
+// order. It is lazy: it reads in only as far as its buffer (WithBufferSize) allows, so
 // an endless or huge input runs in bounded memory. An item's error is yielded
 // at its position and iteration continues; stop it with break.
 //
@@ -55,7 +55,7 @@ func Map[A, R any](ctx context.Context, ex Executor, fn Func[A, R], in iter.Seq[
 	return func(yield func(R, error) bool) {
 		var zero R
 		if cfg.readAhead < 1 {
-			yield(zero, fmt.Errorf("executor: Map read-ahead must be >= 1, got %d", cfg.readAhead))
+			yield(zero, fmt.Errorf("executor: Map WithBufferSize must be >= 1, got %d", cfg.readAhead))
 			return
 		}
 		// Cancelled last, after the calls not started: the running ones.

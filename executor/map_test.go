@@ -84,7 +84,7 @@ func TestMapBoundedReadAheadAndBreak(t *testing.T) {
 	var ran atomic.Int64
 	fn := executor.Fn(func(_ context.Context, x int) (int, error) { ran.Add(1); return x, nil })
 	got := 0
-	for _, err := range executor.Map(context.Background(), p, fn, counting(&read), executor.WithReadAhead(ahead)) {
+	for _, err := range executor.Map(context.Background(), p, fn, counting(&read), executor.WithBufferSize(ahead)) {
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -120,7 +120,7 @@ func TestMapBreakCancelsNotStarted(t *testing.T) {
 		<-release
 		return x, nil
 	})
-	for range executor.Map(context.Background(), p, fn, upTo(10), executor.WithReadAhead(10)) {
+	for range executor.Map(context.Background(), p, fn, upTo(10), executor.WithBufferSize(10)) {
 		break // items 1..9 are scheduled; 1 may be running; the rest are cancelled
 	}
 	close(release)
@@ -162,7 +162,7 @@ func TestMapRefused(t *testing.T) {
 		}
 	}
 	q := newPool(t)
-	for _, err := range executor.Map(context.Background(), q, square, upTo(3), executor.WithReadAhead(0)) {
+	for _, err := range executor.Map(context.Background(), q, square, upTo(3), executor.WithBufferSize(0)) {
 		if err == nil {
 			t.Fatal("read-ahead 0 must be an error")
 		}
@@ -216,7 +216,7 @@ func TestMapContextEndsCancelsCalls(t *testing.T) {
 		{"before the wait", func(ctx context.Context, cancel context.CancelFunc, ex executor.Executor, fn executor.Func[int, int]) []error {
 			var errs []error
 			// Cancelled after the third call is scheduled, when Map (read-ahead 3) is about to wait on the first.
-			for _, err := range executor.Map(ctx, &cancelOnSchedule{ex, 3, cancel}, fn, upTo(10), executor.WithReadAhead(3)) {
+			for _, err := range executor.Map(ctx, &cancelOnSchedule{ex, 3, cancel}, fn, upTo(10), executor.WithBufferSize(3)) {
 				errs = append(errs, err)
 			}
 			return errs
@@ -228,7 +228,7 @@ func TestMapContextEndsCancelsCalls(t *testing.T) {
 			arm := &cancelOnSchedule{ex, 3, func() { sig.armed.Store(true) }}
 			go func() {
 				var errs []error
-				for _, err := range executor.Map(sig, arm, fn, upTo(10), executor.WithReadAhead(3)) {
+				for _, err := range executor.Map(sig, arm, fn, upTo(10), executor.WithBufferSize(3)) {
 					errs = append(errs, err)
 				}
 				res <- errs

@@ -14,7 +14,7 @@ import "context"
 
 // Carrier is implemented by a Remote that carries context metadata (for
 // OpenTelemetry, the W3C traceparent, tracestate and baggage of the submit
-// ctx) to the process that runs it. Remote executors (process.Pool, the
+// ctx) to the process that runs it. Remote executors (process.Executor, the
 // cluster executor) send ContextMetadata with the call, and the helper or
 // worker hands it to its Restorer before it runs the function. It is called
 // when the task is sent, maybe more than once (a task sent again), from the
@@ -38,7 +38,7 @@ type Restorer interface {
 }
 
 // StartNotifier is implemented by a Remote that wants to know when, and
-// where, it started running in another process: process.Pool calls
+// where, it started running in another process: process.Executor calls
 // StartedOn with the helper's pid (in decimal) when the helper says it
 // starts the call. It may be called again if the task runs again elsewhere
 // (a helper that died before it started the call). It must be quick.

@@ -29,7 +29,7 @@ import (
 // attempts are left, and the call's ctx has not ended. The ctx ending during
 // a backoff ends it at once: the future fails with a *RetryError whose Cause
 // is context.Cause(ctx). So does the executor's Shutdown or Stop (GoPool,
-// process.Pool and cluster.Executor say so through their Closing method):
+// process.Executor and cluster.Executor say so through their Closing method):
 // the next attempt is refused, and the Cause is the refusal (ErrShutdown).
 // Nothing is retried behind the caller's back after
 // it may have had side effects: an attempt whose worker died

@@ -56,7 +56,7 @@
 //     each attempt is a span of its own); gofutures.chunk.size for
 //     a chunk (executor.CallChunk, package pool);
 //   - an event gofutures.task.start when a worker takes the task (on a
-//     process.Pool: when it is handed to a helper), and
+//     process.Executor: when it is handed to a helper), and
 //     gofutures.task.run when a helper says it starts it, with the
 //     helper's process.pid;
 //   - at its end gofutures.task.outcome (executor.Outcome's labels: "ok",

@@ -66,7 +66,7 @@ func kindOf(ex executor.Executor) string {
 	switch t := reflect.TypeOf(ex).String(); t {
 	case "*executor.GoPool":
 		return "gopool"
-	case "*process.Pool":
+	case "*process.Executor":
 		return "process"
 	case "*cluster.Executor":
 		return "cluster"

@@ -309,7 +309,7 @@ func TestImapBreakCancelsRunning(t *testing.T) {
 				seen <- context.Cause(ctx)
 				return 0, ctx.Err()
 			})
-			for range imap(context.Background(), p, fn, slices.Values([]int{0, 1}), pool.WithReadAhead(2)) {
+			for range imap(context.Background(), p, fn, slices.Values([]int{0, 1}), pool.WithChunksInFlight(2)) {
 				break
 			}
 			if got := <-seen; !errors.Is(got, context.Canceled) {

@@ -39,7 +39,7 @@
 // lazy: each failed item yields its error at its position and iteration goes
 // on; ImapUnordered yields in completion order. Errors from the input
 // sequence (ImapFallible, ImapUnorderedFallible) are delivered at their position. Both
-// read the input at most WithReadAhead chunks ahead, and a break out of the
+// read the input at most WithChunksInFlight chunks ahead, and a break out of the
 // loop cancels the work not yet started and the context of the work running,
 // and leaves no goroutine behind.
 //

@@ -9,7 +9,7 @@ import (
 
 // Imap applies fn to the items of in, lazily, and returns an iterator over
 // the results in input order (Python's imap). Nothing happens until the loop
-// starts. The input is read in the loop's goroutine, at most WithReadAhead
+// starts. The input is read in the loop's goroutine, at most WithChunksInFlight
 // chunks ahead of the results delivered (default 2 × workers, at least 8), so
 // an endless or huge input runs in bounded memory; chunks have WithChunkSize
 // items (default 1), each scheduled as one task.

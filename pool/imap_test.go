@@ -263,7 +263,7 @@ func TestImapBreakEndless(t *testing.T) {
 				}
 				var read atomic.Int64
 				n := 0
-				for _, err := range im.imap(context.Background(), p, square, endless(&read), pool.WithChunkSize(cs), pool.WithReadAhead(4)) {
+				for _, err := range im.imap(context.Background(), p, square, endless(&read), pool.WithChunkSize(cs), pool.WithChunksInFlight(4)) {
 					if err != nil {
 						t.Fatal(err)
 					}
@@ -298,7 +298,7 @@ func TestImapReadAheadBound(t *testing.T) {
 		}
 	}
 	i := 0
-	for _, err := range pool.Imap(context.Background(), p, square, in, pool.WithChunkSize(5), pool.WithReadAhead(3)) {
+	for _, err := range pool.Imap(context.Background(), p, square, in, pool.WithChunkSize(5), pool.WithChunksInFlight(3)) {
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -323,7 +323,7 @@ func TestImapBreakCancelsQueued(t *testing.T) {
 				}
 				return x, nil
 			})
-			for range im.imap(context.Background(), p, fn, slices.Values(ints(50)), pool.WithReadAhead(10)) {
+			for range im.imap(context.Background(), p, fn, slices.Values(ints(50)), pool.WithChunksInFlight(10)) {
 				break // item 0 done; item 1 running; items 2.. queued
 			}
 			close(release)
@@ -363,7 +363,7 @@ func TestImapContextCancelled(t *testing.T) {
 
 func TestImapInvalidOptions(t *testing.T) {
 	p := newPool(t, 2)
-	for _, opt := range []pool.CallOption{pool.WithChunkSize(0), pool.WithReadAhead(0)} {
+	for _, opt := range []pool.CallOption{pool.WithChunkSize(0), pool.WithChunksInFlight(0)} {
 		_, errs := collect(t, pool.Imap(context.Background(), p, square, slices.Values(ints(3)), opt))
 		if len(errs) != 1 || errs[0] == nil {
 			t.Errorf("errors %v, want one", errs)

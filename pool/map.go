@@ -20,7 +20,7 @@ import (
 //
 // Items are split into chunks (WithChunkSize; default ceil(len(items) /
 // (4 × workers))), each scheduled as one task. At most a window of chunks
-// is scheduled and not yet returned at any time (WithReadAhead, counted in
+// is scheduled and not yet returned at any time (WithChunksInFlight, counted in
 // chunks; default 16 × workers, which holds every chunk of the default chunk
 // size): Map schedules the first window, then, in the caller's goroutine,
 // the next chunks each time half the window has returned. Besides the

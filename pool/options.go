@@ -40,7 +40,7 @@ func newCallConfig(opts []CallOption) (callConfig, error) {
 		return c, fmt.Errorf("pool: chunk size must be >= 1, got %d", c.chunk)
 	}
 	if c.aheadSet && c.ahead < 1 {
-		return c, fmt.Errorf("pool: read-ahead must be >= 1, got %d", c.ahead)
+		return c, fmt.Errorf("pool: WithChunksInFlight must be >= 1, got %d", c.ahead)
 	}
 	return c, nil
 }
@@ -53,7 +53,7 @@ func WithChunkSize(n int) CallOption {
 	return callFunc(func(c *callConfig) { c.chunk, c.chunkSet = n, true })
 }
 
-// WithReadAhead bounds how many chunks a call keeps in flight, so that its
+// WithChunksInFlight bounds how many chunks a call keeps in flight, so that its
 // memory does not grow with its input. For Imap and ImapUnordered: chunks
 // scheduled and not yet delivered to the loop (the input is read only that
 // far ahead, so an endless or huge input runs in bounded memory); default 2
@@ -61,7 +61,7 @@ func WithChunkSize(n int) CallOption {
 // chunks scheduled and not yet returned (the window; see Map); default 16 ×
 // workers, which holds every chunk at the default chunk size. n < 1 makes
 // the call fail.
-func WithReadAhead(n int) CallOption {
+func WithChunksInFlight(n int) CallOption {
 	return callFunc(func(c *callConfig) { c.ahead, c.aheadSet = n, true })
 }
 

@@ -24,7 +24,7 @@ func BenchmarkMapWindow(b *testing.B) {
 		}{{"default", 0}, {"4", 4}, {"256", 256}, {"all", math.MaxInt}} {
 			opts := []pool.CallOption{pool.WithChunkSize(cs)}
 			if w.n > 0 {
-				opts = append(opts, pool.WithReadAhead(w.n))
+				opts = append(opts, pool.WithChunksInFlight(w.n))
 			}
 			b.Run(fmt.Sprintf("chunk=%d/window=%s", cs, w.name), func(b *testing.B) {
 				p := newPool(b, 2)

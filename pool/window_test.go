@@ -138,7 +138,7 @@ func TestMapWindowBound(t *testing.T) {
 				window := 16 * workers
 				if tc.window > 0 {
 					window = tc.window
-					opts = append(opts, pool.WithReadAhead(tc.window))
+					opts = append(opts, pool.WithChunksInFlight(tc.window))
 				}
 				var last atomic.Int64
 				opts = append(opts, pool.WithProgress(func(done, _ int) { last.Store(int64(done)) }))
@@ -180,7 +180,7 @@ func TestMapAsyncWindowReturnsAtOnce(t *testing.T) {
 		<-release
 		return x, nil
 	})
-	f, err := pool.MapAsync(context.Background(), p, fn, ints(100), pool.WithChunkSize(1), pool.WithReadAhead(4))
+	f, err := pool.MapAsync(context.Background(), p, fn, ints(100), pool.WithChunkSize(1), pool.WithChunksInFlight(4))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -260,7 +260,7 @@ func TestMapWindowStops(t *testing.T) {
 					}
 					return x, nil
 				})
-				opts := []pool.CallOption{pool.WithChunkSize(1), pool.WithReadAhead(window)}
+				opts := []pool.CallOption{pool.WithChunkSize(1), pool.WithChunksInFlight(window)}
 				if tc.fail {
 					opts = append(opts, pool.WithCancelOnError())
 				}
@@ -330,11 +330,11 @@ func TestMapWindowBoundedQueue(t *testing.T) {
 	p, c := newInflight(t, 2, executor.WithQueueLimit(1))
 	ctx := context.Background()
 	const n = 2000
-	f, err := pool.MapAsync(ctx, p, square, ints(n), pool.WithChunkSize(1), pool.WithReadAhead(64))
+	f, err := pool.MapAsync(ctx, p, square, ints(n), pool.WithChunkSize(1), pool.WithChunksInFlight(64))
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := pool.Map(ctx, p, square, ints(n), pool.WithChunkSize(1), pool.WithReadAhead(64))
+	got, err := pool.Map(ctx, p, square, ints(n), pool.WithChunkSize(1), pool.WithChunksInFlight(64))
 	if err != nil || len(got) != n || got[n-1] != (n-1)*(n-1) {
 		t.Fatalf("Map: %d results, %v", len(got), err)
 	}
@@ -364,7 +364,7 @@ func TestMapWindowRefusedMidway(t *testing.T) {
 			}
 			var ran atomic.Int64
 			fn := executor.Fn(func(_ context.Context, x int) (int, error) { ran.Add(1); return x, nil })
-			_, err = call.run(context.Background(), p, fn, ints(1000), pool.WithChunkSize(1), pool.WithReadAhead(8))
+			_, err = call.run(context.Background(), p, fn, ints(1000), pool.WithChunkSize(1), pool.WithChunksInFlight(8))
 			var ie *pool.ItemError
 			if !errors.Is(err, executor.ErrShutdown) || !errors.As(err, &ie) || ie.Index != 50 {
 				t.Errorf("err = %v, want item 50's scheduling error, ErrShutdown", err)
@@ -405,7 +405,7 @@ func TestMapWindowRetry(t *testing.T) {
 	}()
 	fn, _ := flakyEvery(10)
 	retry := executor.NewRetry(3, executor.RetryBackoff(time.Microsecond, time.Microsecond))
-	got, err := pool.Map(context.Background(), p, fn, ints(200), pool.WithChunkSize(1), pool.WithReadAhead(4), pool.WithTaskOptions(retry))
+	got, err := pool.Map(context.Background(), p, fn, ints(200), pool.WithChunkSize(1), pool.WithChunksInFlight(4), pool.WithTaskOptions(retry))
 	if err != nil || !slices.Equal(got, ints(200)) {
 		t.Fatal(got, err)
 	}
@@ -419,7 +419,7 @@ func TestMapReadAheadInvalid(t *testing.T) {
 	p, c := newInflight(t, 1)
 	for _, n := range []int{0, -1} {
 		for _, call := range mapCalls {
-			if _, err := call.run(context.Background(), p, square, ints(3), pool.WithReadAhead(n)); err == nil {
+			if _, err := call.run(context.Background(), p, square, ints(3), pool.WithChunksInFlight(n)); err == nil {
 				t.Errorf("%s read-ahead %d: no error", call.name, n)
 			}
 		}
@@ -446,7 +446,7 @@ func ExampleMap_window() {
 		items[i] = i
 	}
 	// 100,000 chunks, at most 64 of them scheduled and not returned.
-	res, err := pool.Map(context.Background(), p, square, items, pool.WithChunkSize(1), pool.WithReadAhead(64))
+	res, err := pool.Map(context.Background(), p, square, items, pool.WithChunkSize(1), pool.WithChunksInFlight(64))
 	fmt.Println(len(res), res[99_999], err)
 	// Output: 100000 9999800001 <nil>
 }

@@ -9,7 +9,7 @@ import (
 	"github.com/gofutures/gofutures/process"
 )
 
-func benchPool(b *testing.B, opts ...process.Option) *process.Pool {
+func benchPool(b *testing.B, opts ...process.Option) *process.Executor {
 	p, err := process.New(reg, append([]process.Option{process.WithWorkers(2)}, opts...)...)
 	if err != nil {
 		b.Fatal(err)

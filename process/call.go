@@ -13,7 +13,7 @@ import (
 )
 
 // This file holds the encoding of one call and one reply, shared by the
-// stream protocol of Pool and its helpers and by the single-message functions
+// stream protocol of Executor and its helpers and by the single-message functions
 // EncodeCall, Registry.ServeCall and Registry.DecodeReply that other remote
 // executors (package cluster) use.
 
@@ -287,7 +287,7 @@ func (reg *Registry) decodeReply(rep wire.Reply, dec decoder, r executor.Remote)
 // it with Registry.ServeCall; the reply goes to Registry.DecodeReply. It
 // does not block; it fails with an error wrapping ErrEncode if the arguments
 // cannot be encoded. Each message carries its gob type information, so it
-// costs more than a call on a Pool's stream.
+// costs more than a call on an Executor's stream.
 func EncodeCall(r executor.Remote) ([]byte, error) {
 	var b bytes.Buffer
 	b.Write(wire.AppendCall(nil, wire.Call{Chunk: r.Chunk(), Name: r.FuncName()}))

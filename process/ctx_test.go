@@ -233,7 +233,7 @@ func TestCtxQueuedNeverRuns(t *testing.T) {
 //
 // With calls (the pool's SendAhead hook), it cancels the task only after
 // the task and the one behind it were written to the helper.
-func cancelWhileBlocked(t *testing.T, p *process.Pool, sent, calls chan int) (queued bool) {
+func cancelWhileBlocked(t *testing.T, p *process.Executor, sent, calls chan int) (queued bool) {
 	t.Helper()
 	bg := ctxT(t)
 	log, started := newLog(t), mkfifo(t)

@@ -18,7 +18,7 @@
 //		ok, err := f.Result(ctx)
 //	}
 //
-// Pool implements executor.Executor, so executor.Call, executor.CallChunk and
+// Executor implements executor.Executor, so executor.Call, executor.CallChunk and
 // package pool (map, imap_unordered, apply_async with chunking) work on it
 // unchanged. A registered *Func also runs in-process (its Call method, or any
 // executor.GoPool). Tests call ServeIfHelper in TestMain, since the test
@@ -118,7 +118,7 @@
 // start: each helper leads its own process group and is started with a
 // parent-death signal (SIGTERM, delivered even when the host is killed with
 // SIGKILL), on which it kills its whole group; it also exits when its input
-// pipe closes. New refuses to run in a process that a Pool started as its
+// pipe closes. New refuses to run in a process that an Executor started as its
 // helper, so a program that forgot ServeIfHelper fails with an error that
 // says so instead of starting helpers without end.
 //

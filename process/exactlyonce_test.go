@@ -179,7 +179,7 @@ func callEffect(t *testing.T, p executor.Executor, e effect) *future.Future[int]
 
 // warm runs small tasks on every helper of p until their run time is known,
 // so that later calls are pipelined.
-func warm(t *testing.T, p *process.Pool, n int) {
+func warm(t *testing.T, p *process.Executor, n int) {
 	t.Helper()
 	ctx := ctxT(t)
 	fs := make([]*future.Future[int], 0, n)
@@ -219,7 +219,7 @@ func upTo(n int) []int {
 
 // coldAndWarm runs test on a new pool of one helper, then on one whose
 // helper has run small tasks (so that calls are sent ahead to it).
-func coldAndWarm(t *testing.T, workers int, test func(t *testing.T, p *process.Pool)) {
+func coldAndWarm(t *testing.T, workers int, test func(t *testing.T, p *process.Executor)) {
 	for _, warmed := range []bool{false, true} {
 		t.Run(fmt.Sprintf("warm=%v", warmed), func(t *testing.T) {
 			p := newPool(t, process.WithWorkers(workers))
@@ -236,7 +236,7 @@ func coldAndWarm(t *testing.T, workers int, test func(t *testing.T, p *process.P
 // once. (Before: the finished call failed with "helper died" and the
 // crasher ran again.)
 func TestFinishedCallSurvivesCrash(t *testing.T) {
-	coldAndWarm(t, 1, func(t *testing.T, p *process.Pool) {
+	coldAndWarm(t, 1, func(t *testing.T, p *process.Executor) {
 		log := newLog(t)
 		ctx := ctxT(t)
 		a := callEffect(t, p, effect{Log: log, ID: 1})
@@ -295,7 +295,7 @@ func TestCrashThroughImap(t *testing.T) {
 		}
 	}
 	i := 0
-	for v, err := range pool.Imap(ctxT(t), pl, effectFn, in, pool.WithReadAhead(64)) {
+	for v, err := range pool.Imap(ctxT(t), pl, effectFn, in, pool.WithChunksInFlight(64)) {
 		switch {
 		case i == crasher:
 			if !errors.Is(err, executor.ErrWorkerDied) {
@@ -363,7 +363,7 @@ func TestHangAmongMany(t *testing.T) {
 // A quick call's result arrives while the slow call sent after it to the
 // same helper still runs.
 func TestReplyNotHeldBack(t *testing.T) {
-	coldAndWarm(t, 1, func(t *testing.T, p *process.Pool) {
+	coldAndWarm(t, 1, func(t *testing.T, p *process.Executor) {
 		log, block := newLog(t), mkfifo(t)
 		ctx := ctxT(t)
 		quick := callEffect(t, p, effect{Log: log, ID: 1})
@@ -385,7 +385,7 @@ func TestReplyNotHeldBack(t *testing.T) {
 // blocking tasks run at once on two helpers, and a quick task sent after a
 // slow one does not wait for it (future.Wait(FirstCompleted) returns it).
 func TestLongTasksSpread(t *testing.T) {
-	coldAndWarm(t, 2, func(t *testing.T, p *process.Pool) {
+	coldAndWarm(t, 2, func(t *testing.T, p *process.Executor) {
 		ctx := ctxT(t)
 		log, started1, started2, block1, block2, block := newLog(t), mkfifo(t), mkfifo(t), mkfifo(t), mkfifo(t), mkfifo(t)
 		a := callEffect(t, p, effect{Log: log, ID: 1, Started: started1, Block: block1})
@@ -421,7 +421,7 @@ func TestLongTasksSpread(t *testing.T) {
 // the helper lives on, and the calls sent behind it run, once.
 func TestArgumentDecodeFails(t *testing.T) {
 	gob.Register(hostOnly{}) // in this process only: helpers do not run tests
-	failsAlone(t, 1, func(ctx context.Context, p *process.Pool, _ int) (*future.Future[box], error) {
+	failsAlone(t, 1, func(ctx context.Context, p *process.Executor, _ int) (*future.Future[box], error) {
 		return executor.Call(ctx, p, anyFn, box{V: hostOnly{7}})
 	})
 }
@@ -429,7 +429,7 @@ func TestArgumentDecodeFails(t *testing.T) {
 // A result the host cannot decode fails that task with ErrEncode, not
 // ErrWorkerDied; the helper lives on, and the replies behind it arrive.
 func TestResultDecodeFails(t *testing.T) {
-	failsAlone(t, 2, func(ctx context.Context, p *process.Pool, round int) (*future.Future[box], error) {
+	failsAlone(t, 2, func(ctx context.Context, p *process.Executor, round int) (*future.Future[box], error) {
 		return executor.Call(ctx, p, helperOnlyFn, round)
 	})
 }
@@ -437,7 +437,7 @@ func TestResultDecodeFails(t *testing.T) {
 // failsAlone checks, rounds times on one warm helper, that the call bad
 // makes fails with ErrEncode while the 20 calls sent right behind it
 // succeed, and that the helper is the same at the end.
-func failsAlone(t *testing.T, rounds int, bad func(context.Context, *process.Pool, int) (*future.Future[box], error)) {
+func failsAlone(t *testing.T, rounds int, bad func(context.Context, *process.Executor, int) (*future.Future[box], error)) {
 	t.Helper()
 	p := newPool(t, process.WithWorkers(1))
 	warm(t, p, 200)
@@ -655,7 +655,7 @@ func TestYoungDeathsBackOff(t *testing.T) {
 	}
 }
 
-// New refuses to run in a process that a Pool started as its helper, so a
+// New refuses to run in a process that an Executor started as its helper, so a
 // program that forgets ServeIfHelper does not fork without end.
 func TestNewInHelperRefuses(t *testing.T) {
 	t.Setenv("GOFUTURES_PROCESS_HELPER", "2")

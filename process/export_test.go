@@ -2,9 +2,9 @@ package process
 
 // OnCancelsSent makes p call f each time it has written n cancel frames to a
 // helper. Call it before p is used.
-func OnCancelsSent(p *Pool, f func(n int)) { p.testCancelsSent = f }
+func OnCancelsSent(p *Executor, f func(n int)) { p.testCancelsSent = f }
 
 // SendAhead makes p keep n calls in flight to each helper, whatever the run
 // times it measured, and call f each time it has written calls to a helper.
 // Call it before p is used.
-func SendAhead(p *Pool, n int, f func(calls int)) { p.testDepth, p.testCallsSent = n, f }
+func SendAhead(p *Executor, n int, f func(calls int)) { p.testDepth, p.testCallsSent = n, f }

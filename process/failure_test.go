@@ -24,7 +24,7 @@ import (
 
 // startBlocked runs blockFn on p and returns its future and the pid of the
 // helper running it, once it runs.
-func startBlocked(t *testing.T, p *process.Pool) (*future.Future[int], int) {
+func startBlocked(t *testing.T, p *process.Executor) (*future.Future[int], int) {
 	t.Helper()
 	ctx := ctxT(t)
 	fifo := filepath.Join(t.TempDir(), "fifo")

@@ -121,7 +121,7 @@ func FuzzServeCall(f *testing.F) {
 		}
 		f.Add(b)
 	}
-	// A call header with context metadata (a trace context), as a Pool's
+	// A call header with context metadata (a trace context), as an Executor's
 	// helper receives it.
 	var meta bytes.Buffer
 	meta.Write(wire.AppendCall(nil, wire.Call{Name: "inc", Meta: map[string]string{"traceparent": "00-a-b-01"}}))

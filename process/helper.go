@@ -18,7 +18,7 @@ import (
 	"github.com/gofutures/gofutures/process/internal/wire"
 )
 
-// helperEnv marks a process started by a Pool as a helper. Its value is the
+// helperEnv marks a process started by an Executor as a helper. Its value is the
 // protocol version the host speaks.
 const helperEnv = "GOFUTURES_PROCESS_HELPER"
 
@@ -29,7 +29,7 @@ const (
 	fdJournal  = 5 // the journal's shared memory (see journal.go)
 )
 
-// ServeIfHelper turns a process that a Pool started as its helper into a
+// ServeIfHelper turns a process that an Executor started as its helper into a
 // worker: it serves tasks with the functions of reg until the pool closes the
 // connection, then exits the process; it never returns then. In any other
 // process it returns at once. Call it at the top of main (and of TestMain in
@@ -73,7 +73,7 @@ func WithRestorer(r executor.Restorer) ServeOption {
 	return serveOptionFunc(func(c *serveConfig) { c.restorer = r })
 }
 
-// startedAsHelper reports whether a Pool started this process as a helper
+// startedAsHelper reports whether an Executor started this process as a helper
 // and ServeIfHelper (or Serve) has not run: the variable is removed then.
 func startedAsHelper() bool {
 	_, ok := os.LookupEnv(helperEnv)
@@ -83,15 +83,15 @@ func startedAsHelper() bool {
 // errInHelper is New's error in a process started as a helper whose main
 // did not call ServeIfHelper: it would start helpers of its own, each of
 // which would do the same.
-var errInHelper = fmt.Errorf("process: New called in a process that a process.Pool started as its helper (%s is set): call process.ServeIfHelper(reg) first in main, before anything else", helperEnv)
+var errInHelper = fmt.Errorf("process: New called in a process that a process.Executor started as its helper (%s is set): call process.ServeIfHelper(reg) first in main, before anything else", helperEnv)
 
 // Serve is the main function of a dedicated helper binary (see WithHelper):
 // it serves tasks with the functions of reg and exits the process; it never
-// returns. Started by hand rather than by a Pool, it prints why it refuses to
+// returns. Started by hand rather than by an Executor, it prints why it refuses to
 // run and exits with status 2.
 func Serve(reg *Registry, opts ...ServeOption) {
 	if !startedAsHelper() {
-		fmt.Fprintf(os.Stderr, "%s is a gofutures helper binary: process.Pool starts it (process.WithHelper); it does not run by hand\n", os.Args[0])
+		fmt.Fprintf(os.Stderr, "%s is a gofutures helper binary: process.Executor starts it (process.WithHelper); it does not run by hand\n", os.Args[0])
 		os.Exit(2)
 	}
 	os.Exit(serveMain(reg, opts))
@@ -106,7 +106,7 @@ func serveMain(reg *Registry, opts []ServeOption) int {
 	for _, fd := range []int{fdFromHost, fdToHost} {
 		var st syscall.Stat_t
 		if err := syscall.Fstat(fd, &st); err != nil || st.Mode&syscall.S_IFMT != syscall.S_IFIFO {
-			fmt.Fprintf(os.Stderr, "%s: started as a gofutures helper (%s is set) but file descriptor %d is not a pipe from process.Pool; helpers are started by process.Pool, not by hand\n", os.Args[0], helperEnv, fd)
+			fmt.Fprintf(os.Stderr, "%s: started as a gofutures helper (%s is set) but file descriptor %d is not a pipe from process.Executor; helpers are started by process.Executor, not by hand\n", os.Args[0], helperEnv, fd)
 			return 2
 		}
 		syscall.CloseOnExec(fd)

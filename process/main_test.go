@@ -21,7 +21,7 @@ import (
 )
 
 // The test binary is its own helper: TestMain serves reg (or otherReg, when
-// a test asks for a helper with another registry) when started by a Pool.
+// a test asks for a helper with another registry) when started by an Executor.
 
 var reg = process.NewRegistry()
 

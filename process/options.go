@@ -10,7 +10,7 @@ import (
 	"go.uber.org/zap"
 )
 
-// Option configures a Pool.
+// Option configures an Executor.
 type Option interface {
 	apply(*config)
 }

@@ -12,7 +12,7 @@ import (
 	"github.com/gofutures/gofutures/process"
 )
 
-func newPool(t *testing.T, opts ...process.Option) *process.Pool {
+func newPool(t *testing.T, opts ...process.Option) *process.Executor {
 	t.Helper()
 	p, err := process.New(reg, opts...)
 	if err != nil {

@@ -19,7 +19,7 @@ type job struct {
 	id      uint64    // call id on its current helper's stream
 
 	// The submit ctx, if it can end (ctx.Done() != nil), and the stop of
-	// the context.AfterFunc that reports its end (Pool.ctxEnded).
+	// the context.AfterFunc that reports its end (Executor.ctxEnded).
 	ctx  context.Context
 	stop func() bool
 	// Guarded by p.mu:
@@ -30,7 +30,7 @@ type job struct {
 
 // drainLocked empties the pool's queue and returns the jobs to fail or
 // cancel, leaving out those whose ctx ended (ctxEnded has failed them).
-func (p *Pool) drainLocked() []*job {
+func (p *Executor) drainLocked() []*job {
 	jobs := p.queue.Drain()
 	out := jobs[:0]
 	for _, j := range jobs {
@@ -47,7 +47,7 @@ func (p *Pool) drainLocked() []*job {
 // drops it). A job a helper holds is cancelled there: the helper cancels
 // the call's ctx if it runs, or does not run it; if the call has not
 // returned within the cancel grace, its helper's process group is killed.
-func (p *Pool) ctxEnded(j *job) {
+func (p *Executor) ctxEnded(j *job) {
 	cause := context.Cause(j.ctx)
 	p.mu.Lock()
 	if j.ctxDone {

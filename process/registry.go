@@ -28,11 +28,11 @@ type Registry struct {
 	mu        sync.Mutex // serialises registration
 	funcs     atomic.Pointer[map[string]entry]
 	sentinels atomic.Pointer[[]sentinel]
-	serveCall *Func[[]byte, []byte] // built in: runs an encoded call (Pool.RunCall)
+	serveCall *Func[[]byte, []byte] // built in: runs an encoded call (Executor.RunCall)
 }
 
 // serveCallName is the name of the function every Registry has built in:
-// it runs a call encoded by EncodeCall with ServeCall, so that Pool.RunCall
+// it runs a call encoded by EncodeCall with ServeCall, so that Executor.RunCall
 // can run another executor's encoded calls in a helper. Names omits it.
 const serveCallName = "gofutures/process.ServeCall"
 

@@ -41,7 +41,7 @@ const (
 // calls) and the stderr reader. Fields marked "p.mu" are guarded by the
 // pool's lock.
 type worker struct {
-	p   *Pool
+	p   *Executor
 	id  int
 	log *zap.Logger
 
@@ -85,7 +85,7 @@ type worker struct {
 	nextID        uint64              // writer only
 }
 
-func newWorker(p *Pool, id int) *worker {
+func newWorker(p *Executor, id int) *worker {
 	w := &worker{
 		p: p, id: id, log: p.log.With(zap.Int("worker", id)),
 		wake: make(chan struct{}, 1), readyCh: make(chan struct{}), deadCh: make(chan struct{}),

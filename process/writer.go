@@ -163,7 +163,7 @@ type failure struct {
 // returnLocked puts jobs that a dead worker held but did not run back in
 // the queue, or returns them with the error to fail them with: all of them
 // if the pool is stopped or broken, and those whose ctx ended.
-func (p *Pool) returnLocked(jobs []*job) []failure {
+func (p *Executor) returnLocked(jobs []*job) []failure {
 	var fails []failure
 	keep := jobs[:0]
 	for _, j := range jobs {

@@ -56,7 +56,7 @@ func main() {
 	chunks := []int{1, 10, 100, 1000, 10000}
 	all := []series{
 		{name: "goroutines (GoPool, 2 workers)", color: "#1f77b4"},
-		{name: "processes (process.Pool, 2 helpers)", color: "#d62728"},
+		{name: "processes (process.Executor, 2 helpers)", color: "#d62728"},
 	}
 	for i, ex := range []executor.Executor{gp, pp} {
 		p, err := pool.New(ex)

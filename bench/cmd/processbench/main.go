@@ -373,7 +373,7 @@ func median(n int, f func() float64) float64 {
 }
 
 // warmPool returns a pool whose 2 helpers are both up.
-func warmPool(ctx context.Context) (*process.Pool, error) {
+func warmPool(ctx context.Context) (*process.Executor, error) {
 	p, err := process.New(reg, process.WithWorkers(workers))
 	if err != nil {
 		return nil, err
@@ -513,7 +513,7 @@ var helperPeakKB int64
 
 // shutdown notes the peak RSS of p's helpers (which only grows), then shuts
 // p down and returns how long the shutdown took.
-func shutdown(ctx context.Context, p *process.Pool) (time.Duration, error) {
+func shutdown(ctx context.Context, p *process.Executor) (time.Duration, error) {
 	for _, pid := range p.Pids() {
 		helperPeakKB = max(helperPeakKB, vmHWM(pid))
 	}

@@ -1,4 +1,4 @@
-// Command startupprobe shows where the start-up of a process.Pool goes: it
+// Command startupprobe shows where the start-up of a process.Executor goes: it
 // starts pools of -workers helpers (this program, re-executed; the lean
 // helper of cmd/processbench/helper, which it builds, with -lean; or the
 // binary given with -helper, which must serve benchfuncs.Registry), runs

@@ -34,7 +34,7 @@ func end(b *bytes.Buffer, start int) {
 }
 
 // codecLoop does, for n tasks of inc(int) int, the gob work one task needs
-// on a process.Pool's stream: the host encodes the call frame, the helper
+// on a process.Executor's stream: the host encodes the call frame, the helper
 // decodes it, encodes the started marker and the reply frame, and the host
 // decodes the reply; frames go through memory, a batch of batch calls at a
 // time, as a stream would carry them. It returns the bytes of frames per

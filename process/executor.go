@@ -23,7 +23,7 @@ const (
 	maxStartKills    = 10
 )
 
-// Pool runs registered functions in helper processes: Python's
+// Executor runs registered functions in helper processes: Python's
 // ProcessPoolExecutor for Go. It implements executor.Executor, so
 // executor.Call, executor.CallChunk and package pool work on it unchanged.
 //
@@ -34,9 +34,9 @@ const (
 // is broken (every queued and later task fails with executor.ErrBroken) only
 // when helpers cannot be started or their initializer keeps failing.
 //
-// Scheduling never blocks. A Pool must be shut down (Shutdown or Stop) to
+// Scheduling never blocks. An Executor must be shut down (Shutdown or Stop) to
 // stop its helpers. All methods are safe for concurrent use.
-type Pool struct {
+type Executor struct {
 	cfg  config
 	reg  *Registry
 	log  *zap.Logger
@@ -69,7 +69,7 @@ type Pool struct {
 	doneLog       sync.Once
 }
 
-var _ executor.Executor = (*Pool)(nil)
+var _ executor.Executor = (*Executor)(nil)
 
 // New starts a pool of helper processes running the functions of reg and
 // returns it without waiting for the helpers to be ready (tasks wait in the
@@ -77,12 +77,14 @@ var _ executor.Executor = (*Pool)(nil)
 // start as tasks wait that the helpers still starting will not take, or
 // all at once when the first one is ready. By default each helper is this
 // program itself, started again: its main must call ServeIfHelper(reg)
-// first. New fails if an option
-// is invalid, the helper binary cannot be found, or the initializer is not
-// in reg, and it refuses to run in a process that a Pool started as its
-// helper whose main did not call ServeIfHelper first (each such helper would
-// start a pool of its own).
-func New(reg *Registry, opts ...Option) (*Pool, error) {
+// first. New fails if an option is invalid, the helper binary cannot be
+// found, or the initializer is not in reg, and it refuses to run in a
+// process that an Executor started as its helper whose main did not call
+// ServeIfHelper first (each such helper would start a pool of its own).
+// The helpers run until the Executor is shut down: call Shutdown or Stop
+// when done with it, typically with defer (a helper also exits when this
+// process dies).
+func New(reg *Registry, opts ...Option) (*Executor, error) {
 	if startedAsHelper() {
 		fmt.Fprintln(os.Stderr, errInHelper)
 		return nil, errInHelper
@@ -107,7 +109,7 @@ func New(reg *Registry, opts ...Option) (*Pool, error) {
 	if cfg.init != nil && reg.lookup(cfg.init.name) == nil {
 		return nil, fmt.Errorf("process: initializer %q: %w", cfg.init.name, ErrNotRegistered)
 	}
-	p := &Pool{cfg: cfg, reg: reg, path: path, allDone: make(chan struct{}), stopCh: make(chan struct{}), closing: make(chan struct{})}
+	p := &Executor{cfg: cfg, reg: reg, path: path, allDone: make(chan struct{}), stopCh: make(chan struct{}), closing: make(chan struct{})}
 	p.log = cfg.logger.With(zap.String("executor", cfg.name))
 	p.sp = spawn.New()
 	p.mu.Lock()
@@ -118,11 +120,11 @@ func New(reg *Registry, opts ...Option) (*Pool, error) {
 
 // Workers returns the number of helper processes, which is the maximum number
 // of tasks that run at once.
-func (p *Pool) Workers() int { return p.cfg.workers }
+func (p *Executor) Workers() int { return p.cfg.workers }
 
 // Pids returns the process ids of the helpers that are ready now. It
 // takes the pool's lock briefly.
-func (p *Pool) Pids() []int {
+func (p *Executor) Pids() []int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	var pids []int
@@ -137,7 +139,7 @@ func (p *Pool) Pids() []int {
 // Hooks returns the hooks the pool calls (WithHooks), so that work done
 // around the pool, as retries (executor.Retry), is counted with the pool's.
 // It does not block.
-func (p *Pool) Hooks() *executor.Hooks { return p.cfg.hooks }
+func (p *Executor) Hooks() *executor.Hooks { return p.cfg.hooks }
 
 // Schedule implements executor.Executor. It never blocks. A task whose
 // Remote is nil (a Go closure, or a function wrapped by executor.Fn) is
@@ -146,7 +148,7 @@ func (p *Pool) Hooks() *executor.Hooks { return p.cfg.hooks }
 // wrapping both executor.ErrNotRemote and ErrNotRegistered. It returns an
 // error wrapping executor.ErrShutdown after Shutdown or Stop, or
 // executor.ErrBroken once broken. It costs one allocation.
-func (p *Pool) Schedule(ctx context.Context, t executor.Task) error {
+func (p *Executor) Schedule(ctx context.Context, t executor.Task) error {
 	if ctx == nil {
 		panic("process: nil Context")
 	}
@@ -185,7 +187,7 @@ func (p *Pool) Schedule(ctx context.Context, t executor.Task) error {
 
 // wakeLocked wakes the parked writer of the least loaded helper that can
 // take work, if any.
-func (p *Pool) wakeLocked() {
+func (p *Executor) wakeLocked() {
 	var best *worker
 	for _, w := range p.workers {
 		if w.parked && w.roomLocked() > 0 && (best == nil || w.inflight.Len() < best.inflight.Len()) {
@@ -200,7 +202,7 @@ func (p *Pool) wakeLocked() {
 // shareLocked returns how many queued tasks w may take now: its fair share of
 // the queued and running work, so that a few long tasks are spread over the
 // helpers instead of piling up on the first one to wake.
-func (p *Pool) shareLocked(w *worker) int {
+func (p *Executor) shareLocked(w *worker) int {
 	total, alive := p.queue.Len(), 0
 	for _, x := range p.workers { // starting ones too: they take their share once ready
 		if !x.dead && !x.retiring {
@@ -214,7 +216,7 @@ func (p *Pool) shareLocked(w *worker) int {
 	return (total+alive-1)/alive - w.inflight.Len()
 }
 
-func (p *Pool) acceptLocked() error {
+func (p *Executor) acceptLocked() error {
 	if p.broken != nil {
 		return p.broken
 	}
@@ -226,7 +228,7 @@ func (p *Pool) acceptLocked() error {
 
 // spawnLocked adds a worker and starts its helper in the background, after
 // delay.
-func (p *Pool) spawnLocked(delay time.Duration) {
+func (p *Executor) spawnLocked(delay time.Duration) {
 	p.nextWorker++
 	w := newWorker(p, p.nextWorker)
 	p.workers = append(p.workers, w)
@@ -240,7 +242,7 @@ func (p *Pool) spawnLocked(delay time.Duration) {
 // the whole program), so a pool that has one task to run starts one
 // helper first. Once the pool has started all its helpers (grown), a
 // helper that is gone is replaced by gone, as before.
-func (p *Pool) growLocked(full bool) {
+func (p *Executor) growLocked(full bool) {
 	if p.closed || p.grown {
 		return
 	}
@@ -261,11 +263,11 @@ func (p *Pool) growLocked(full bool) {
 }
 
 // needWorkerLocked reports whether a worker that is gone should be replaced.
-func (p *Pool) needWorkerLocked() bool {
+func (p *Executor) needWorkerLocked() bool {
 	return !p.stopped && p.broken == nil && (!p.closed || p.queue.Len() > 0)
 }
 
-func (p *Pool) removeLocked(w *worker) {
+func (p *Executor) removeLocked(w *worker) {
 	for i, x := range p.workers {
 		if x == w {
 			p.workers = append(p.workers[:i], p.workers[i+1:]...)
@@ -275,7 +277,7 @@ func (p *Pool) removeLocked(w *worker) {
 }
 
 // closeLocked makes the pool refuse new tasks.
-func (p *Pool) closeLocked() {
+func (p *Executor) closeLocked() {
 	if !p.closed {
 		p.closed = true
 		close(p.closing)
@@ -287,10 +289,10 @@ func (p *Pool) closeLocked() {
 // waiting for its next attempt under a retry policy (executor.NewRetry)
 // fails then at once, with a *executor.RetryError that wraps the pool's
 // refusal and the last attempt's error.
-func (p *Pool) Closing() <-chan struct{} { return p.closing }
+func (p *Executor) Closing() <-chan struct{} { return p.closing }
 
 // breakLocked breaks the pool with cause and returns the queued jobs to fail.
-func (p *Pool) breakLocked(cause error) []*job {
+func (p *Executor) breakLocked(cause error) []*job {
 	if p.broken != nil {
 		return nil
 	}
@@ -302,7 +304,7 @@ func (p *Pool) breakLocked(cause error) []*job {
 	return p.drainLocked()
 }
 
-func (p *Pool) checkDoneLocked() {
+func (p *Executor) checkDoneLocked() {
 	if p.closed && len(p.workers) == 0 {
 		p.doneOnce.Do(func() {
 			p.sp.Close()
@@ -312,7 +314,7 @@ func (p *Pool) checkDoneLocked() {
 }
 
 // fail completes a job that will not run (further) with err.
-func (p *Pool) fail(j *job, err error) {
+func (p *Executor) fail(j *job, err error) {
 	if j.stop != nil {
 		j.stop()
 	}
@@ -324,7 +326,7 @@ func (p *Pool) fail(j *job, err error) {
 }
 
 // finish completes a job from its helper's reply.
-func (p *Pool) finish(j *job, err error, items []error) {
+func (p *Executor) finish(j *job, err error, items []error) {
 	if j.stop != nil {
 		j.stop()
 	}
@@ -343,7 +345,7 @@ func (p *Pool) finish(j *job, err error, items []error) {
 	p.cfg.hooks.OnFinished(executor.Finish{Outcome: executor.OutcomeOf(err), Ran: true, Run: p.since(j), Err: err})
 }
 
-func (p *Pool) since(j *job) time.Duration {
+func (p *Executor) since(j *job) time.Duration {
 	if p.cfg.hooks == nil || j.runAt.IsZero() {
 		return 0
 	}
@@ -359,7 +361,7 @@ func (p *Pool) since(j *job) time.Duration {
 // nothing is queued is killed instead of waited for (it has run nothing),
 // unless the pool has an initializer (WithInitializer), which may be running
 // there. Idempotent.
-func (p *Pool) Shutdown(ctx context.Context, opts ...executor.ShutdownOption) error {
+func (p *Executor) Shutdown(ctx context.Context, opts ...executor.ShutdownOption) error {
 	if ctx == nil {
 		panic("process: nil Context")
 	}
@@ -404,7 +406,7 @@ func (p *Pool) Shutdown(ctx context.Context, opts ...executor.ShutdownOption) er
 // executor.ErrStopped, every helper's process group is killed (the tasks they
 // were running fail with executor.ErrStopped too), and Stop waits for the
 // helpers to be reaped, until ctx ends. Idempotent; it may follow Shutdown.
-func (p *Pool) Stop(ctx context.Context) error {
+func (p *Executor) Stop(ctx context.Context) error {
 	if ctx == nil {
 		panic("process: nil Context")
 	}
@@ -432,7 +434,7 @@ func (p *Pool) Stop(ctx context.Context) error {
 	return p.wait(ctx)
 }
 
-func (p *Pool) wait(ctx context.Context) error {
+func (p *Executor) wait(ctx context.Context) error {
 	select {
 	case <-p.allDone:
 	case <-ctx.Done():
@@ -451,7 +453,7 @@ func (p *Pool) wait(ctx context.Context) error {
 // not be decoded, the pool refused it, or ctx ended. It blocks until then.
 // It lets another remote executor (package cluster) run the calls it
 // receives on local helper processes, so one worker uses every core.
-func (p *Pool) RunCall(ctx context.Context, call []byte) ([]byte, error) {
+func (p *Executor) RunCall(ctx context.Context, call []byte) ([]byte, error) {
 	f, err := executor.Call(ctx, p, p.reg.serveCall, call)
 	if err != nil {
 		return nil, err
