@@ -6,7 +6,7 @@ import (
 	"github.com/nats-io/nats.go"
 )
 
-// Context metadata on task messages (executor.Carrier, executor.Restorer):
+// Context metadata on task messages (driver.Carrier, driver.Restorer):
 // each entry k=v of a task's metadata (for OpenTelemetry: traceparent,
 // tracestate, baggage) is the header Gofutures-Ctx-<k>: v. A worker given
 // WithRestorer reads them back; one without ignores them, and a submitter

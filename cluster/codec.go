@@ -3,7 +3,7 @@ package cluster
 import (
 	"context"
 
-	"github.com/gofutures/gofutures/executor"
+	"github.com/gofutures/gofutures/executor/driver"
 	"github.com/gofutures/gofutures/process"
 )
 
@@ -13,10 +13,10 @@ import (
 type codec interface {
 	// encodeCall encodes r's function name and arguments. An unregistered
 	// function fails with an error wrapping executor.ErrNotRemote.
-	encodeCall(r executor.Remote) ([]byte, error)
+	encodeCall(r driver.Remote) ([]byte, error)
 	// finish decodes an encoded result into r, calls r.Finish and returns
 	// the error the task finished with (nil on success).
-	finish(r executor.Remote, result []byte) error
+	finish(r driver.Remote, result []byte) error
 }
 
 // runner runs encoded calls, on a worker.

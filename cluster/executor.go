@@ -11,6 +11,7 @@ import (
 
 	"github.com/gofutures/gofutures/cluster/internal/wire"
 	"github.com/gofutures/gofutures/executor"
+	"github.com/gofutures/gofutures/executor/driver"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/nats-io/nuid"
@@ -82,8 +83,8 @@ var _ executor.Executor = (*Executor)(nil)
 // entry is a task this executor holds until its result arrives.
 type entry struct {
 	seq       uint64
-	t         executor.Task
-	r         executor.Remote
+	t         driver.Task
+	r         driver.Remote
 	data      []byte    // encoded call; nil once the server stored it
 	pubAt     time.Time // last published
 	gen       int       // times published again after its message was lost
@@ -242,7 +243,7 @@ func (e *Executor) Workers() int {
 // when the task finishes, and, if it has a deadline, a header on the
 // message; its end costs one cancel message if a worker runs the task.
 // context.Background() and context.WithoutCancel contexts cost nothing more.
-func (e *Executor) Schedule(ctx context.Context, t executor.Task) error {
+func (e *Executor) Schedule(ctx context.Context, t driver.Task) error {
 	if ctx == nil {
 		panic("cluster: nil Context")
 	}
@@ -517,11 +518,11 @@ func (e *Executor) checkIdleLocked() {
 // worker started are cancelled first), then stops the worker processes, the
 // connection and the embedded server. It returns context.Cause(ctx) if ctx
 // ends first; the shutdown goes on. Idempotent.
-func (e *Executor) Shutdown(ctx context.Context, opts ...executor.ShutdownOption) error {
+func (e *Executor) Shutdown(ctx context.Context, opts ...driver.ShutdownOption) error {
 	if ctx == nil {
 		panic("cluster: nil Context")
 	}
-	sc := executor.ShutdownSettings(opts...)
+	sc := driver.ShutdownSettings(opts...)
 	e.mu.Lock()
 	e.closeLocked()
 	var cancel []*entry

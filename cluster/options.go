@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/gofutures/gofutures/executor"
+	"github.com/gofutures/gofutures/executor/driver"
 	"github.com/nats-io/nkeys"
 	"go.uber.org/zap"
 )
@@ -109,7 +110,7 @@ type config struct {
 	drainTimeout time.Duration
 	workerTuned  bool // one of the three above was set
 
-	restorer executor.Restorer // WithRestorer
+	restorer driver.Restorer // WithRestorer
 }
 
 func defaultConfig() config {
@@ -400,11 +401,11 @@ func WithDrainTimeout(d time.Duration) Option {
 }
 
 // WithRestorer makes a worker give the context metadata that comes with a
-// task (sent by a task whose Remote is an executor.Carrier, such as those of
+// task (sent by a task whose Remote is an driver.Carrier, such as those of
 // an executor wrapped by package otelfutures, in Gofutures-Ctx-* headers) to
 // r, which restores it into the ctx the task runs with: so a trace continues
 // on the worker. Without it the headers are ignored. Default none; it costs
 // nothing for tasks that carry no metadata.
-func WithRestorer(r executor.Restorer) WorkerOption {
+func WithRestorer(r driver.Restorer) WorkerOption {
 	return workerOptionFunc(func(c *config) { c.restorer = r })
 }

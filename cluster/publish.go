@@ -5,7 +5,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/gofutures/gofutures/executor"
+	"github.com/gofutures/gofutures/executor/driver"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"go.uber.org/zap"
@@ -29,7 +29,7 @@ func (e *Executor) publish(en *entry, data []byte) {
 	if en.deadline != 0 {
 		m.Header[deadlineHeader] = []string{formatDeadline(en.deadline)}
 	}
-	if cr, ok := en.r.(executor.Carrier); ok {
+	if cr, ok := en.r.(driver.Carrier); ok {
 		addMetaHeaders(m.Header, cr.ContextMetadata())
 	}
 	if err := e.nc.PublishMsg(m); err != nil {

@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 
 	"github.com/gofutures/gofutures/executor"
+	"github.com/gofutures/gofutures/executor/driver"
 	"github.com/gofutures/gofutures/process"
 )
 
@@ -78,7 +79,7 @@ func (c *registryCodec) refresh() {
 	c.names.Store(&m)
 }
 
-func (c *registryCodec) encodeCall(r executor.Remote) ([]byte, error) {
+func (c *registryCodec) encodeCall(r driver.Remote) ([]byte, error) {
 	name := r.FuncName()
 	if !(*c.names.Load())[name] {
 		c.refresh() // registered after New
@@ -89,7 +90,7 @@ func (c *registryCodec) encodeCall(r executor.Remote) ([]byte, error) {
 	return process.EncodeCall(r)
 }
 
-func (c *registryCodec) finish(r executor.Remote, result []byte) error {
+func (c *registryCodec) finish(r driver.Remote, result []byte) error {
 	cr := &capture{Remote: r}
 	if err := c.reg.DecodeReply(result, cr); err != nil {
 		r.Finish(err, nil)
@@ -104,7 +105,7 @@ func (c *registryCodec) runCall(ctx context.Context, call []byte) ([]byte, error
 
 // capture records the error a Remote finished with, for hooks.
 type capture struct {
-	executor.Remote
+	driver.Remote
 	err error
 }
 

@@ -6,6 +6,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/gofutures/gofutures/executor/driver"
 	"github.com/gofutures/gofutures/future"
 	"golang.org/x/time/rate"
 )
@@ -51,7 +52,7 @@ type extra struct {
 	cfg  callConfig
 	ex   Executor
 	ctx  context.Context
-	task Task
+	task driver.Task
 	fut  future.Awaitable
 	idem bool // the function declared itself idempotent
 
@@ -91,7 +92,7 @@ func (x *extra) init(ctx context.Context, ex Executor, opts []CallOption) error 
 
 // bind attaches x to its task: t completes f, fn is its function (for
 // Idempotent), arg its first argument (for the key; nil for a closure).
-func bind[A, R any](x *extra, t Task, f *future.Future[R], fn any, arg *A) error {
+func bind[A, R any](x *extra, t driver.Task, f *future.Future[R], fn any, arg *A) error {
 	x.task, x.fut = t, f
 	if i, ok := fn.(interface{ Idempotent() bool }); ok {
 		x.idem = i.Idempotent()
@@ -281,10 +282,10 @@ type optChunk[A, R any] struct {
 }
 
 var (
-	_ Task      = (*optFunc[int])(nil)
-	_ Remote    = (*optCall[int, int])(nil)
-	_ Remote    = (*optChunk[int, int])(nil)
-	_ Attempter = (*optChunk[int, int])(nil)
+	_ driver.Task      = (*optFunc[int])(nil)
+	_ driver.Remote    = (*optCall[int, int])(nil)
+	_ driver.Remote    = (*optChunk[int, int])(nil)
+	_ driver.Attempter = (*optChunk[int, int])(nil)
 )
 
 // startAttempt is Start for a task with call options: an attempt after the
@@ -335,7 +336,7 @@ func (t *optCall[A, R]) Run(ctx context.Context) error {
 	return e
 }
 
-func (t *optCall[A, R]) Remote() Remote {
+func (t *optCall[A, R]) Remote() driver.Remote {
 	if t.isNamed() {
 		return t
 	}

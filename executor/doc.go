@@ -48,4 +48,12 @@
 // Every executor shuts down gracefully with Shutdown (optionally cancelling
 // work that has not started) or at once with Stop; both are idempotent, and
 // afterwards scheduling fails with ErrShutdown.
+//
+// # Writing or wrapping an executor
+//
+// The Task an Executor's Schedule receives, the Remote form a task takes to
+// run in another process, and the interfaces that carry context metadata
+// there (Carrier, Restorer) are in package executor/driver, which is for
+// those who write or wrap an executor. Code that uses executors needs only
+// this package.
 package executor

@@ -1,6 +1,10 @@
 package executor
 
-import "context"
+import (
+	"context"
+
+	"github.com/gofutures/gofutures/executor/driver"
+)
 
 // Executor runs tasks asynchronously. GoPool (this package), process.Executor
 // and cluster.Executor implement it; package pool and the typed functions
@@ -29,12 +33,12 @@ type Executor interface {
 	// context.WithoutCancel(ctx) is how a caller asks for work that outlives
 	// ctx. t.Cancel (Future.Cancel) is separate: it cancels t only if it has
 	// not started.
-	Schedule(ctx context.Context, t Task) error
+	Schedule(ctx context.Context, t driver.Task) error
 	// Shutdown stops accepting work and waits, until ctx ends, for the work
 	// already accepted to finish and the workers to exit. With CancelPending
 	// the work that has not started is cancelled instead. It returns
 	// context.Cause(ctx) if ctx ends first (the shutdown goes on). Idempotent.
-	Shutdown(ctx context.Context, opts ...ShutdownOption) error
+	Shutdown(ctx context.Context, opts ...driver.ShutdownOption) error
 	// Stop stops at once: work that has not started fails with ErrStopped,
 	// running work is told to stop (its context is cancelled; helper processes
 	// are killed), and Stop waits, until ctx ends, for the workers to exit.
@@ -44,33 +48,8 @@ type Executor interface {
 	Workers() int
 }
 
-// ShutdownOption configures Shutdown.
-type ShutdownOption interface {
-	applyShutdown(*ShutdownConfig)
-}
-
-// ShutdownConfig is what ShutdownOptions set. Executors outside this package
-// read it with ShutdownSettings.
-type ShutdownConfig struct {
-	// CancelPending: cancel work that has not started.
-	CancelPending bool
-}
-
-type shutdownFunc func(*ShutdownConfig)
-
-func (f shutdownFunc) applyShutdown(c *ShutdownConfig) { f(c) }
-
 // CancelPending makes Shutdown cancel the work that has not started (Python's
 // cancel_futures=True); running work still finishes.
-func CancelPending() ShutdownOption {
-	return shutdownFunc(func(c *ShutdownConfig) { c.CancelPending = true })
-}
-
-// ShutdownSettings applies opts, for implementations of Executor.
-func ShutdownSettings(opts ...ShutdownOption) ShutdownConfig {
-	var c ShutdownConfig
-	for _, o := range opts {
-		o.applyShutdown(&c)
-	}
-	return c
+func CancelPending() driver.ShutdownOption {
+	return func(c *driver.ShutdownConfig) { c.CancelPending = true }
 }

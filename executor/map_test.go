@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/gofutures/gofutures/executor"
+	"github.com/gofutures/gofutures/executor/driver"
 )
 
 // counting returns an endless input that counts what was read.
@@ -178,7 +179,7 @@ type cancelOnSchedule struct {
 	cancel context.CancelFunc
 }
 
-func (c *cancelOnSchedule) Schedule(ctx context.Context, t executor.Task) error {
+func (c *cancelOnSchedule) Schedule(ctx context.Context, t driver.Task) error {
 	err := c.Executor.Schedule(ctx, t)
 	if c.n--; c.n == 0 {
 		c.cancel()

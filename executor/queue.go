@@ -1,11 +1,13 @@
 package executor
 
+import "github.com/gofutures/gofutures/executor/driver"
+
 // entry is a scheduled task; its scope, nil for a task scheduled with
 // context.Background() or context.TODO() (it runs with GoPool.runCtx); and,
 // when it is timed for the hooks, when it was scheduled (GoPool.now; 0: not
 // timed).
 type entry struct {
-	t  Task
+	t  driver.Task
 	s  *scope
 	at int64
 }
@@ -36,7 +38,7 @@ const blockLen = 169
 const keepBlocks = 6
 
 type slot struct {
-	t Task
+	t driver.Task
 	s *scope
 }
 

@@ -4,6 +4,8 @@ import (
 	"context"
 	"slices"
 	"testing"
+
+	"github.com/gofutures/gofutures/executor/driver"
 )
 
 // TestQueueAgainstSlice runs the same operations on a queue and on a plain
@@ -103,4 +105,4 @@ func (idTask) Start() bool               { return true }
 func (idTask) Run(context.Context) error { return nil }
 func (idTask) Fail(error) bool           { return true }
 func (idTask) Cancel() bool              { return true }
-func (idTask) Remote() Remote            { return nil }
+func (idTask) Remote() driver.Remote     { return nil }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"runtime/debug"
+
+	"github.com/gofutures/gofutures/executor/driver"
 )
 
 // chunkRetry is the state of a chunk between attempts under a retry
@@ -19,7 +21,7 @@ type chunkRetry[A, R any] struct {
 func (t *optChunk[A, R]) Start() bool  { return startAttempt(t.p, &t.x) }
 func (t *optChunk[A, R]) Attempt() int { return int(t.x.attempt.Load()) }
 
-func (t *optChunk[A, R]) Remote() Remote {
+func (t *optChunk[A, R]) Remote() driver.Remote {
 	if t.isNamed() {
 		return t
 	}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"github.com/gofutures/gofutures/executor/driver"
 )
 
 // Schedule implements Executor. It takes the pool's lock once; with a ctx
@@ -13,7 +15,7 @@ import (
 // there, one is found for it (spinLocked). Only a bounded queue that is
 // full takes the older way: the task is handed straight to an idle worker,
 // or to a new one, or else Schedule waits or fails.
-func (p *GoPool) Schedule(ctx context.Context, t Task) error {
+func (p *GoPool) Schedule(ctx context.Context, t driver.Task) error {
 	if ctx == nil {
 		panic("executor: nil Context")
 	}

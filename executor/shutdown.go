@@ -7,6 +7,8 @@ import (
 
 	"github.com/panjf2000/ants/v2"
 	"go.uber.org/zap"
+
+	"github.com/gofutures/gofutures/executor/driver"
 )
 
 // Shutdown implements Executor: no new work; queued and running work
@@ -14,11 +16,11 @@ import (
 // the workers to exit and the goroutines to be released, until ctx ends. If
 // ctx ends first, the pool still releases its goroutines by itself once its
 // last task has returned.
-func (p *GoPool) Shutdown(ctx context.Context, opts ...ShutdownOption) error {
+func (p *GoPool) Shutdown(ctx context.Context, opts ...driver.ShutdownOption) error {
 	if ctx == nil {
 		panic("executor: nil Context")
 	}
-	sc := ShutdownSettings(opts...)
+	sc := driver.ShutdownSettings(opts...)
 	var cancelled []entry
 	p.mu.Lock()
 	first := !p.closed

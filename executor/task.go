@@ -6,53 +6,9 @@ import (
 	"fmt"
 	"runtime/debug"
 
+	"github.com/gofutures/gofutures/executor/driver"
 	"github.com/gofutures/gofutures/future"
 )
-
-// Task is one unit of work as an executor sees it: not generic, with its
-// future already attached. Tasks are made by Submit, Call and CallChunk;
-// executors schedule them. Its methods are safe for concurrent use.
-type Task interface {
-	// Start moves the task's future from pending to running and reports
-	// true; it reports false if the future was cancelled (or already
-	// failed), in which case the executor must skip the task.
-	Start() bool
-	// Run runs the task in the calling goroutine, recovers a panic into a
-	// *PanicError, completes the future and returns the task's error. Call it
-	// once, after Start returned true. If the task calls runtime.Goexit, Run
-	// fails the future with a *PanicError whose Goexit is set and does not
-	// return: the goroutine exits, and the executor must notice (a deferred
-	// "returned normally" flag) and account for the task and the goroutine.
-	Run(ctx context.Context) error
-	// Fail completes the future with err unless it is done already, and
-	// reports whether it did.
-	Fail(err error) bool
-	// Cancel cancels the future if it is still pending.
-	Cancel() bool
-	// Remote returns the form of the task that can run in another process,
-	// or nil if it is a Go closure or an unregistered function.
-	Remote() Remote
-}
-
-// Remote is a task described by the registered name of its function and its
-// arguments, so that process and cluster executors can encode it, run it
-// elsewhere and complete the future from the encoded result.
-type Remote interface {
-	// FuncName is the registered name of the function.
-	FuncName() string
-	// Chunk reports whether Args is a slice of arguments ([]A) to apply the
-	// function to one by one, giving a slice of results ([]R).
-	Chunk() bool
-	// Args returns the value to encode: the argument (A) or, for a chunk,
-	// the arguments ([]A).
-	Args() any
-	// Result returns the pointer to decode the result into: *R, or *[]R for a chunk.
-	Result() any
-	// Finish completes the future. err fails the whole task; otherwise the
-	// value decoded into Result is the outcome, and for a chunk itemErrs, if
-	// not nil, holds one error (or nil) per argument.
-	Finish(err error, itemErrs []error)
-}
 
 // Func is a function an executor can run on an argument of type A. Make one
 // from a Go function with Fn (it runs only in this process), or register one
@@ -60,12 +16,6 @@ type Remote interface {
 type Func[A, R any] interface {
 	// Call runs the function in this process.
 	Call(ctx context.Context, arg A) (R, error)
-}
-
-// Named is implemented by Funcs registered by name; remote executors send
-// the name.
-type Named interface {
-	FuncName() string
 }
 
 type goFunc[A, R any] func(context.Context, A) (R, error)
@@ -135,7 +85,7 @@ func (t *promise[R]) Fail(err error) bool { return t.p.SetError(err) == nil }
 func (t *promise[R]) Cancel() bool { return t.p.Future().Cancel() }
 
 // Attempt returns which attempt of the task this Schedule is: 1, or more
-// for a retry (NewRetry). Instrumentation reads it through the Attempter
+// for a retry (NewRetry). Instrumentation reads it through the driver.Attempter
 // interface.
 func (t *promise[R]) Attempt() int { return 1 }
 
@@ -145,11 +95,11 @@ type named[A, R any] struct {
 }
 
 func (n named[A, R]) isNamed() bool {
-	_, ok := n.fn.(Named)
+	_, ok := n.fn.(driver.Named)
 	return ok
 }
 
-func (n named[A, R]) FuncName() string { return n.fn.(Named).FuncName() }
+func (n named[A, R]) FuncName() string { return n.fn.(driver.Named).FuncName() }
 
 // funcTask runs a closure.
 type funcTask[R any] struct {
@@ -163,7 +113,7 @@ func (t *funcTask[R]) Run(ctx context.Context) error {
 	return err
 }
 
-func (t *funcTask[R]) Remote() Remote { return nil }
+func (t *funcTask[R]) Remote() driver.Remote { return nil }
 
 // callTask runs a Func on one argument.
 type callTask[A, R any] struct {
@@ -179,7 +129,7 @@ func (t *callTask[A, R]) Run(ctx context.Context) error {
 	return err
 }
 
-func (t *callTask[A, R]) Remote() Remote {
+func (t *callTask[A, R]) Remote() driver.Remote {
 	if t.isNamed() {
 		return t
 	}
@@ -312,7 +262,7 @@ func (c Chunk[R]) firstErr() error {
 	return nil
 }
 
-func (t *chunkTask[A, R]) Remote() Remote {
+func (t *chunkTask[A, R]) Remote() driver.Remote {
 	if t.isNamed() {
 		return t
 	}
@@ -349,9 +299,9 @@ func (t *chunkTask[A, R]) Finish(err error, itemErrs []error) {
 }
 
 var (
-	_ Task   = (*funcTask[int])(nil)
-	_ Remote = (*callTask[int, int])(nil)
-	_ Remote = (*chunkTask[int, int])(nil)
+	_ driver.Task   = (*funcTask[int])(nil)
+	_ driver.Remote = (*callTask[int, int])(nil)
+	_ driver.Remote = (*chunkTask[int, int])(nil)
 )
 
 // Submit schedules fn on ex and returns its future.
@@ -465,7 +415,7 @@ func callChunk[A, R any](ctx context.Context, ex Executor, fn Func[A, R], args [
 
 // withOptions schedules t, whose future is f and whose call options' state
 // is x (in the same allocation), with the call options opts.
-func withOptions[A, R any](ctx context.Context, ex Executor, f *future.Future[R], t Task, x *extra, fn any, arg *A, opts []CallOption) (*future.Future[R], error) {
+func withOptions[A, R any](ctx context.Context, ex Executor, f *future.Future[R], t driver.Task, x *extra, fn any, arg *A, opts []CallOption) (*future.Future[R], error) {
 	if ctx == nil {
 		panic("executor: nil Context")
 	}

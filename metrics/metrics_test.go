@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/gofutures/gofutures/executor"
+	"github.com/gofutures/gofutures/executor/driver"
 	"github.com/gofutures/gofutures/future"
 	"github.com/gofutures/gofutures/metrics"
 	"github.com/prometheus/client_golang/prometheus"
@@ -559,7 +560,7 @@ func TestTimingSample(t *testing.T) {
 	})
 }
 
-// bareTask is the least an executor.Task can be: it waits at gate and
+// bareTask is the least an driver.Task can be: it waits at gate and
 // reports to wg.
 type bareTask struct {
 	gate chan struct{}
@@ -572,9 +573,9 @@ func (b *bareTask) Run(context.Context) error {
 	b.wg.Done()
 	return nil
 }
-func (b *bareTask) Fail(error) bool         { b.wg.Done(); return true }
-func (b *bareTask) Cancel() bool            { return false }
-func (b *bareTask) Remote() executor.Remote { return nil }
+func (b *bareTask) Fail(error) bool       { b.wg.Done(); return true }
+func (b *bareTask) Cancel() bool          { return false }
+func (b *bareTask) Remote() driver.Remote { return nil }
 
 // TestNotMeasured checks that negative durations count the task but not
 // the histograms.

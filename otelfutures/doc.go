@@ -4,8 +4,8 @@
 // that runs it (a process helper, a cluster worker), so the spans a task
 // starts there, such as an HTTP client call's, are children of the task's
 // span. The core packages of gofutures do not depend on OpenTelemetry; this
-// package plugs into them through the seam of executor.Carrier and
-// executor.Restorer.
+// package plugs into them through the seam of driver.Carrier and
+// driver.Restorer.
 //
 // # Use
 //

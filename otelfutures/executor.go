@@ -5,6 +5,7 @@ import (
 	"reflect"
 
 	"github.com/gofutures/gofutures/executor"
+	"github.com/gofutures/gofutures/executor/driver"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/propagation"
 	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
@@ -84,7 +85,7 @@ func (e *Executor) Unwrap() executor.Executor { return e.ex }
 // a worker, through the trace context t carries, see NewRestorer). If the
 // wrapped executor refuses t, the span ends at once with the error and the
 // outcome "rejected". It blocks as the wrapped executor's Schedule does.
-func (e *Executor) Schedule(ctx context.Context, t executor.Task) error {
+func (e *Executor) Schedule(ctx context.Context, t driver.Task) error {
 	if ctx == nil {
 		panic("otelfutures: nil Context")
 	}
@@ -102,7 +103,7 @@ func (e *Executor) Schedule(ctx context.Context, t executor.Task) error {
 	w := newTask(e, t, r, span)
 	if span.IsRecording() {
 		n := 1
-		if a, ok := t.(executor.Attempter); ok {
+		if a, ok := t.(driver.Attempter); ok {
 			n = a.Attempt()
 		}
 		span.SetAttributes(attempt.Int(n))
@@ -130,7 +131,7 @@ func (e *Executor) Schedule(ctx context.Context, t executor.Task) error {
 }
 
 // Shutdown implements executor.Executor: it shuts the wrapped executor down.
-func (e *Executor) Shutdown(ctx context.Context, opts ...executor.ShutdownOption) error {
+func (e *Executor) Shutdown(ctx context.Context, opts ...driver.ShutdownOption) error {
 	return e.ex.Shutdown(ctx, opts...)
 }
 

@@ -3,11 +3,11 @@ package otelfutures
 import (
 	"context"
 
-	"github.com/gofutures/gofutures/executor"
+	"github.com/gofutures/gofutures/executor/driver"
 	"go.opentelemetry.io/otel/propagation"
 )
 
-// NewRestorer returns the executor.Restorer that a process running tasks for
+// NewRestorer returns the driver.Restorer that a process running tasks for
 // another installs (process.WithRestorer for a helper, cluster.WithRestorer
 // for a worker): it extracts the trace context that came with a task into
 // the task's ctx with the propagator (WithPropagators; default the global
@@ -15,7 +15,7 @@ import (
 // children of the task's span in the submitting process. It is safe for
 // concurrent use and costs the propagator's Extract per task that carried
 // a trace context.
-func NewRestorer(opts ...RestorerOption) executor.Restorer {
+func NewRestorer(opts ...RestorerOption) driver.Restorer {
 	cfg := newConfig()
 	for _, o := range opts {
 		o.applyRestorer(&cfg)

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/gofutures/gofutures/executor"
+	"github.com/gofutures/gofutures/executor/driver"
 	"github.com/gofutures/gofutures/future"
 	"github.com/gofutures/gofutures/process"
 	"go.opentelemetry.io/otel/attribute"
@@ -40,8 +41,8 @@ const (
 // cancelled, was stopped before it ran; its remote form finished). The span
 // ends once.
 type task struct {
-	t     executor.Task
-	r     executor.Remote // nil for a closure
+	t     driver.Task
+	r     driver.Remote // nil for a closure
 	e     *Executor
 	span  trace.Span
 	md    map[string]string // the trace context a remote task carries
@@ -52,7 +53,7 @@ type task struct {
 	ended   atomic.Bool
 }
 
-func newTask(e *Executor, t executor.Task, r executor.Remote, span trace.Span) *task {
+func newTask(e *Executor, t driver.Task, r driver.Remote, span trace.Span) *task {
 	return &task{t: t, r: r, e: e, span: span, begin: time.Now()}
 }
 
@@ -100,7 +101,7 @@ func (w *task) Cancel() bool {
 	return false
 }
 
-func (w *task) Remote() executor.Remote {
+func (w *task) Remote() driver.Remote {
 	if w.r == nil {
 		return nil
 	}
@@ -112,10 +113,10 @@ func (w *task) Remote() executor.Remote {
 type remote task
 
 var (
-	_ executor.Task          = (*task)(nil)
-	_ executor.Remote        = (*remote)(nil)
-	_ executor.Carrier       = (*remote)(nil)
-	_ executor.StartNotifier = (*remote)(nil)
+	_ driver.Task          = (*task)(nil)
+	_ driver.Remote        = (*remote)(nil)
+	_ driver.Carrier       = (*remote)(nil)
+	_ driver.StartNotifier = (*remote)(nil)
 )
 
 func (r *remote) FuncName() string                   { return r.r.FuncName() }

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/gofutures/gofutures/executor"
+	"github.com/gofutures/gofutures/executor/driver"
 	"github.com/gofutures/gofutures/pool"
 )
 
@@ -240,7 +241,7 @@ type diedErr struct{}
 func (diedErr) Error() string        { return errDied.Error() }
 func (diedErr) Is(target error) bool { return target == executor.ErrWorkerDied || target == errDied }
 
-func (d dying) Schedule(ctx context.Context, t executor.Task) error {
+func (d dying) Schedule(ctx context.Context, t driver.Task) error {
 	if r := t.Remote(); r != nil {
 		if args, ok := r.Args().([]int); ok && slices.ContainsFunc(args, func(x int) bool { return x < 0 }) {
 			if t.Start() {

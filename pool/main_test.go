@@ -8,6 +8,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/gofutures/gofutures/executor"
+	"github.com/gofutures/gofutures/executor/driver"
 	"github.com/gofutures/gofutures/pool"
 )
 
@@ -42,7 +43,7 @@ type counting struct {
 	n atomic.Int64
 }
 
-func (c *counting) Schedule(ctx context.Context, t executor.Task) error {
+func (c *counting) Schedule(ctx context.Context, t driver.Task) error {
 	c.n.Add(1)
 	return c.Executor.Schedule(ctx, t)
 }

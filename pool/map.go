@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/gofutures/gofutures/executor"
+	"github.com/gofutures/gofutures/executor/driver"
 	"github.com/gofutures/gofutures/future"
 )
 
@@ -458,10 +459,10 @@ type slotExecutor struct {
 	executor.Executor
 	abandon *atomic.Bool // the job's
 	mu      sync.Mutex   // guards task
-	task    executor.Task
+	task    driver.Task
 }
 
-func (x *slotExecutor) Schedule(ctx context.Context, t executor.Task) error {
+func (x *slotExecutor) Schedule(ctx context.Context, t driver.Task) error {
 	x.mu.Lock()
 	x.task = t
 	x.mu.Unlock()
@@ -473,7 +474,7 @@ func (x *slotExecutor) Schedule(ctx context.Context, t executor.Task) error {
 }
 
 // last returns the task scheduled last, or nil.
-func (x *slotExecutor) last() executor.Task {
+func (x *slotExecutor) last() driver.Task {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	return x.task

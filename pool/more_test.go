@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/gofutures/gofutures/executor"
+	"github.com/gofutures/gofutures/executor/driver"
 	"github.com/gofutures/gofutures/future"
 	"github.com/gofutures/gofutures/pool"
 )
@@ -20,7 +21,7 @@ type refusing struct {
 	n     atomic.Int64
 }
 
-func (r *refusing) Schedule(ctx context.Context, t executor.Task) error {
+func (r *refusing) Schedule(ctx context.Context, t driver.Task) error {
 	if r.n.Add(1) > r.limit {
 		return executor.ErrShutdown
 	}

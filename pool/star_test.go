@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/gofutures/gofutures/executor"
+	"github.com/gofutures/gofutures/executor/driver"
 	"github.com/gofutures/gofutures/pool"
 )
 
@@ -42,7 +43,7 @@ type remoteOnly struct {
 	msgs atomic.Int64
 }
 
-func (r *remoteOnly) Schedule(ctx context.Context, t executor.Task) error {
+func (r *remoteOnly) Schedule(ctx context.Context, t driver.Task) error {
 	rem := t.Remote()
 	if rem == nil {
 		return executor.ErrNotRemote

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/gofutures/gofutures/executor"
+	"github.com/gofutures/gofutures/executor/driver"
 	"github.com/gofutures/gofutures/future"
 	"github.com/gofutures/gofutures/pool"
 )
@@ -26,7 +27,7 @@ type inflight struct {
 	cur, max, total atomic.Int64
 }
 
-func (c *inflight) Schedule(ctx context.Context, t executor.Task) error {
+func (c *inflight) Schedule(ctx context.Context, t driver.Task) error {
 	n := c.cur.Add(1)
 	for m := c.max.Load(); n > m && !c.max.CompareAndSwap(m, n); m = c.max.Load() {
 	}
@@ -39,7 +40,7 @@ func (c *inflight) Schedule(ctx context.Context, t executor.Task) error {
 }
 
 type trackedTask struct {
-	executor.Task
+	driver.Task
 	c    *inflight
 	done atomic.Bool
 }

@@ -8,7 +8,7 @@ import (
 	"io"
 	"reflect"
 
-	"github.com/gofutures/gofutures/executor"
+	"github.com/gofutures/gofutures/executor/driver"
 	"github.com/gofutures/gofutures/process/internal/wire"
 )
 
@@ -179,10 +179,10 @@ func (f *frameEncoder) encode(v any) (err error) {
 
 // addCall appends the call frame of a task whose submit ctx is ctx (nil if
 // it cannot end): the helper is told whether a cancel may follow, the
-// deadline, and the context metadata of an executor.Carrier.
-func (f *frameEncoder) addCall(id uint64, r executor.Remote, ctx context.Context) error {
+// deadline, and the context metadata of an driver.Carrier.
+func (f *frameEncoder) addCall(id uint64, r driver.Remote, ctx context.Context) error {
 	c := wire.Call{ID: id, Chunk: r.Chunk(), Name: r.FuncName(), Cancellable: ctx != nil}
-	if cr, ok := r.(executor.Carrier); ok {
+	if cr, ok := r.(driver.Carrier); ok {
 		c.Meta = cr.ContextMetadata()
 	}
 	if ctx != nil {
@@ -240,7 +240,7 @@ func (f *frameEncoder) addReply(reg *Registry, id uint64, rep reply) {
 // ErrEncode, and inSync is false: dec's stream may have lost type
 // definitions. perr is a protocol error: the reply is malformed and the
 // sender must not be trusted any more.
-func (reg *Registry) decodeReply(rep wire.Reply, dec decoder, r executor.Remote) (err error, items []error, inSync bool, perr error) {
+func (reg *Registry) decodeReply(rep wire.Reply, dec decoder, r driver.Remote) (err error, items []error, inSync bool, perr error) {
 	result := func() error {
 		e := decodeSafely(func() error { return dec.Decode(r.Result()) })
 		if e != nil {
@@ -288,7 +288,7 @@ func (reg *Registry) decodeReply(rep wire.Reply, dec decoder, r executor.Remote)
 // does not block; it fails with an error wrapping ErrEncode if the arguments
 // cannot be encoded. Each message carries its gob type information, so it
 // costs more than a call on an Executor's stream.
-func EncodeCall(r executor.Remote) ([]byte, error) {
+func EncodeCall(r driver.Remote) ([]byte, error) {
 	var b bytes.Buffer
 	b.Write(wire.AppendCall(nil, wire.Call{Chunk: r.Chunk(), Name: r.FuncName()}))
 	if err := gob.NewEncoder(&b).Encode(r.Args()); err != nil {
@@ -322,7 +322,7 @@ func (reg *Registry) ServeCall(ctx context.Context, call []byte) ([]byte, error)
 // with an error wrapping ErrEncode. If reply is malformed, DecodeReply
 // returns an error wrapping ErrProtocol and does not call Finish. It does not
 // block.
-func (reg *Registry) DecodeReply(reply []byte, r executor.Remote) error {
+func (reg *Registry) DecodeReply(reply []byte, r driver.Remote) error {
 	rep, rest, err := wire.ParseReply(reply)
 	if err != nil {
 		return err

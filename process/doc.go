@@ -141,7 +141,7 @@
 // is submitted with context.WithoutCancel(ctx). In a helper, tasks run one at
 // a time, in order; Stop kills the helpers.
 //
-// A task whose Remote carries context metadata (executor.Carrier: a trace
+// A task whose Remote carries context metadata (driver.Carrier: a trace
 // context, from an executor wrapped by package otelfutures) sends it in the
 // call frame; a helper served with WithRestorer restores it into the call's
 // ctx, so the trace continues in the helper. Without them nothing is sent.

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/gofutures/gofutures/executor"
+	"github.com/gofutures/gofutures/executor/driver"
 	"github.com/gofutures/gofutures/internal/ring"
 	"github.com/gofutures/gofutures/internal/spawn"
 	"go.uber.org/zap"
@@ -148,7 +149,7 @@ func (p *Executor) Hooks() *executor.Hooks { return p.cfg.hooks }
 // wrapping both executor.ErrNotRemote and ErrNotRegistered. It returns an
 // error wrapping executor.ErrShutdown after Shutdown or Stop, or
 // executor.ErrBroken once broken. It costs one allocation.
-func (p *Executor) Schedule(ctx context.Context, t executor.Task) error {
+func (p *Executor) Schedule(ctx context.Context, t driver.Task) error {
 	if ctx == nil {
 		panic("process: nil Context")
 	}
@@ -361,11 +362,11 @@ func (p *Executor) since(j *job) time.Duration {
 // nothing is queued is killed instead of waited for (it has run nothing),
 // unless the pool has an initializer (WithInitializer), which may be running
 // there. Idempotent.
-func (p *Executor) Shutdown(ctx context.Context, opts ...executor.ShutdownOption) error {
+func (p *Executor) Shutdown(ctx context.Context, opts ...driver.ShutdownOption) error {
 	if ctx == nil {
 		panic("process: nil Context")
 	}
-	sc := executor.ShutdownSettings(opts...)
+	sc := driver.ShutdownSettings(opts...)
 	var cancelled []*job
 	p.mu.Lock()
 	first := !p.closed

@@ -13,7 +13,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/gofutures/gofutures/executor"
+	"github.com/gofutures/gofutures/executor/driver"
 	"github.com/gofutures/gofutures/internal/ring"
 	"github.com/gofutures/gofutures/process/internal/wire"
 )
@@ -56,7 +56,7 @@ type ServeOption interface {
 }
 
 type serveConfig struct {
-	restorer executor.Restorer
+	restorer driver.Restorer
 }
 
 type serveOptionFunc func(*serveConfig)
@@ -64,12 +64,12 @@ type serveOptionFunc func(*serveConfig)
 func (f serveOptionFunc) applyServe(c *serveConfig) { f(c) }
 
 // WithRestorer makes the helper give the context metadata that comes with a
-// call (sent by a task whose Remote is an executor.Carrier, such as those of
+// call (sent by a task whose Remote is an driver.Carrier, such as those of
 // an executor wrapped by package otelfutures) to r, which restores it into
 // the ctx the function runs with: so a trace continues in the helper. Without
 // it the metadata is ignored. Default none. It costs nothing for calls that
 // carry no metadata.
-func WithRestorer(r executor.Restorer) ServeOption {
+func WithRestorer(r driver.Restorer) ServeOption {
 	return serveOptionFunc(func(c *serveConfig) { c.restorer = r })
 }
 
@@ -142,7 +142,7 @@ func serveMain(reg *Registry, opts []ServeOption) int {
 // journal the host shares: so whenever the helper dies the host knows which
 // calls finished, with their results, and which one was running. It returns
 // nil when the host closes the stream (once every reply is written).
-func serveStream(ctx context.Context, reg *Registry, restorer executor.Restorer, in io.Reader, out *os.File, journal []byte) error {
+func serveStream(ctx context.Context, reg *Registry, restorer driver.Restorer, in io.Reader, out *os.File, journal []byte) error {
 	var hb bytes.Buffer
 	wire.AppendHello(&hb, wire.Hello{Pid: os.Getpid(), Funcs: reg.sigs()})
 	if _, err := out.Write(hb.Bytes()); err != nil {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/gofutures/gofutures/executor"
+	"github.com/gofutures/gofutures/executor/driver"
 	"github.com/gofutures/gofutures/process"
 )
 
@@ -214,10 +215,10 @@ func TestEncodeFailures(t *testing.T) {
 // a Remote to encode.
 type capture struct {
 	executor.Executor
-	t executor.Task
+	t driver.Task
 }
 
-func (c *capture) Schedule(_ context.Context, t executor.Task) error { c.t = t; return nil }
+func (c *capture) Schedule(_ context.Context, t driver.Task) error { c.t = t; return nil }
 
 func TestRunCall(t *testing.T) {
 	ctx := context.Background()

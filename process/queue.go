@@ -6,13 +6,14 @@ import (
 	"time"
 
 	"github.com/gofutures/gofutures/executor"
+	"github.com/gofutures/gofutures/executor/driver"
 	"github.com/gofutures/gofutures/process/internal/wire"
 )
 
 // job is a scheduled task on its way to and through a helper.
 type job struct {
-	t       executor.Task
-	r       executor.Remote
+	t       driver.Task
+	r       driver.Remote
 	at      time.Time // when it was scheduled (only with hooks)
 	runAt   time.Time // when it was handed to a helper (only with hooks)
 	started bool      // t.Start returned true; a re-queued job is not started again

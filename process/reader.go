@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/gofutures/gofutures/executor"
+	"github.com/gofutures/gofutures/executor/driver"
 	"github.com/gofutures/gofutures/process/internal/wire"
 )
 
@@ -172,7 +173,7 @@ func (w *worker) receive(kind byte, body []byte, dec **gob.Decoder, br *bytes.Re
 			head.runAt = now
 			p.cfg.hooks.OnStarted(now.Sub(head.at))
 		}
-		if sn, ok := head.r.(executor.StartNotifier); ok {
+		if sn, ok := head.r.(driver.StartNotifier); ok {
 			sn.StartedOn(strconv.Itoa(w.pid))
 		}
 		return nil

@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 
 	"github.com/gofutures/gofutures/executor"
+	"github.com/gofutures/gofutures/executor/driver"
 	"github.com/gofutures/gofutures/process/internal/wire"
 )
 
@@ -47,7 +48,7 @@ type entry interface {
 	// types returns the argument and result types.
 	types() (arg, result reflect.Type)
 	// accepts reports whether r's argument and result types are the function's.
-	accepts(r executor.Remote) bool
+	accepts(r driver.Remote) bool
 	// decodeArgs decodes A, or []A for a chunk.
 	decodeArgs(dec decoder, chunk bool) (any, error)
 	// run runs the function on args (from decodeArgs) and returns R, or []R
@@ -84,7 +85,7 @@ func NewRegistry() *Registry {
 // Func is a function registered by name in a Registry: the handle to pass to
 // executor.Call and executor.CallChunk (or package pool). It implements
 // executor.Func[A, R], so it also runs in this process (on an
-// executor.GoPool, or by calling Call), and executor.Named, so that remote
+// executor.GoPool, or by calling Call), and driver.Named, so that remote
 // executors send its name. It is immutable and safe for concurrent use.
 type Func[A, R any] struct {
 	name string
@@ -117,7 +118,7 @@ func Idempotent() RegisterOption {
 
 var (
 	_ executor.Func[int, int] = (*Func[int, int])(nil)
-	_ executor.Named          = (*Func[int, int])(nil)
+	_ driver.Named            = (*Func[int, int])(nil)
 )
 
 // Register adds fn to reg under name and returns its handle. A, R and the
@@ -276,7 +277,7 @@ func (reg *Registry) sentinel(name string) error {
 	return nil
 }
 
-// FuncName returns the name f was registered under (executor.Named).
+// FuncName returns the name f was registered under (driver.Named).
 func (f *Func[A, R]) FuncName() string { return f.name }
 
 // Idempotent reports whether f was registered with Idempotent. A retry
@@ -296,7 +297,7 @@ func (f *Func[A, R]) sig() wire.FuncSig {
 	return wire.FuncSig{Name: f.name, Arg: reflect.TypeFor[A]().String(), Result: reflect.TypeFor[R]().String()}
 }
 
-func (f *Func[A, R]) accepts(r executor.Remote) bool {
+func (f *Func[A, R]) accepts(r driver.Remote) bool {
 	if r.Chunk() {
 		_, ok1 := r.Args().([]A)
 		_, ok2 := r.Result().(*[]R)

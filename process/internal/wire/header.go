@@ -18,7 +18,7 @@ type Call struct {
 	// Deadline is the caller's deadline in Unix nanoseconds, 0 if none.
 	Deadline int64
 	// Meta is the context metadata of the caller's ctx (a trace context:
-	// executor.Carrier), nil if none; see AppendMeta for its bounds.
+	// driver.Carrier), nil if none; see AppendMeta for its bounds.
 	Meta map[string]string
 	Name string
 }
