@@ -7,8 +7,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/gofutures/gofutures/internal/zlog"
 	"github.com/panjf2000/ants/v2"
-	"go.uber.org/zap"
 )
 
 // GoPool is a pool of goroutines that runs tasks: Python's
@@ -60,7 +60,7 @@ import (
 type GoPool struct {
 	cfg     config
 	ants    *ants.PoolWithFuncGeneric[*worker]
-	log     *zap.Logger
+	log     *zlog.Logger
 	hooks   *Hooks // cfg.hooks, or the ones its Own returned
 	own     bool   // counting for the hooks: see Hooks.Own
 	release func() // from Hooks.Own
@@ -127,7 +127,7 @@ func NewGoPool(opts ...Option) (*GoPool, error) {
 	}
 	p := &GoPool{
 		cfg:      cfg,
-		log:      cfg.logger.With(zap.String("executor", cfg.name)),
+		log:      cfg.logger.With(zlog.String("executor", cfg.name)),
 		released: make(chan struct{}),
 		closing:  make(chan struct{}),
 		epoch:    time.Now(),
@@ -145,8 +145,8 @@ func NewGoPool(opts ...Option) (*GoPool, error) {
 	// runtime.Goexit (ants frees that slot only after the goroutine's last
 	// deferred call), and a dying worker can start its replacement.
 	pool, err := ants.NewPoolWithFuncGeneric(-1, p.loop,
-		ants.WithPanicHandler(func(v any) { p.log.Error("worker panicked outside a task", zap.Any("panic", v)) }),
-		ants.WithLogger(zapPrintf{p.log}),
+		ants.WithPanicHandler(func(v any) { p.log.Error("worker panicked outside a task", zlog.Any("panic", v)) }),
+		ants.WithLogger(p.log),
 	)
 	if err != nil {
 		p.stopRun(nil)
@@ -159,10 +159,6 @@ func NewGoPool(opts ...Option) (*GoPool, error) {
 	go p.reap()
 	return p, nil
 }
-
-type zapPrintf struct{ l *zap.Logger }
-
-func (z zapPrintf) Printf(format string, args ...any) { z.l.Sugar().Infof(format, args...) }
 
 // Workers returns the maximum number of tasks that run at once.
 func (p *GoPool) Workers() int { return p.cfg.workers }

@@ -6,7 +6,8 @@ import (
 	"runtime"
 	"time"
 
-	"go.uber.org/zap"
+	"github.com/gofutures/gofutures/internal/zlog"
+	"go.uber.org/zap/zapcore"
 )
 
 // Option configures a GoPool.
@@ -26,7 +27,7 @@ type config struct {
 	idleTimeout time.Duration
 	init        func(context.Context) error
 	hooks       *Hooks
-	logger      *zap.Logger
+	logger      *zlog.Logger
 }
 
 func defaultConfig() config {
@@ -34,7 +35,7 @@ func defaultConfig() config {
 		name:        "gopool",
 		workers:     min(32, runtime.NumCPU()+4),
 		idleTimeout: 10 * time.Second,
-		logger:      zap.NewNop(),
+		logger:      zlog.New(nil),
 	}
 }
 
@@ -92,12 +93,11 @@ func WithInitializer(fn func(ctx context.Context) error) Option {
 // Own returns.
 func WithHooks(h *Hooks) Option { return optionFunc(func(c *config) { c.hooks = h }) }
 
-// WithLogger sets the logger for lifecycle events (workers started and
-// stopped, broken, shutdown). Default zap.NewNop().
-func WithLogger(l *zap.Logger) Option {
+// WithLogger sets the *zap.Logger for lifecycle events (workers started and
+// stopped, broken, shutdown); its core (Core) receives them. Default: none
+// (nothing is logged); nil also means none.
+func WithLogger(l interface{ Core() zapcore.Core }) Option {
 	return optionFunc(func(c *config) {
-		if l != nil {
-			c.logger = l
-		}
+		c.logger = zlog.New(l)
 	})
 }

@@ -5,10 +5,10 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/panjf2000/ants/v2"
-	"go.uber.org/zap"
-
 	"github.com/gofutures/gofutures/executor/driver"
+	"github.com/gofutures/gofutures/internal/zlog"
+	"github.com/panjf2000/ants/v2"
+	"go.uber.org/zap/zapcore"
 )
 
 // Shutdown implements Executor: no new work; queued and running work
@@ -32,7 +32,7 @@ func (p *GoPool) Shutdown(ctx context.Context, opts ...driver.ShutdownOption) er
 	p.holds++
 	p.mu.Unlock()
 	if first {
-		p.log.Info("shutdown begun", zap.Bool("cancel_pending", sc.CancelPending))
+		p.log.Info("shutdown begun", zlog.Bool("cancel_pending", sc.CancelPending))
 	}
 	p.cancelQueued(cancelled)
 	return p.wait(ctx)
@@ -128,8 +128,8 @@ func (p *GoPool) workerGone(w *worker, reason WorkerExit) {
 	p.holds++
 	p.mu.Unlock()
 	defer p.unhold()
-	if ce := p.log.Check(zap.DebugLevel, "worker stopped"); ce != nil {
-		ce.Write(zap.Int("worker", w.id), zap.String("reason", string(reason)))
+	if ce := p.log.Check(zapcore.DebugLevel, "worker stopped"); ce != nil {
+		ce.Write(zlog.Int("worker", w.id), zlog.String("reason", string(reason)))
 	}
 	p.hooks.OnWorkerStopped(reason)
 }
@@ -160,7 +160,7 @@ func (p *GoPool) releaseAll() {
 	p.stopRun(ErrShutdown)
 	if err := p.ants.ReleaseContext(context.Background()); err != nil && !errors.Is(err, ants.ErrPoolClosed) {
 		p.relErr = fmt.Errorf("executor: releasing goroutines: %w", err)
-		p.log.Error("releasing goroutines failed", zap.Error(err))
+		p.log.Error("releasing goroutines failed", zlog.Error(err))
 	}
 	if p.release != nil {
 		p.release()

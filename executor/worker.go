@@ -6,7 +6,8 @@ import (
 	"runtime/debug"
 	"time"
 
-	"go.uber.org/zap"
+	"github.com/gofutures/gofutures/internal/zlog"
+	"go.uber.org/zap/zapcore"
 )
 
 // worker is one goroutine's loop. An idle worker waits for one signal on
@@ -53,8 +54,8 @@ func (p *GoPool) loop(w *worker) {
 		}
 	}()
 	p.hooks.OnWorkerStarted()
-	if ce := p.log.Check(zap.DebugLevel, "worker started"); ce != nil { // no allocation when off
-		ce.Write(zap.Int("worker", w.id))
+	if ce := p.log.Check(zapcore.DebugLevel, "worker started"); ce != nil { // no allocation when off
+		ce.Write(zlog.Int("worker", w.id))
 	}
 	if p.cfg.init != nil {
 		st = stageInit
@@ -190,7 +191,7 @@ func (p *GoPool) died(w *worker, e entry, s stage, v any) {
 	switch {
 	case v != nil:
 		cause = &PanicError{Value: v, Stack: debug.Stack()}
-		p.log.Error("worker panicked outside a task", zap.Int("worker", w.id), zap.Any("panic", v))
+		p.log.Error("worker panicked outside a task", zlog.Int("worker", w.id), zlog.Any("panic", v))
 	case s == stageInit: // initWorker has failed the tasks and logged
 	default:
 		where := "executor hook"
@@ -198,7 +199,7 @@ func (p *GoPool) died(w *worker, e entry, s stage, v any) {
 			where = "task"
 		}
 		cause = goexitError(where)
-		p.log.Warn("worker goroutine ended by runtime.Goexit", zap.Int("worker", w.id), zap.Error(cause))
+		p.log.Warn("worker goroutine ended by runtime.Goexit", zlog.Int("worker", w.id), zlog.Error(cause))
 	}
 	switch s {
 	case stageHeld:
@@ -247,8 +248,8 @@ func (p *GoPool) died(w *worker, e entry, s stage, v any) {
 	if s == stageInit {
 		reason = ExitInitError
 	}
-	if ce := p.log.Check(zap.DebugLevel, "worker stopped"); ce != nil {
-		ce.Write(zap.Int("worker", w.id), zap.String("reason", string(reason)))
+	if ce := p.log.Check(zapcore.DebugLevel, "worker stopped"); ce != nil {
+		ce.Write(zlog.Int("worker", w.id), zlog.String("reason", string(reason)))
 	}
 	p.hooks.OnWorkerStopped(reason)
 }
@@ -305,7 +306,7 @@ func (p *GoPool) initWorker(w *worker, e entry) (err error) {
 			return
 		}
 		broken := fmt.Errorf("%w: initializer failed: %w", ErrBroken, err)
-		p.log.Error("initializer failed; executor broken", zap.Int("worker", w.id), zap.Error(err))
+		p.log.Error("initializer failed; executor broken", zlog.Int("worker", w.id), zlog.Error(err))
 		p.mu.Lock()
 		if p.broken == nil {
 			p.broken = broken

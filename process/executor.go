@@ -12,7 +12,7 @@ import (
 	"github.com/gofutures/gofutures/executor/driver"
 	"github.com/gofutures/gofutures/internal/ring"
 	"github.com/gofutures/gofutures/internal/spawn"
-	"go.uber.org/zap"
+	"github.com/gofutures/gofutures/internal/zlog"
 )
 
 // maxStartFailures is how many helpers in a row may fail to start (or to
@@ -40,7 +40,7 @@ const (
 type Executor struct {
 	cfg  config
 	reg  *Registry
-	log  *zap.Logger
+	log  *zlog.Logger
 	path string
 	sp   *spawn.Spawner // helpers die with this thread (Pdeathsig)
 
@@ -111,7 +111,7 @@ func New(reg *Registry, opts ...Option) (*Executor, error) {
 		return nil, fmt.Errorf("process: initializer %q: %w", cfg.init.name, ErrNotRegistered)
 	}
 	p := &Executor{cfg: cfg, reg: reg, path: path, allDone: make(chan struct{}), stopCh: make(chan struct{}), closing: make(chan struct{})}
-	p.log = cfg.logger.With(zap.String("executor", cfg.name))
+	p.log = cfg.logger.With(zlog.String("executor", cfg.name))
 	p.sp = spawn.New()
 	p.mu.Lock()
 	p.spawnLocked(0) // and the others as tasks wait for them, or once it is ready (growLocked)
@@ -391,7 +391,7 @@ func (p *Executor) Shutdown(ctx context.Context, opts ...driver.ShutdownOption) 
 	p.checkDoneLocked()
 	p.mu.Unlock()
 	if first {
-		p.log.Info("shutdown begun", zap.Bool("cancel_pending", sc.CancelPending))
+		p.log.Info("shutdown begun", zlog.Bool("cancel_pending", sc.CancelPending))
 	}
 	for _, j := range cancelled {
 		if j.stop != nil {
@@ -423,7 +423,7 @@ func (p *Executor) Stop(ctx context.Context) error {
 	p.checkDoneLocked()
 	p.mu.Unlock()
 	if first {
-		p.log.Info("stop: killing helpers", zap.Int("queued", len(queued)))
+		p.log.Info("stop: killing helpers", zlog.Int("queued", len(queued)))
 	}
 	for _, w := range workers {
 		w.kill(executor.ExitKilled)

@@ -6,8 +6,9 @@ import (
 	"time"
 
 	"github.com/gofutures/gofutures/executor"
+	"github.com/gofutures/gofutures/internal/zlog"
 	"github.com/gofutures/gofutures/process/internal/wire"
-	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
 )
 
 // Option configures an Executor.
@@ -33,7 +34,7 @@ type config struct {
 	env          []string
 	init         *initCall
 	hooks        *executor.Hooks
-	logger       *zap.Logger
+	logger       *zlog.Logger
 }
 
 // initCall is the initializer: a registered function and its argument,
@@ -58,7 +59,7 @@ func defaultConfig() config {
 		cancelGrace:  time.Second,
 		maxFrame:     wire.DefaultMaxFrame,
 		maxInFlight:  64,
-		logger:       zap.NewNop(),
+		logger:       zlog.New(nil),
 	}
 }
 
@@ -161,11 +162,11 @@ func WithHooks(h *executor.Hooks) Option { return optionFunc(func(c *config) { c
 
 // WithLogger sets the logger for lifecycle events (helpers started, exited,
 // respawned; broken; shutdown) and for the helpers' standard error, one entry
-// per line with the helper's pid. Default zap.NewNop().
-func WithLogger(l *zap.Logger) Option {
+// per line with the helper's pid. l is a *zap.Logger; its core (Core)
+// receives the entries. Default: none (nothing is logged); nil also means
+// none.
+func WithLogger(l interface{ Core() zapcore.Core }) Option {
 	return optionFunc(func(c *config) {
-		if l != nil {
-			c.logger = l
-		}
+		c.logger = zlog.New(l)
 	})
 }

@@ -15,8 +15,9 @@ import (
 
 	"github.com/gofutures/gofutures/executor"
 	"github.com/gofutures/gofutures/internal/ring"
+	"github.com/gofutures/gofutures/internal/zlog"
 	"github.com/gofutures/gofutures/process/internal/wire"
-	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
 )
 
 const (
@@ -43,7 +44,7 @@ const (
 type worker struct {
 	p   *Executor
 	id  int
-	log *zap.Logger
+	log *zlog.Logger
 
 	cmd        *exec.Cmd
 	pid        int
@@ -87,7 +88,7 @@ type worker struct {
 
 func newWorker(p *Executor, id int) *worker {
 	w := &worker{
-		p: p, id: id, log: p.log.With(zap.Int("worker", id)),
+		p: p, id: id, log: p.log.With(zlog.Int("worker", id)),
 		wake: make(chan struct{}, 1), readyCh: make(chan struct{}), deadCh: make(chan struct{}),
 		writerDone: make(chan struct{}), stderrDone: make(chan struct{}),
 	}
@@ -178,7 +179,7 @@ func (w *worker) start() error {
 	// before each call: the same guarantees, a system call per call.
 	jf, journal, jerr := newJournalFile()
 	if jerr != nil {
-		w.log.Warn("helper without a journal", zap.Error(jerr))
+		w.log.Warn("helper without a journal", zlog.Error(jerr))
 	}
 	cmd := exec.Command(p.path, p.cfg.args...)
 	cmd.Env = append(os.Environ(), helperEnv+"="+fmt.Sprint(wire.Version))
@@ -214,7 +215,7 @@ func (w *worker) start() error {
 	w.pid = cmd.Process.Pid
 	stopped := p.stopped
 	p.mu.Unlock()
-	w.log = w.log.With(zap.Int("pid", w.pid))
+	w.log = w.log.With(zlog.Int("pid", w.pid))
 	p.cfg.hooks.OnWorkerStarted()
 	if stopped {
 		w.kill(executor.ExitKilled)
@@ -259,7 +260,7 @@ func (w *worker) readStderr() {
 	defer close(w.stderrDone)
 	readLines(bufio.NewReader(w.stderr), func(line string) {
 		w.tail.add(line)
-		w.log.Info("helper stderr", zap.String("line", line))
+		w.log.Info("helper stderr", zlog.String("line", line))
 	})
 }
 
@@ -367,7 +368,7 @@ func (w *worker) readJournal(readErr error) {
 			err = w.receive(kind, body, &w.dec, w.br)
 		}
 		if err != nil {
-			w.log.Debug("frames read from the journal of a dead helper", zap.Int("frames", frames), zap.Int("bytes", len(tail)))
+			w.log.Debug("frames read from the journal of a dead helper", zlog.Int("frames", frames), zlog.Int("bytes", len(tail)))
 			return
 		}
 		frames++
@@ -458,23 +459,23 @@ func (w *worker) gone(startErr error, fatal, killed bool, werr *WorkerError) {
 	if w.pid > 0 {
 		p.cfg.hooks.OnWorkerStopped(reason)
 	}
-	fields := []zap.Field{zap.String("reason", string(reason)), zap.Bool("respawned", respawn)}
+	fields := []zapcore.Field{zlog.String("reason", string(reason)), zlog.Bool("respawned", respawn)}
 	if werr != nil {
-		fields = append(fields, zap.Int("exit_code", werr.ExitCode))
+		fields = append(fields, zlog.Int("exit_code", werr.ExitCode))
 		if werr.Signal != 0 {
-			fields = append(fields, zap.Stringer("signal", werr.Signal))
+			fields = append(fields, zlog.Stringer("signal", werr.Signal))
 		}
 	}
 	switch {
 	case startErr != nil:
-		w.log.Warn("helper failed to start", append(fields, zap.Error(startErr))...)
+		w.log.Warn("helper failed to start", append(fields, zlog.Error(startErr))...)
 	case reason == executor.ExitShutdown || reason == executor.ExitMaxTasks:
 		w.log.Info("worker exited", fields...)
 	default:
-		w.log.Warn("worker exited", append(fields, zap.Error(werr))...)
+		w.log.Warn("worker exited", append(fields, zlog.Error(werr))...)
 	}
 	if justBroken {
-		p.log.Error("executor broken", zap.Error(broken))
+		p.log.Error("executor broken", zlog.Error(broken))
 	}
 	for _, f := range fails {
 		p.fail(f.j, f.err)

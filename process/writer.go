@@ -6,8 +6,8 @@ import (
 	"os"
 
 	"github.com/gofutures/gofutures/executor"
+	"github.com/gofutures/gofutures/internal/zlog"
 	"github.com/gofutures/gofutures/process/internal/wire"
-	"go.uber.org/zap"
 )
 
 // writeLoop sends the hello and the initializer, then, once the helper is
@@ -20,7 +20,7 @@ func (w *worker) writeLoop() {
 	wire.AppendHello(&fe.buf, wire.Hello{Pid: os.Getpid(), MaxFrame: p.cfg.maxFrame, TaskTimeout: p.cfg.taskTimeout})
 	if p.cfg.init != nil {
 		if err := fe.addCall(0, p.cfg.init, nil); err != nil {
-			w.log.Error("cannot encode the initializer's argument", zap.Error(err))
+			w.log.Error("cannot encode the initializer's argument", zlog.Error(err))
 			w.kill(executor.ExitInitError)
 			return
 		}
