@@ -152,31 +152,9 @@ func (w *worker) readLoop() error {
 // receive handles one frame from the helper. An error means the helper
 // broke the protocol (or the stream ended) and must go.
 func (w *worker) receive(kind byte, body []byte, dec **gob.Decoder, br *bytes.Reader) error {
-	p := w.p
 	switch kind &^ wire.FlagReset {
 	case wire.KindStarted:
-		id, err := wire.ParseStarted(body)
-		if err != nil {
-			return err
-		}
-		now := time.Now()
-		p.mu.Lock()
-		head, ok := w.inflight.Peek() // only this goroutine removes jobs
-		if !ok || head.id != id || w.headRunning {
-			p.mu.Unlock()
-			return fmt.Errorf("%w: call %d started, which is not the next call", wire.ErrProtocol, id)
-		}
-		w.headRunning, w.headStart = true, now
-		w.armLocked(now)
-		p.mu.Unlock()
-		if p.cfg.hooks != nil {
-			head.runAt = now
-			p.cfg.hooks.OnStarted(now.Sub(head.at))
-		}
-		if sn, ok := head.r.(driver.StartNotifier); ok {
-			sn.StartedOn(strconv.Itoa(w.pid))
-		}
-		return nil
+		return w.started(body)
 	case wire.KindReply:
 	default:
 		return fmt.Errorf("%w: unexpected frame kind %#x", wire.ErrProtocol, kind)
@@ -188,6 +166,7 @@ func (w *worker) receive(kind byte, body []byte, dec **gob.Decoder, br *bytes.Re
 	if err != nil {
 		return err
 	}
+	p := w.p
 	p.mu.Lock()
 	head, ok := w.inflight.Peek()
 	running := w.headRunning
@@ -197,24 +176,7 @@ func (w *worker) receive(kind byte, body []byte, dec **gob.Decoder, br *bytes.Re
 		return fmt.Errorf("%w: reply (status %d) for call %d, which is not the running call", wire.ErrProtocol, rep.Status, rep.ID)
 	}
 	if notRun {
-		// Skipped: the helper lost its place in our stream; the call goes
-		// again (on a new stream), here or elsewhere. NotRun: its ctx
-		// ended before it started; it fails with the ctx's cause.
-		p.mu.Lock()
-		w.inflight.Pop()
-		var fails []failure
-		if rep.Status == wire.StatusSkipped {
-			w.resetStream = true
-			fails = p.returnLocked([]*job{head})
-		} else {
-			head.w = nil
-			fails = []failure{{head, context.Cause(head.ctx)}}
-		}
-		w.wakeLocked()
-		p.mu.Unlock()
-		for _, f := range fails {
-			p.fail(f.j, f.err)
-		}
+		w.notRun(head, rep.Status)
 		return nil
 	}
 	br.Reset(rest)
@@ -225,8 +187,73 @@ func (w *worker) receive(kind byte, body []byte, dec **gob.Decoder, br *bytes.Re
 	if perr != nil {
 		return perr
 	}
+	w.replied(head, inSync)
+	p.finish(head, taskErr, items)
+	return nil
+}
+
+// started handles the helper's marker that it starts the next call: the
+// call counts as running (its timer is armed, its hooks and StartNotifier
+// told).
+func (w *worker) started(body []byte) error {
+	p := w.p
+	id, err := wire.ParseStarted(body)
+	if err != nil {
+		return err
+	}
 	now := time.Now()
 	p.mu.Lock()
+	head, ok := w.inflight.Peek() // only this goroutine removes jobs
+	if !ok || head.id != id || w.headRunning {
+		p.mu.Unlock()
+		return fmt.Errorf("%w: call %d started, which is not the next call", wire.ErrProtocol, id)
+	}
+	w.headRunning, w.headStart = true, now
+	w.armLocked(now)
+	p.mu.Unlock()
+	if p.cfg.hooks != nil {
+		head.runAt = now
+		p.cfg.hooks.OnStarted(now.Sub(head.at))
+	}
+	if sn, ok := head.r.(driver.StartNotifier); ok {
+		sn.StartedOn(strconv.Itoa(w.pid))
+	}
+	return nil
+}
+
+// notRun handles the reply for a call the helper did not run. Skipped: the
+// helper lost its place in our stream; the call goes again (on a new
+// stream), here or elsewhere. NotRun: its ctx ended before it started; it
+// fails with the ctx's cause.
+func (w *worker) notRun(head *job, status byte) {
+	p := w.p
+	p.mu.Lock()
+	w.inflight.Pop()
+	var fails []failure
+	if status == wire.StatusSkipped {
+		w.resetStream = true
+		fails = p.returnLocked([]*job{head})
+	} else {
+		head.w = nil
+		fails = []failure{{head, context.Cause(head.ctx)}}
+	}
+	w.wakeLocked()
+	p.mu.Unlock()
+	for _, f := range fails {
+		p.fail(f.j, f.err)
+	}
+}
+
+// replied takes the call whose reply was decoded out of the pipeline:
+// it updates the run-time average that sizes the pipeline, stops the task
+// timer and wakes the writer when the pipeline is half empty (not at every
+// reply, so that calls go to the helper in batches), or when the helper
+// must start a new stream (inSync false).
+func (w *worker) replied(head *job, inSync bool) {
+	p := w.p
+	now := time.Now()
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	w.inflight.Pop()
 	head.w = nil
 	w.headRunning = false
@@ -246,14 +273,9 @@ func (w *worker) receive(kind byte, body []byte, dec **gob.Decoder, br *bytes.Re
 	if w.timer != nil {
 		w.timer.Stop()
 	}
-	// Refill the pipeline when it is half empty, not at every reply, so
-	// that calls go to the helper in batches.
 	if w.parked && ((p.queue.Len() > 0 && w.inflight.Len() <= w.roomLocked()) || w.inflight.Len() == 0 || !inSync) {
 		w.wakeLocked()
 	}
-	p.mu.Unlock()
-	p.finish(head, taskErr, items)
-	return nil
 }
 
 // armLocked sets the task timer for the call that started at start: the

@@ -381,16 +381,50 @@ func (w *worker) readJournal(readErr error) {
 // death. Both nil: the worker never started a helper.
 func (w *worker) gone(startErr error, fatal, killed bool, werr *WorkerError) {
 	p := w.p
-	var fails []failure
 	p.mu.Lock()
 	w.dead = true
 	reason := w.reason
 	if reason == "" {
 		reason = executor.ExitCrashed
 	}
+	fails, justBroken := w.settleLocked(reason, startErr, fatal, killed, werr)
+	respawn := w.replaceLocked(startErr, werr)
+	broken := p.broken
+	p.mu.Unlock()
+	// The worker leaves the pool (which may then be done) only after its
+	// tasks are completed and its hooks called.
+	defer func() {
+		p.mu.Lock()
+		p.removeLocked(w)
+		p.wakeLocked() // the others' shares grew
+		p.checkDoneLocked()
+		p.mu.Unlock()
+	}()
+
+	if w.pid == 0 && startErr == nil { // never started: nothing to report
+		return
+	}
+	if w.pid > 0 {
+		p.cfg.hooks.OnWorkerStopped(reason)
+	}
+	w.logExit(reason, respawn, startErr, werr)
+	if justBroken {
+		p.log.Error("executor broken", zlog.Error(broken))
+	}
+	for _, f := range fails {
+		p.fail(f.j, f.err)
+	}
+}
+
+// settleLocked decides what becomes of the calls in flight on a helper that
+// is gone, and returns those to fail: a helper that failed to start may
+// break the pool (then every queued task fails); after Stop every call
+// fails; otherwise only the call the helper said it had started ran here
+// and fails, and the others, which never started, go back to the queue to
+// run elsewhere, once. justBroken reports that this broke the pool.
+func (w *worker) settleLocked(reason executor.WorkerExit, startErr error, fatal, killed bool, werr *WorkerError) (fails []failure, justBroken bool) {
+	p := w.p
 	jobs := w.inflight.Drain()
-	running := w.headRunning
-	justBroken := false
 	switch {
 	case startErr != nil:
 		if killed {
@@ -410,26 +444,38 @@ func (w *worker) gone(startErr error, fatal, killed bool, werr *WorkerError) {
 			fails = append(fails, failure{j, errStoppedRunning})
 		}
 	case len(jobs) > 0:
-		// Only the call the helper said it had started ran here: it fails.
-		// The others never started: they run elsewhere, once.
-		if running {
+		if w.headRunning {
 			head := jobs[0]
 			head.w = nil
-			var err error = werr
-			switch {
-			case w.ignoredCancel:
-				err = fmt.Errorf("process: %w (the task went on for %v after its ctx ended: helper pid %d killed)", context.Cause(head.ctx), p.cfg.cancelGrace, werr.Pid)
-			case reason == executor.ExitTimeout:
-				err = &TimeoutError{Timeout: p.cfg.taskTimeout, Pid: werr.Pid, Stderr: werr.Stderr}
-			}
-			fails = append(fails, failure{head, err})
+			fails = append(fails, failure{head, w.headError(head, reason, werr)})
 			jobs = jobs[1:]
 		}
 		fails = append(fails, p.returnLocked(jobs)...)
 	}
-	// A helper that died young (before it started, or before it finished a
-	// call) is replaced after a backoff that doubles each time, so that a
-	// helper that cannot live does not make the pool fork in a loop.
+	return fails, justBroken
+}
+
+// headError is the error of the call that was running when its helper
+// died: the cause of its ctx if it ignored its cancel and was killed for
+// it, a *TimeoutError if it overran the task timeout, else werr.
+func (w *worker) headError(head *job, reason executor.WorkerExit, werr *WorkerError) error {
+	p := w.p
+	switch {
+	case w.ignoredCancel:
+		return fmt.Errorf("process: %w (the task went on for %v after its ctx ended: helper pid %d killed)", context.Cause(head.ctx), p.cfg.cancelGrace, werr.Pid)
+	case reason == executor.ExitTimeout:
+		return &TimeoutError{Timeout: p.cfg.taskTimeout, Pid: werr.Pid, Stderr: werr.Stderr}
+	}
+	return werr
+}
+
+// replaceLocked starts a helper in place of one that is gone, if the pool
+// still needs it, and reports whether it did. A helper that died young
+// (before it started, or before it finished a call) is replaced after a
+// backoff that doubles each time, so that a helper that cannot live does
+// not make the pool fork in a loop.
+func (w *worker) replaceLocked(startErr error, werr *WorkerError) bool {
+	p := w.p
 	var delay time.Duration
 	if werr != nil || startErr != nil {
 		if startErr != nil || w.finished == 0 {
@@ -437,28 +483,16 @@ func (w *worker) gone(startErr error, fatal, killed bool, werr *WorkerError) {
 			delay = p.backoff
 		}
 	}
-	respawn := p.needWorkerLocked()
-	if respawn {
-		p.spawnLocked(delay)
+	if !p.needWorkerLocked() {
+		return false
 	}
-	broken := p.broken
-	p.mu.Unlock()
-	// The worker leaves the pool (which may then be done) only after its
-	// tasks are completed and its hooks called.
-	defer func() {
-		p.mu.Lock()
-		p.removeLocked(w)
-		p.wakeLocked() // the others' shares grew
-		p.checkDoneLocked()
-		p.mu.Unlock()
-	}()
+	p.spawnLocked(delay)
+	return true
+}
 
-	if w.pid == 0 && startErr == nil { // never started: nothing to report
-		return
-	}
-	if w.pid > 0 {
-		p.cfg.hooks.OnWorkerStopped(reason)
-	}
+// logExit logs why a helper is gone: at Info for a graceful exit, at Warn
+// for a failed start or a death.
+func (w *worker) logExit(reason executor.WorkerExit, respawn bool, startErr error, werr *WorkerError) {
 	fields := []zapcore.Field{zlog.String("reason", string(reason)), zlog.Bool("respawned", respawn)}
 	if werr != nil {
 		fields = append(fields, zlog.Int("exit_code", werr.ExitCode))
@@ -473,11 +507,5 @@ func (w *worker) gone(startErr error, fatal, killed bool, werr *WorkerError) {
 		w.log.Info("worker exited", fields...)
 	default:
 		w.log.Warn("worker exited", append(fields, zlog.Error(werr))...)
-	}
-	if justBroken {
-		p.log.Error("executor broken", zlog.Error(broken))
-	}
-	for _, f := range fails {
-		p.fail(f.j, f.err)
 	}
 }

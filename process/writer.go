@@ -15,89 +15,24 @@ import (
 // helper is to exit gracefully.
 func (w *worker) writeLoop() {
 	defer close(w.writerDone)
-	p := w.p
-	fe := newFrameEncoder(p.cfg.maxFrame)
-	wire.AppendHello(&fe.buf, wire.Hello{Pid: os.Getpid(), MaxFrame: p.cfg.maxFrame, TaskTimeout: p.cfg.taskTimeout})
-	if p.cfg.init != nil {
-		if err := fe.addCall(0, p.cfg.init, nil); err != nil {
-			w.log.Error("cannot encode the initializer's argument", zlog.Error(err))
-			w.kill(executor.ExitInitError)
-			return
-		}
-	}
-	if err := fe.flush(w.toHelper); err != nil {
-		w.kill(executor.ExitCrashed)
+	fe := newFrameEncoder(w.p.cfg.maxFrame)
+	if !w.sendHello(fe) || !w.awaitReady() {
 		return
-	}
-	for ready := false; !ready; {
-		select {
-		case <-w.readyCh:
-			ready = true
-		case <-w.deadCh:
-			return
-		case <-w.wake:
-			w.discardIfUnneeded()
-		}
 	}
 	var batch, cancelled []*job
 	var cancels []wire.Cancel
 	for {
+		p := w.p
 		p.mu.Lock()
-		n := 0
-		for {
-			if w.dead {
-				p.mu.Unlock()
-				return
-			}
-			if p.queue.Len() > 0 {
-				if n = min(w.roomLocked(), p.shareLocked(w)); n > 0 {
-					break
-				}
-			}
-			if len(w.cancels) > 0 {
-				break
-			}
-			if w.inflight.Len() == 0 && (w.retiring || (p.closed && p.queue.Len() == 0)) {
-				if w.reason == "" {
-					w.reason = executor.ExitShutdown
-					if w.retiring {
-						w.reason = executor.ExitMaxTasks
-					}
-				}
-				p.mu.Unlock()
-				_ = w.toHelper.Close() // the helper exits at EOF; run tears down
-				return
-			}
-			w.parked = true
+		n, end := w.waitForWorkLocked()
+		if end != keepWriting {
 			p.mu.Unlock()
-			<-w.wake
-			p.mu.Lock()
+			if end == closeInput {
+				_ = w.toHelper.Close() // the helper exits at EOF; run tears down
+			}
+			return
 		}
-		for len(batch) < n {
-			j, ok := p.queue.Pop()
-			if !ok {
-				break
-			}
-			if j.ctxDone { // failed by ctxEnded
-				continue
-			}
-			j.taken, j.w = true, w
-			if !j.started {
-				if !j.t.Start() {
-					cancelled = append(cancelled, j)
-					continue
-				}
-				j.started = true
-			}
-			w.nextID++
-			j.id = w.nextID
-			batch = append(batch, j)
-			w.sent++
-			if p.cfg.maxTasks > 0 && w.sent >= p.cfg.maxTasks {
-				w.retiring = true
-				break
-			}
-		}
+		batch, cancelled = w.takeLocked(n, batch, cancelled)
 		if w.resetStream { // the helper skips calls until a new stream
 			w.resetStream = false
 			fe.newStream()
@@ -114,27 +49,10 @@ func (w *worker) writeLoop() {
 		}
 		clear(cancelled)
 		cancelled = cancelled[:0]
-		sent := batch[:0]
-		for _, j := range batch {
-			if err := fe.addCall(j.id, j.r, j.ctx); err != nil {
-				p.fail(j, fmt.Errorf("process: arguments of %q: %w", j.r.FuncName(), err))
-				continue
-			}
-			sent = append(sent, j)
-		}
-		p.mu.Lock()
-		if w.dead { // run is tearing down and waits for us: hand the jobs back
-			fails := p.returnLocked(sent)
-			p.mu.Unlock()
-			for _, f := range fails {
-				p.fail(f.j, f.err)
-			}
+		sent := w.encode(fe, batch)
+		if !w.commit(sent) {
 			return
 		}
-		for _, j := range sent {
-			w.inflight.Push(j)
-		}
-		p.mu.Unlock()
 		for _, c := range cancels { // after the calls they may name
 			fe.buf.Write(wire.AppendCancel(fe.hdr[:0], c))
 		}
@@ -150,6 +68,154 @@ func (w *worker) writeLoop() {
 		clear(batch)
 		batch = batch[:0]
 	}
+}
+
+// sendHello writes the host's hello and the initializer's call. It reports
+// false if the helper was killed for it.
+func (w *worker) sendHello(fe *frameEncoder) bool {
+	p := w.p
+	wire.AppendHello(&fe.buf, wire.Hello{Pid: os.Getpid(), MaxFrame: p.cfg.maxFrame, TaskTimeout: p.cfg.taskTimeout})
+	if p.cfg.init != nil {
+		if err := fe.addCall(0, p.cfg.init, nil); err != nil {
+			w.log.Error("cannot encode the initializer's argument", zlog.Error(err))
+			w.kill(executor.ExitInitError)
+			return false
+		}
+	}
+	if err := fe.flush(w.toHelper); err != nil {
+		w.kill(executor.ExitCrashed)
+		return false
+	}
+	return true
+}
+
+// awaitReady waits until the helper's hello has been read, and reports
+// false if the helper died first. Meanwhile a shutdown may discard it.
+func (w *worker) awaitReady() bool {
+	for {
+		select {
+		case <-w.readyCh:
+			return true
+		case <-w.deadCh:
+			return false
+		case <-w.wake:
+			w.discardIfUnneeded()
+		}
+	}
+}
+
+// writerEnd says whether the writer goes on, and how it ends.
+type writerEnd uint8
+
+const (
+	keepWriting writerEnd = iota
+	helperDead            // the helper is dead: run tears down
+	closeInput            // the helper is to exit: close its input
+)
+
+// waitForWorkLocked parks the writer until it has tasks to send (n, how
+// many it may take) or cancels to send (n may be 0), and says how the
+// writer ends otherwise: the helper is dead, or it is to exit (nothing in
+// flight, and it is retiring or the pool is shut down with nothing
+// queued). p.mu is held, and released while it waits.
+func (w *worker) waitForWorkLocked() (n int, end writerEnd) {
+	p := w.p
+	for {
+		if w.dead {
+			return 0, helperDead
+		}
+		if p.queue.Len() > 0 {
+			if n = min(w.roomLocked(), p.shareLocked(w)); n > 0 {
+				return n, keepWriting
+			}
+		}
+		if len(w.cancels) > 0 {
+			return 0, keepWriting
+		}
+		if w.inflight.Len() == 0 && (w.retiring || (p.closed && p.queue.Len() == 0)) {
+			if w.reason == "" {
+				w.reason = executor.ExitShutdown
+				if w.retiring {
+					w.reason = executor.ExitMaxTasks
+				}
+			}
+			return 0, closeInput
+		}
+		w.parked = true
+		p.mu.Unlock()
+		<-w.wake
+		p.mu.Lock()
+	}
+}
+
+// takeLocked moves up to n tasks from the queue into batch, numbering them
+// for this helper; tasks whose future was cancelled meanwhile go to
+// cancelled instead, and tasks whose ctx ended are dropped (ctxEnded failed
+// them). It stops early when the helper reaches its maximum of tasks.
+func (w *worker) takeLocked(n int, batch, cancelled []*job) ([]*job, []*job) {
+	p := w.p
+	for len(batch) < n {
+		j, ok := p.queue.Pop()
+		if !ok {
+			break
+		}
+		if j.ctxDone { // failed by ctxEnded
+			continue
+		}
+		j.taken, j.w = true, w
+		if !j.started {
+			if !j.t.Start() {
+				cancelled = append(cancelled, j)
+				continue
+			}
+			j.started = true
+		}
+		w.nextID++
+		j.id = w.nextID
+		batch = append(batch, j)
+		w.sent++
+		if p.cfg.maxTasks > 0 && w.sent >= p.cfg.maxTasks {
+			w.retiring = true
+			break
+		}
+	}
+	return batch, cancelled
+}
+
+// encode appends the call frames of batch to fe and returns the jobs whose
+// frames it holds (in batch's memory); a job whose arguments cannot be
+// encoded fails.
+func (w *worker) encode(fe *frameEncoder, batch []*job) []*job {
+	sent := batch[:0]
+	for _, j := range batch {
+		if err := fe.addCall(j.id, j.r, j.ctx); err != nil {
+			w.p.fail(j, fmt.Errorf("process: arguments of %q: %w", j.r.FuncName(), err))
+			continue
+		}
+		sent = append(sent, j)
+	}
+	return sent
+}
+
+// commit records the jobs about to be written as in flight on this
+// helper. It reports false if the helper died meanwhile: then the jobs go
+// back to the queue (or fail) and the writer ends.
+func (w *worker) commit(sent []*job) bool {
+	p := w.p
+	p.mu.Lock()
+	if w.dead { // run is tearing down and waits for us: hand the jobs back
+		fails := p.returnLocked(sent)
+		p.mu.Unlock()
+		for _, f := range fails {
+			p.fail(f.j, f.err)
+		}
+		return false
+	}
+	for _, j := range sent {
+		w.inflight.Push(j)
+	}
+	p.mu.Unlock()
+	return true
 }
 
 var errStoppedRunning = fmt.Errorf("%w: its helper was killed", executor.ErrStopped)
