@@ -443,7 +443,7 @@ func TestCtxIgnored(t *testing.T) {
 	waitStreamEmpty(t, ex)
 	// A result for it that comes anyway (a worker that did not get the
 	// cancel message) is ignored, as a duplicate.
-	call, err := process.EncodeCall(&fakeRemote{arg: 5})
+	call, err := testReg.EncodeCall(&fakeRemote{arg: 5})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -28,7 +28,8 @@
 // that many supervised child processes instead, so that a task that crashes
 // its process takes only that process down. A worker given WithLocalHelpers
 // (GOFUTURES_CLUSTER_HELPERS) runs each task on a local process.Executor
-// (process.Executor.RunCall), one connection for all of its cores.
+// (the calls it receives go to the helpers as they are), one connection for
+// all of its cores.
 //
 // # Delivery
 //

@@ -355,7 +355,7 @@ func WithWorkerProcesses(n int) Option { return optionFunc(func(c *config) { c.w
 // redelivered. The worker's concurrency is raised to n if lower. The
 // program's main must call process.ServeIfHelper(reg) before
 // cluster.ServeIfWorker. Each task's ctx (the submitter's deadline, and
-// its cancellation) is passed on to process.Executor.RunCall. Default 0: tasks
+// its cancellation) is passed on to the helper that runs it. Default 0: tasks
 // run in the worker's goroutines.
 func WithLocalHelpers(n int) WorkerOption {
 	return workerOptionFunc(func(c *config) { c.localHelpers = n })

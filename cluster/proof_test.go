@@ -15,7 +15,6 @@ import (
 	"github.com/gofutures/gofutures/cluster/internal/wire"
 	"github.com/gofutures/gofutures/executor"
 	"github.com/gofutures/gofutures/future"
-	"github.com/gofutures/gofutures/process"
 )
 
 // TestWorkerKilled: a worker process killed with SIGKILL while it runs a
@@ -123,7 +122,7 @@ func TestDuplicateResult(t *testing.T) {
 		t.Fatal(err)
 	}
 	reply := func(arg int) []byte {
-		call, err := process.EncodeCall(&fakeRemote{arg: arg})
+		call, err := testReg.EncodeCall(&fakeRemote{arg: arg})
 		if err != nil {
 			t.Fatal(err)
 		}

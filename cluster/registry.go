@@ -58,7 +58,8 @@ func NewWorker(reg *process.Registry, opts ...WorkerOption) (*Worker, error) {
 }
 
 // registryCodec encodes calls and runs them with process's single-message
-// call encoding (process.EncodeCall, Registry.ServeCall, Registry.DecodeReply),
+// call encoding (the Registry's EncodeCall, ServeCall and DecodeReply, from
+// internal/remotecall),
 // so errors keep their type name, message, stack and registered sentinel.
 type registryCodec struct {
 	reg   *process.Registry
@@ -87,7 +88,7 @@ func (c *registryCodec) encodeCall(r driver.Remote) ([]byte, error) {
 			return nil, fmt.Errorf("cluster: %w: %w: %q", executor.ErrNotRemote, process.ErrNotRegistered, name)
 		}
 	}
-	return process.EncodeCall(r)
+	return c.reg.EncodeCall(r)
 }
 
 func (c *registryCodec) finish(r driver.Remote, result []byte) error {

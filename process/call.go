@@ -13,9 +13,8 @@ import (
 )
 
 // This file holds the encoding of one call and one reply, shared by the
-// stream protocol of Executor and its helpers and by the single-message functions
-// EncodeCall, Registry.ServeCall and Registry.DecodeReply that other remote
-// executors (package cluster) use.
+// stream protocol of Executor and its helpers and by the single-message
+// codec (internal/remotecall) that package cluster uses.
 
 // reply is the outcome of one call in the helper.
 type reply struct {
@@ -281,14 +280,9 @@ func (reg *Registry) decodeReply(rep wire.Reply, dec decoder, r driver.Remote) (
 	}
 }
 
-// EncodeCall encodes the call r describes (its function's name, whether it
-// is a chunk, and its arguments) as one self-contained message, for remote
-// executors that send single messages (package cluster). The worker side runs
-// it with Registry.ServeCall; the reply goes to Registry.DecodeReply. It
-// does not block; it fails with an error wrapping ErrEncode if the arguments
-// cannot be encoded. Each message carries its gob type information, so it
-// costs more than a call on an Executor's stream.
-func EncodeCall(r driver.Remote) ([]byte, error) {
+// encodeCall is the Codec.EncodeCall of every Registry (see
+// internal/remotecall).
+func encodeCall(r driver.Remote) ([]byte, error) {
 	var b bytes.Buffer
 	b.Write(wire.AppendCall(nil, wire.Call{Chunk: r.Chunk(), Name: r.FuncName()}))
 	if err := gob.NewEncoder(&b).Encode(r.Args()); err != nil {
@@ -297,13 +291,9 @@ func EncodeCall(r driver.Remote) ([]byte, error) {
 	return b.Bytes(), nil
 }
 
-// ServeCall runs one call message made by EncodeCall against reg, in the
-// calling goroutine, and returns the reply message for DecodeReply. The
-// task's own failures (its error, a panic, arguments or a result that cannot
-// be decoded or encoded, an unknown function) are in the reply; ServeCall
-// returns an error wrapping ErrProtocol only if call is malformed. It blocks
-// while the function runs, passing it ctx. Safe for concurrent use.
-func (reg *Registry) ServeCall(ctx context.Context, call []byte) ([]byte, error) {
+// serveCallMsg is the Codec.ServeCall of reg: it runs one call message
+// against reg, in the calling goroutine.
+func (reg *Registry) serveCallMsg(ctx context.Context, call []byte) ([]byte, error) {
 	c, rest, err := wire.ParseCall(call)
 	if err != nil {
 		return nil, err
@@ -315,14 +305,9 @@ func (reg *Registry) ServeCall(ctx context.Context, call []byte) ([]byte, error)
 	return f.buf.Bytes()[wire.HeaderSize:], nil
 }
 
-// DecodeReply decodes a reply message made by ServeCall into r.Result() and
-// completes r with r.Finish. A task's error arrives as a *RemoteError (or an
-// *executor.PanicError for a panic) that unwraps to the sentinel registered
-// in reg under the same name; a result that cannot be decoded fails the task
-// with an error wrapping ErrEncode. If reply is malformed, DecodeReply
-// returns an error wrapping ErrProtocol and does not call Finish. It does not
-// block.
-func (reg *Registry) DecodeReply(reply []byte, r driver.Remote) error {
+// decodeReplyMsg is the Codec.DecodeReply of reg: it decodes a reply
+// message into r.Result() and completes r.
+func (reg *Registry) decodeReplyMsg(reply []byte, r driver.Remote) error {
 	rep, rest, err := wire.ParseReply(reply)
 	if err != nil {
 		return err

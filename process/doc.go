@@ -172,10 +172,7 @@
 // in the bench module shows where a helper's start goes, part by part (its
 // -helper and -lean flags measure a dedicated binary).
 //
-// # Other remote executors
-//
-// EncodeCall, Registry.ServeCall and Registry.DecodeReply encode, run and
-// decode one call as single self-contained messages with the same registry
-// and the same errors, for executors that send messages rather than keep a
-// stream (package cluster).
+// Package cluster sends the same calls as single self-contained messages,
+// with the same registry and the same errors, through plumbing of this
+// module that this package does not export.
 package process

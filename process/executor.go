@@ -10,6 +10,7 @@ import (
 
 	"github.com/gofutures/gofutures/executor"
 	"github.com/gofutures/gofutures/executor/driver"
+	"github.com/gofutures/gofutures/internal/remotecall"
 	"github.com/gofutures/gofutures/internal/ring"
 	"github.com/gofutures/gofutures/internal/spawn"
 	"github.com/gofutures/gofutures/internal/zlog"
@@ -38,11 +39,12 @@ const (
 // Scheduling never blocks. An Executor must be shut down (Shutdown or Stop) to
 // stop its helpers. All methods are safe for concurrent use.
 type Executor struct {
-	cfg  config
-	reg  *Registry
-	log  *zlog.Logger
-	path string
-	sp   *spawn.Spawner // helpers die with this thread (Pdeathsig)
+	callRunner // RunCall, for package cluster
+	cfg        config
+	reg        *Registry
+	log        *zlog.Logger
+	path       string
+	sp         *spawn.Spawner // helpers die with this thread (Pdeathsig)
 
 	mu         sync.Mutex
 	queue      ring.Ring[*job]
@@ -71,6 +73,10 @@ type Executor struct {
 }
 
 var _ executor.Executor = (*Executor)(nil)
+
+// callRunner gives an Executor the method of remotecall.Runner (RunCall)
+// without documenting it as its own.
+type callRunner = remotecall.Runner
 
 // New starts a pool of helper processes running the functions of reg and
 // returns it without waiting for the helpers to be ready (tasks wait in the
@@ -111,6 +117,7 @@ func New(reg *Registry, opts ...Option) (*Executor, error) {
 		return nil, fmt.Errorf("process: initializer %q: %w", cfg.init.name, ErrNotRegistered)
 	}
 	p := &Executor{cfg: cfg, reg: reg, path: path, allDone: make(chan struct{}), stopCh: make(chan struct{}), closing: make(chan struct{})}
+	p.callRunner = remotecall.NewRunner(p.runCall)
 	p.log = cfg.logger.With(zlog.String("executor", cfg.name))
 	p.sp = spawn.New()
 	p.mu.Lock()
@@ -446,15 +453,9 @@ func (p *Executor) wait(ctx context.Context) error {
 	return nil
 }
 
-// RunCall runs a call encoded by EncodeCall in one of the pool's helpers and
-// returns the reply as Registry.ServeCall makes it (for Registry.DecodeReply):
-// the function's value, or its error, which is part of the reply. err is
-// non-nil only when the call could not be run there: the helper died
-// (*WorkerError), overran the task timeout (*TimeoutError), the call could
-// not be decoded, the pool refused it, or ctx ended. It blocks until then.
-// It lets another remote executor (package cluster) run the calls it
-// receives on local helper processes, so one worker uses every core.
-func (p *Executor) RunCall(ctx context.Context, call []byte) ([]byte, error) {
+// runCall is the Runner.RunCall of p (see internal/remotecall): it runs a
+// call message in one of p's helpers.
+func (p *Executor) runCall(ctx context.Context, call []byte) ([]byte, error) {
 	f, err := executor.Call(ctx, p, p.reg.serveCall, call)
 	if err != nil {
 		return nil, err

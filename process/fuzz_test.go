@@ -115,7 +115,7 @@ func FuzzServeCall(f *testing.F) {
 		{name: "inc", chunk: true, args: []int{1, 2, 3}},
 		{name: "nope", args: 1},
 	} {
-		b, err := EncodeCall(r)
+		b, err := fuzzReg.EncodeCall(r)
 		if err != nil {
 			f.Fatal(err)
 		}
@@ -142,7 +142,7 @@ func TestSingleMessage(t *testing.T) {
 	ctx := context.Background()
 	var v int
 	r := &remote[int, int]{name: "inc", args: 41, res: &v}
-	call, err := EncodeCall(r)
+	call, err := fuzzReg.EncodeCall(r)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -155,7 +155,7 @@ func TestSingleMessage(t *testing.T) {
 	}
 	var m []map[string]int
 	rc := &remote[[]string, map[string]int]{name: "words", chunk: true, args: [][]string{{"a", "b", "a"}, nil}, res: &m}
-	call, err = EncodeCall(rc)
+	call, err = fuzzReg.EncodeCall(rc)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -241,7 +241,7 @@ func TestRunCall(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		call, err := process.EncodeCall(c.t.Remote())
+		call, err := reg.EncodeCall(c.t.Remote())
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/gofutures/gofutures/executor"
 	"github.com/gofutures/gofutures/executor/driver"
+	"github.com/gofutures/gofutures/internal/remotecall"
 	"github.com/gofutures/gofutures/process/internal/wire"
 )
 
@@ -30,10 +31,15 @@ type Registry struct {
 	funcs     atomic.Pointer[map[string]entry]
 	sentinels atomic.Pointer[[]sentinel]
 	serveCall *Func[[]byte, []byte] // built in: runs an encoded call (Executor.RunCall)
+	callCodec                       // single-message calls, for package cluster
 }
 
+// callCodec gives a Registry the methods of remotecall.Codec (EncodeCall,
+// ServeCall, DecodeReply) without documenting them as its own.
+type callCodec = remotecall.Codec
+
 // serveCallName is the name of the function every Registry has built in:
-// it runs a call encoded by EncodeCall with ServeCall, so that Executor.RunCall
+// it runs a call encoded by EncodeCall with ServeCall, so that RunCall
 // can run another executor's encoded calls in a helper. Names omits it.
 const serveCallName = "gofutures/process.ServeCall"
 
@@ -78,7 +84,8 @@ func NewRegistry() *Registry {
 	r.funcs.Store(&m)
 	s := slices.Clone(builtinSentinels)
 	r.sentinels.Store(&s)
-	r.serveCall = MustRegister(r, serveCallName, r.ServeCall)
+	r.callCodec = remotecall.NewCodec(encodeCall, r.serveCallMsg, r.decodeReplyMsg)
+	r.serveCall = MustRegister(r, serveCallName, r.serveCallMsg)
 	return r
 }
 
