@@ -12,13 +12,13 @@
 //
 //	func main() {
 //		process.ServeIfHelper(reg) // in a helper: serve tasks, then exit
-//		pool, err := process.New(reg)
+//		ex, err := process.New(reg)
 //		...
-//		f, err := executor.Call(ctx, pool, isPrime, 112272535095293)
+//		f, err := executor.Call(ctx, ex, isPrime, 112272535095293)
 //		ok, err := f.Result(ctx)
 //	}
 //
-// Executor implements executor.Executor, so executor.Call, executor.CallChunk and
+// An Executor implements executor.Executor, so executor.Call, executor.CallChunk and
 // package pool (map, imap_unordered, apply_async with chunking) work on it
 // unchanged. A registered *Func also runs in-process (its Call method, or any
 // executor.GoPool). Tests call ServeIfHelper in TestMain, since the test
@@ -31,7 +31,7 @@
 // in length-prefixed frames on their own pipes (file descriptors 3 and 4 in
 // the helper), so a task's own standard output and error stay usable: the
 // helper's stdout is the host's, and its stderr is forwarded line by line to
-// the pool's zap logger with the helper's pid (and kept, in part, for error
+// the executor's zap logger with the helper's pid (and kept, in part, for error
 // messages). A versioned handshake (protocol version, the helper's registry,
 // its pid) makes a stale or foreign helper fail with a clear error. Several
 // calls are in flight per helper, so small tasks are not bound by the round
