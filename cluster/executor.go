@@ -12,6 +12,7 @@ import (
 	"github.com/gofutures/gofutures/cluster/internal/wire"
 	"github.com/gofutures/gofutures/executor"
 	"github.com/gofutures/gofutures/executor/driver"
+	"github.com/gofutures/gofutures/internal/remotecall"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/nats-io/nuid"
@@ -244,12 +245,9 @@ func (e *Executor) Workers() int {
 // message; its end costs one cancel message if a worker runs the task.
 // context.Background() and context.WithoutCancel contexts cost nothing more.
 func (e *Executor) Schedule(ctx context.Context, t driver.Task) error {
-	if ctx == nil {
-		panic("cluster: nil Context")
-	}
-	r := t.Remote()
-	if r == nil {
-		return fmt.Errorf("cluster: %w", executor.ErrNotRemote)
+	r, err := remotecall.RemoteOf("cluster", ctx, t)
+	if err != nil {
+		return err
 	}
 	data, err := e.codec.encodeCall(r)
 	if err != nil {

@@ -157,12 +157,9 @@ func (p *Executor) Hooks() *executor.Hooks { return p.cfg.hooks }
 // error wrapping executor.ErrShutdown after Shutdown or Stop, or
 // executor.ErrBroken once broken. It costs one allocation.
 func (p *Executor) Schedule(ctx context.Context, t driver.Task) error {
-	if ctx == nil {
-		panic("process: nil Context")
-	}
-	r := t.Remote()
-	if r == nil {
-		return fmt.Errorf("process: %w", executor.ErrNotRemote)
+	r, err := remotecall.RemoteOf("process", ctx, t)
+	if err != nil {
+		return err
 	}
 	if e := p.reg.lookup(r.FuncName()); e == nil || !e.accepts(r) {
 		return fmt.Errorf("%w: %w: %q with argument %T", executor.ErrNotRemote, ErrNotRegistered, r.FuncName(), r.Args())

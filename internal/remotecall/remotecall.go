@@ -8,7 +8,9 @@ package remotecall
 
 import (
 	"context"
+	"fmt"
 
+	"github.com/gofutures/gofutures/executor"
 	"github.com/gofutures/gofutures/executor/driver"
 )
 
@@ -70,3 +72,19 @@ func NewRunner(run func(context.Context, []byte) ([]byte, error)) Runner { retur
 // blocks until then. It lets a cluster worker run the calls it receives on
 // local helper processes, so one worker uses every core.
 func (r *Runner) RunCall(ctx context.Context, call []byte) ([]byte, error) { return r.run(ctx, call) }
+
+// RemoteOf begins the Schedule of an executor that runs tasks in other
+// processes: it panics on a nil ctx, as every Schedule does, and returns
+// t's Remote form, or, for a Go closure or a function wrapped by
+// executor.Fn, an error wrapping executor.ErrNotRemote. pkg prefixes both
+// messages.
+func RemoteOf(pkg string, ctx context.Context, t driver.Task) (driver.Remote, error) {
+	if ctx == nil {
+		panic(pkg + ": nil Context")
+	}
+	r := t.Remote()
+	if r == nil {
+		return nil, fmt.Errorf("%s: %w", pkg, executor.ErrNotRemote)
+	}
+	return r, nil
+}
