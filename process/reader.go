@@ -201,15 +201,19 @@ func (w *worker) started(body []byte) error {
 	if err != nil {
 		return err
 	}
-	now := time.Now()
 	p.mu.Lock()
 	head, ok := w.inflight.Peek() // only this goroutine removes jobs
 	if !ok || head.id != id || w.headRunning {
 		p.mu.Unlock()
 		return fmt.Errorf("%w: call %d started, which is not the next call", wire.ErrProtocol, id)
 	}
-	w.headRunning, w.headStart = true, now
-	w.armLocked(now)
+	var now time.Time
+	w.headRunning, w.headTimed = true, w.timesLocked()
+	if w.headTimed {
+		now = time.Now()
+		w.headStart = now
+		w.armLocked(now)
+	}
 	p.mu.Unlock()
 	if p.cfg.hooks != nil {
 		head.runAt = now
@@ -245,13 +249,13 @@ func (w *worker) notRun(head *job, status byte) {
 }
 
 // replied takes the call whose reply was decoded out of the pipeline:
-// it updates the run-time average that sizes the pipeline, stops the task
+// it updates the run-time average that sizes the pipeline (if the call was
+// timed), stops the task
 // timer and wakes the writer when the pipeline is half empty (not at every
 // reply, so that calls go to the helper in batches), or when the helper
 // must start a new stream (inSync false).
 func (w *worker) replied(head *job, inSync bool) {
 	p := w.p
-	now := time.Now()
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	w.inflight.Pop()
@@ -264,11 +268,13 @@ func (w *worker) replied(head *job, inSync bool) {
 	if !inSync { // the helper starts a new stream for its replies when asked
 		w.askPeerReset = true
 	}
-	run := now.Sub(w.headStart)
-	if w.ewma == 0 {
-		w.ewma = max(run, 1)
-	} else {
-		w.ewma = max((7*w.ewma+run)/8, 1)
+	if w.headTimed {
+		run := time.Since(w.headStart)
+		if w.ewma == 0 {
+			w.ewma = max(run, 1)
+		} else {
+			w.ewma = max((7*w.ewma+run)/8, 1)
+		}
 	}
 	if w.timer != nil {
 		w.timer.Stop()
@@ -276,6 +282,16 @@ func (w *worker) replied(head *job, inSync bool) {
 	if w.parked && ((p.queue.Len() > 0 && w.inflight.Len() <= w.roomLocked()) || w.inflight.Len() == 0 || !inSync) {
 		w.wakeLocked()
 	}
+}
+
+// timesLocked reports whether the call that starts now is timed: every call
+// when a task timeout or hooks need its start, or when the helper's calls
+// take clockShort or more on average; otherwise one in clockEvery, since
+// the pipeline's depth needs only their average, and on this kind of
+// machine the two clock reads cost about a tenth of a tiny call's time in
+// the host.
+func (w *worker) timesLocked() bool {
+	return w.timer != nil || w.p.cfg.hooks != nil || w.ewma == 0 || w.ewma >= clockShort || w.finished%clockEvery == 0
 }
 
 // armLocked sets the task timer for the call that started at start: the

@@ -31,6 +31,11 @@ const (
 	// the tasks' average run time, so that long tasks are not queued behind
 	// each other on one helper while another one idles.
 	targetLatency = time.Millisecond
+	// clockShort and clockEvery: while a helper's calls take less than
+	// clockShort on average, only one call in clockEvery is timed (see
+	// timesLocked).
+	clockShort = 20 * time.Microsecond
+	clockEvery = 16
 	// minBackoff and maxBackoff bound the delay before a helper that died
 	// young is replaced.
 	minBackoff = 10 * time.Millisecond
@@ -67,7 +72,8 @@ type worker struct {
 
 	inflight      ring.Ring[*job]     // p.mu: sent, in order
 	headRunning   bool                // p.mu: the helper said it started the head
-	headStart     time.Time           // p.mu: when it said so
+	headStart     time.Time           // p.mu: when it said so (if headTimed)
+	headTimed     bool                // p.mu: the running call's start was timed (timesLocked)
 	ewma          time.Duration       // p.mu: average run time of a task
 	finished      int                 // p.mu: calls it replied to
 	parked        bool                // p.mu: the writer waits on wake
