@@ -1,4 +1,4 @@
-// Package wire is the private wire protocol between a process.Pool and its
+// Package wire is the private wire protocol between a process.Executor and its
 // helper processes.
 //
 // Each direction is a sequence of frames on its own pipe (fd 3 host→helper,
