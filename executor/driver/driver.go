@@ -13,11 +13,12 @@ type Task interface {
 	// failed), in which case the executor must skip the task.
 	Start() bool
 	// Run runs the task in the calling goroutine, recovers a panic into a
-	// *executor.PanicError, completes the future and returns the task's error. Call it
-	// once, after Start returned true. If the task calls runtime.Goexit, Run
-	// fails the future with a *executor.PanicError whose Goexit is set and does not
-	// return: the goroutine exits, and the executor must notice (a deferred
-	// "returned normally" flag) and account for the task and the goroutine.
+	// *executor.PanicError, completes the future and returns the task's
+	// error. Call it once, after Start returned true. If the task calls
+	// runtime.Goexit, Run fails the future with a *executor.PanicError whose
+	// Goexit is set and does not return: the goroutine exits, and the
+	// executor must notice (a deferred "returned normally" flag) and account
+	// for the task and the goroutine.
 	Run(ctx context.Context) error
 	// Fail completes the future with err unless it is done already, and
 	// reports whether it did.
@@ -41,7 +42,8 @@ type Remote interface {
 	// Args returns the value to encode: the argument (A) or, for a chunk,
 	// the arguments ([]A).
 	Args() any
-	// Result returns the pointer to decode the result into: *R, or *[]R for a chunk.
+	// Result returns the pointer to decode the result into: *R, or *[]R for
+	// a chunk.
 	Result() any
 	// Finish completes the future. err fails the whole task; otherwise the
 	// value decoded into Result is the outcome, and for a chunk itemErrs, if
