@@ -59,8 +59,8 @@
 // its replies before each call: the same guarantees, a system call per call.)
 //
 // How many calls a helper is sent ahead is set by their run time, measured
-// between marker and reply: about a millisecond's worth, and only one until a
-// run time is known, so that long tasks of unknown length spread over every
+// between marker and reply: about a millisecond's worth (at most
+// WithMaxInFlight), and only one until a run time is known, so that long tasks of unknown length spread over every
 // helper (including those still starting) instead of queueing behind each
 // other on the first one ready.
 //

@@ -361,7 +361,8 @@ func (p *Executor) since(j *job) time.Duration {
 // tasks finish (with CancelPending, queued tasks that have not started are
 // cancelled instead; a task already sent ahead to a helper counts as
 // started, as in Python, whose call queue holds a task more than there are
-// workers); then the helpers are told to exit, and Shutdown waits for them,
+// workers: here about a millisecond of work per helper, and for tasks of
+// unknown or long run time one); then the helpers are told to exit, and Shutdown waits for them,
 // until ctx ends (the shutdown goes on). A helper still starting when
 // nothing is queued is killed instead of waited for (it has run nothing),
 // unless the pool has an initializer (WithInitializer), which may be running
