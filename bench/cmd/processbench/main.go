@@ -47,6 +47,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"flag"
@@ -143,7 +144,7 @@ func runVariant(name string, rounds int, lean, tiny string) error {
 			}
 			cs = append(cs, c)
 		}
-		slices.SortFunc(cs, func(a, b floor.Codec) int { return cmpF(a.Floor, b.Floor) })
+		slices.SortFunc(cs, func(a, b floor.Codec) int { return cmp.Compare(a.Floor, b.Floor) })
 		c := cs[len(cs)/2]
 		v["floor"], v["encode"], v["pipe"], v["bytes"] = c.Floor, c.Encode, c.Pipe, float64(c.FrameLen)
 	case "submit":
@@ -613,16 +614,6 @@ func benchPrimes(ctx context.Context, rounds int) (serial, warm, cold, goroutine
 	}
 	med := func(xs []float64) float64 { slices.Sort(xs); return xs[len(xs)/2] }
 	return med(ss), med(ws), med(cs), med(gs), nil
-}
-
-func cmpF(a, b float64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 func findPyDir(dir string) (string, error) {

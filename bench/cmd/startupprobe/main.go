@@ -30,6 +30,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"flag"
 	"fmt"
@@ -222,7 +223,7 @@ func inittrace(helper string) error {
 	for name, xs := range sums {
 		best = append(best, pkg{name, median(xs)})
 	}
-	slices.SortFunc(best, func(a, b pkg) int { return -cmpFloat(a.clock, b.clock) })
+	slices.SortFunc(best, func(a, b pkg) int { return -cmp.Compare(a.clock, b.clock) })
 	fi, err := os.Stat(helper)
 	if err != nil {
 		return err
@@ -233,16 +234,6 @@ func inittrace(helper string) error {
 		fmt.Printf("  %-50s %6.3f ms clock\n", p.name, p.clock)
 	}
 	return nil
-}
-
-func cmpFloat(a, b float64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 func median(xs []float64) float64 {

@@ -5,6 +5,7 @@ package floor
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -74,29 +75,14 @@ func (e *Exec) Path() string { return e.bin }
 // PeakKB starts the minimal program, waits for its byte back (it has
 // started), reads its peak RSS (VmHWM, KiB), and lets it exit.
 func (e *Exec) PeakKB() (int64, error) {
-	cmd := exec.Command(e.bin)
-	in, err := cmd.StdinPipe()
+	cmd, in, err := e.roundTrip()
 	if err != nil {
-		return 0, err
-	}
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		return 0, err
-	}
-	if err := cmd.Start(); err != nil {
 		return 0, err
 	}
 	defer func() {
 		_ = in.Close()
 		_ = cmd.Wait()
 	}()
-	b := []byte{7}
-	if _, err := in.Write(b); err != nil {
-		return 0, err
-	}
-	if _, err := out.Read(b); err != nil {
-		return 0, err
-	}
 	st, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", cmd.Process.Pid))
 	if err != nil {
 		return 0, err
@@ -114,30 +100,49 @@ func (e *Exec) PeakKB() (int64, error) {
 // start, first round trip and exit. It returns how long that took.
 func (e *Exec) Exec() (time.Duration, error) {
 	start := time.Now()
-	cmd := exec.Command(e.bin)
-	in, err := cmd.StdinPipe()
+	cmd, in, err := e.roundTrip()
 	if err != nil {
 		return 0, err
-	}
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		return 0, err
-	}
-	if err := cmd.Start(); err != nil {
-		return 0, err
-	}
-	b := []byte{7}
-	if _, err := in.Write(b); err != nil {
-		return 0, err
-	}
-	if n, err := out.Read(b); n != 1 {
-		return 0, fmt.Errorf("minimal program: %d bytes back: %v", n, err)
 	}
 	_ = in.Close()
 	if err := cmd.Wait(); err != nil {
 		return 0, err
 	}
 	return time.Since(start), nil
+}
+
+// roundTrip starts the minimal program and sends it one byte on a pipe,
+// which it sends back: then it has started. The caller closes in (the
+// program then exits) and waits for cmd. On error the program is killed
+// and reaped.
+func (e *Exec) roundTrip() (*exec.Cmd, io.WriteCloser, error) {
+	cmd := exec.Command(e.bin)
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		return nil, nil, err
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, nil, err
+	}
+	b := []byte{7}
+	_, err = in.Write(b)
+	if err == nil {
+		var n int
+		if n, err = out.Read(b); n != 1 {
+			err = fmt.Errorf("minimal program: %d bytes back: %v", n, err)
+		}
+	}
+	if err != nil {
+		_ = cmd.Process.Kill()
+		_ = in.Close()
+		_ = cmd.Wait()
+		return nil, nil, err
+	}
+	return cmd, in, nil
 }
 
 // Close removes the minimal program built by New.
