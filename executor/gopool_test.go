@@ -324,19 +324,21 @@ func TestInitializerFailureBreaks(t *testing.T) {
 }
 
 func TestIdleWorkerReused(t *testing.T) {
-	ctx := context.Background()
-	var starts atomic.Int32
-	p := newPool(t, executor.WithWorkers(8), executor.WithHooks(&executor.Hooks{WorkerStarted: func() { starts.Add(1) }}))
-	for range 50 {
-		f := submit(t, p, func(context.Context) (int, error) { return 1, nil })
-		if err := f.Err(ctx); err != nil {
-			t.Fatal(err)
+	synctest.Test(t, func(t *testing.T) {
+		ctx := context.Background()
+		var starts atomic.Int32
+		p := newPool(t, executor.WithWorkers(8), executor.WithHooks(&executor.Hooks{WorkerStarted: func() { starts.Add(1) }}))
+		for range 50 {
+			f := submit(t, p, func(context.Context) (int, error) { return 1, nil })
+			if err := f.Err(ctx); err != nil {
+				t.Fatal(err)
+			}
+			settled(t, func() bool { return p.Stats().Idle == p.Stats().Workers })
 		}
-		waitFor(t, func() bool { return p.Stats().Idle == p.Stats().Workers })
-	}
-	if n := starts.Load(); n != 1 {
-		t.Fatalf("%d workers started for sequential work; an idle one must be reused", n)
-	}
+		if n := starts.Load(); n != 1 {
+			t.Fatalf("%d workers started for sequential work; an idle one must be reused", n)
+		}
+	})
 }
 
 // TestIdleWorkersExpire: an idle worker exits after the idle timeout, and
@@ -369,46 +371,48 @@ func TestIdleWorkersExpire(t *testing.T) {
 // (started once, not twice: the pool's counts stay right and Shutdown
 // returns). The initializer holds both workers until both tasks are in.
 func TestHandedOverWorkerReused(t *testing.T) {
-	ctx := context.Background()
-	var starts atomic.Int32
-	gate := make(chan struct{})
-	p := newPool(t, executor.WithWorkers(2), executor.WithQueueLimit(1),
-		executor.WithInitializer(func(context.Context) error { <-gate; return nil }),
-		executor.WithHooks(&executor.Hooks{WorkerStarted: func() { starts.Add(1) }}))
-	fs := []*future.Future[int]{
-		submit(t, p, func(context.Context) (int, error) { return 1, nil }), // queued, a worker started
-		submit(t, p, func(context.Context) (int, error) { return 2, nil }), // queue full: handed to a second one
-	}
-	close(gate)
-	for _, f := range fs {
-		if err := f.Err(ctx); err != nil {
-			t.Fatal(err)
+	synctest.Test(t, func(t *testing.T) {
+		ctx := context.Background()
+		var starts atomic.Int32
+		gate := make(chan struct{})
+		p := newPool(t, executor.WithWorkers(2), executor.WithQueueLimit(1),
+			executor.WithInitializer(func(context.Context) error { <-gate; return nil }),
+			executor.WithHooks(&executor.Hooks{WorkerStarted: func() { starts.Add(1) }}))
+		fs := []*future.Future[int]{
+			submit(t, p, func(context.Context) (int, error) { return 1, nil }), // queued, a worker started
+			submit(t, p, func(context.Context) (int, error) { return 2, nil }), // queue full: handed to a second one
 		}
-	}
-	waitFor(t, func() bool { s := p.Stats(); return s.Workers == 2 && s.Idle == 2 })
-	// Two tasks that wait for each other: both idle workers are woken.
-	for range 10 {
-		started, release := make(chan struct{}, 2), make(chan struct{})
-		both := []*future.Future[int]{submit(t, p, blocker(started, release)), submit(t, p, blocker(started, release))}
-		<-started
-		<-started
-		close(release)
-		for _, f := range both {
+		close(gate)
+		for _, f := range fs {
 			if err := f.Err(ctx); err != nil {
 				t.Fatal(err)
 			}
 		}
-		waitFor(t, func() bool { return p.Stats().Idle == 2 })
-	}
-	if n := starts.Load(); n != 2 {
-		t.Fatalf("%d workers started, want 2", n)
-	}
-	if err := p.Shutdown(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if s := p.Stats(); s.Workers != 0 {
-		t.Fatalf("after Shutdown: %+v", s)
-	}
+		settled(t, func() bool { s := p.Stats(); return s.Workers == 2 && s.Idle == 2 })
+		// Two tasks that wait for each other: both idle workers are woken.
+		for range 10 {
+			started, release := make(chan struct{}, 2), make(chan struct{})
+			both := []*future.Future[int]{submit(t, p, blocker(started, release)), submit(t, p, blocker(started, release))}
+			<-started
+			<-started
+			close(release)
+			for _, f := range both {
+				if err := f.Err(ctx); err != nil {
+					t.Fatal(err)
+				}
+			}
+			settled(t, func() bool { return p.Stats().Idle == 2 })
+		}
+		if n := starts.Load(); n != 2 {
+			t.Fatalf("%d workers started, want 2", n)
+		}
+		if err := p.Shutdown(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if s := p.Stats(); s.Workers != 0 {
+			t.Fatalf("after Shutdown: %+v", s)
+		}
+	})
 }
 
 func TestBoundedQueue(t *testing.T) {
@@ -569,50 +573,52 @@ func (o *ownHooks) counts() executor.Counts {
 // times, here all of them; Finished once per task), and it releases once,
 // at Shutdown.
 func TestHooksOwn(t *testing.T) {
-	ctx := context.Background()
-	o := &ownHooks{t: t}
-	p, err := executor.NewGoPool(executor.WithWorkers(2), executor.WithHooks(o.hooks()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if o.owns != 1 {
-		t.Fatalf("Own called %d times", o.owns)
-	}
-	gate, release := make(chan struct{}), make(chan struct{})
-	fs := []future.Awaitable{submit(t, p, blocker(gate, release)), submit(t, p, blocker(gate, release))}
-	<-gate
-	<-gate
-	if got, want := o.counts(), (executor.Counts{Submitted: 2, Running: 2}); got != want {
-		t.Fatalf("both workers busy: %+v, want %+v", got, want)
-	}
-	fs = append(fs,
-		submit(t, p, func(context.Context) (int, error) { return 0, errBoom }),
-		submit(t, p, func(context.Context) (int, error) { return 2, nil }))
-	victim := submit(t, p, func(context.Context) (int, error) { return 3, nil })
-	victim.Cancel()
-	if got, want := o.counts(), (executor.Counts{Submitted: 5, Queued: 3, Running: 2}); got != want {
-		t.Fatalf("three queued: %+v, want %+v", got, want)
-	}
-	close(release)
-	for _, f := range append(fs, victim) {
-		_ = f.Err(ctx)
-	}
-	waitFor(t, func() bool { return o.counts() == executor.Counts{Submitted: 5} })
-	if err := p.Shutdown(ctx); err != nil {
-		t.Fatal(err)
-	}
-	_ = p.Shutdown(ctx)
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	want := map[executor.Outcome]int{executor.OutcomeOK: 3, executor.OutcomeError: 1, executor.OutcomeCancelled: 1}
-	for oc, n := range want {
-		if o.finished[oc] != n {
-			t.Errorf("%v: %d, want %d (all: %v)", oc, o.finished[oc], n, o.finished)
+	synctest.Test(t, func(t *testing.T) {
+		ctx := context.Background()
+		o := &ownHooks{t: t}
+		p, err := executor.NewGoPool(executor.WithWorkers(2), executor.WithHooks(o.hooks()))
+		if err != nil {
+			t.Fatal(err)
 		}
-	}
-	if o.started != 4 || o.released != 1 {
-		t.Errorf("started %d (want 4, the tasks that ran), released %d (want 1)", o.started, o.released)
-	}
+		if o.owns != 1 {
+			t.Fatalf("Own called %d times", o.owns)
+		}
+		gate, release := make(chan struct{}), make(chan struct{})
+		fs := []future.Awaitable{submit(t, p, blocker(gate, release)), submit(t, p, blocker(gate, release))}
+		<-gate
+		<-gate
+		if got, want := o.counts(), (executor.Counts{Submitted: 2, Running: 2}); got != want {
+			t.Fatalf("both workers busy: %+v, want %+v", got, want)
+		}
+		fs = append(fs,
+			submit(t, p, func(context.Context) (int, error) { return 0, errBoom }),
+			submit(t, p, func(context.Context) (int, error) { return 2, nil }))
+		victim := submit(t, p, func(context.Context) (int, error) { return 3, nil })
+		victim.Cancel()
+		if got, want := o.counts(), (executor.Counts{Submitted: 5, Queued: 3, Running: 2}); got != want {
+			t.Fatalf("three queued: %+v, want %+v", got, want)
+		}
+		close(release)
+		for _, f := range append(fs, victim) {
+			_ = f.Err(ctx)
+		}
+		settled(t, func() bool { return o.counts() == executor.Counts{Submitted: 5} })
+		if err := p.Shutdown(ctx); err != nil {
+			t.Fatal(err)
+		}
+		_ = p.Shutdown(ctx)
+		o.mu.Lock()
+		defer o.mu.Unlock()
+		want := map[executor.Outcome]int{executor.OutcomeOK: 3, executor.OutcomeError: 1, executor.OutcomeCancelled: 1}
+		for oc, n := range want {
+			if o.finished[oc] != n {
+				t.Errorf("%v: %d, want %d (all: %v)", oc, o.finished[oc], n, o.finished)
+			}
+		}
+		if o.started != 4 || o.released != 1 {
+			t.Errorf("started %d (want 4, the tasks that ran), released %d (want 1)", o.started, o.released)
+		}
+	})
 }
 
 // TestHooksOwnStopAndBroken: the own counts come back to nothing queued and
@@ -621,55 +627,59 @@ func TestHooksOwn(t *testing.T) {
 func TestHooksOwnStopAndBroken(t *testing.T) {
 	ctx := context.Background()
 	t.Run("stop", func(t *testing.T) {
-		o := &ownHooks{t: t}
-		p, err := executor.NewGoPool(executor.WithWorkers(1), executor.WithHooks(o.hooks()))
-		if err != nil {
-			t.Fatal(err)
-		}
-		gate := make(chan struct{})
-		running := submit(t, p, func(ctx context.Context) (int, error) {
-			gate <- struct{}{}
-			<-ctx.Done()
-			return 0, context.Cause(ctx)
-		})
-		<-gate
-		queued := []*future.Future[int]{
-			submit(t, p, func(context.Context) (int, error) { return 1, nil }),
-			submit(t, p, func(context.Context) (int, error) { return 1, nil }),
-		}
-		if got, want := o.counts(), (executor.Counts{Submitted: 3, Queued: 2, Running: 1}); got != want {
-			t.Fatalf("%+v, want %+v", got, want)
-		}
-		if err := p.Stop(ctx); err != nil {
-			t.Fatal(err)
-		}
-		for _, f := range append(queued, running) {
-			if err := f.Err(ctx); !errors.Is(err, executor.ErrStopped) {
-				t.Errorf("err %v, want ErrStopped", err)
+		synctest.Test(t, func(t *testing.T) {
+			o := &ownHooks{t: t}
+			p, err := executor.NewGoPool(executor.WithWorkers(1), executor.WithHooks(o.hooks()))
+			if err != nil {
+				t.Fatal(err)
 			}
-		}
-		if got, want := o.counts(), (executor.Counts{Submitted: 3}); got != want {
-			t.Fatalf("after Stop: %+v, want %+v", got, want)
-		}
-		if o.released != 1 {
-			t.Errorf("released %d times", o.released)
-		}
+			gate := make(chan struct{})
+			running := submit(t, p, func(ctx context.Context) (int, error) {
+				gate <- struct{}{}
+				<-ctx.Done()
+				return 0, context.Cause(ctx)
+			})
+			<-gate
+			queued := []*future.Future[int]{
+				submit(t, p, func(context.Context) (int, error) { return 1, nil }),
+				submit(t, p, func(context.Context) (int, error) { return 1, nil }),
+			}
+			if got, want := o.counts(), (executor.Counts{Submitted: 3, Queued: 2, Running: 1}); got != want {
+				t.Fatalf("%+v, want %+v", got, want)
+			}
+			if err := p.Stop(ctx); err != nil {
+				t.Fatal(err)
+			}
+			for _, f := range append(queued, running) {
+				if err := f.Err(ctx); !errors.Is(err, executor.ErrStopped) {
+					t.Errorf("err %v, want ErrStopped", err)
+				}
+			}
+			if got, want := o.counts(), (executor.Counts{Submitted: 3}); got != want {
+				t.Fatalf("after Stop: %+v, want %+v", got, want)
+			}
+			if o.released != 1 {
+				t.Errorf("released %d times", o.released)
+			}
+		})
 	})
 	t.Run("broken", func(t *testing.T) {
-		o := &ownHooks{t: t}
-		p, err := executor.NewGoPool(executor.WithWorkers(1), executor.WithHooks(o.hooks()),
-			executor.WithInitializer(func(context.Context) error { return errBoom }))
-		if err != nil {
-			t.Fatal(err)
-		}
-		f := submit(t, p, func(context.Context) (int, error) { return 1, nil })
-		if err := f.Err(ctx); !errors.Is(err, executor.ErrBroken) || !errors.Is(err, errBoom) {
-			t.Fatalf("err %v, want ErrBroken wrapping errBoom", err)
-		}
-		waitFor(t, func() bool { return o.counts() == executor.Counts{Submitted: 1} })
-		if err := p.Shutdown(ctx); err != nil {
-			t.Fatal(err)
-		}
+		synctest.Test(t, func(t *testing.T) {
+			o := &ownHooks{t: t}
+			p, err := executor.NewGoPool(executor.WithWorkers(1), executor.WithHooks(o.hooks()),
+				executor.WithInitializer(func(context.Context) error { return errBoom }))
+			if err != nil {
+				t.Fatal(err)
+			}
+			f := submit(t, p, func(context.Context) (int, error) { return 1, nil })
+			if err := f.Err(ctx); !errors.Is(err, executor.ErrBroken) || !errors.Is(err, errBoom) {
+				t.Fatalf("err %v, want ErrBroken wrapping errBoom", err)
+			}
+			settled(t, func() bool { return o.counts() == executor.Counts{Submitted: 1} })
+			if err := p.Shutdown(ctx); err != nil {
+				t.Fatal(err)
+			}
+		})
 	})
 }
 
@@ -692,15 +702,15 @@ func TestLifecycleLogs(t *testing.T) {
 	}
 }
 
-// waitFor polls cond, yielding the processor, until it holds or 10s pass.
-func waitFor(t *testing.T, cond func() bool) {
+// settled waits, in a synctest bubble, until every goroutine of the
+// bubble is durably blocked (the pool's workers idle, its reaper waiting on
+// its timer), and then requires cond: the pool's bookkeeping after the
+// last future completed has happened by then.
+func settled(t *testing.T, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not reached")
-		}
-		runtime.Gosched()
+	synctest.Wait()
+	if !cond() {
+		t.Fatal("condition not reached once the pool settled")
 	}
 }
 
