@@ -34,34 +34,9 @@ func (p *GoPool) Schedule(ctx context.Context, t driver.Task) error {
 	if p.hooks != nil {
 		e.at = p.timeLocked()
 	}
-	var room bool
-	for {
-		if err := p.acceptLocked(); err != nil {
-			p.mu.Unlock()
-			return err
-		}
-		// Tasks that spinning workers are about to take do not count
-		// against the bound: without them, they would be in the workers'
-		// hands already.
-		room = p.cfg.queueLimit == 0 || p.queue.len() < p.cfg.queueLimit+p.spinning
-		if room || len(p.idle) > 0 || p.workers < p.cfg.workers {
-			break
-		}
-		if p.cfg.failFast {
-			p.mu.Unlock()
-			return fmt.Errorf("%w (%d tasks waiting)", ErrOverloaded, p.cfg.queueLimit)
-		}
-		if p.notFull == nil {
-			p.notFull = make(chan struct{})
-		}
-		wait := p.notFull
-		p.mu.Unlock()
-		select {
-		case <-wait:
-		case <-ctx.Done():
-			return context.Cause(ctx)
-		}
-		p.mu.Lock()
+	room, err := p.waitRoomLocked(ctx)
+	if err != nil {
+		return err
 	}
 	if scoped {
 		if err := p.enterLocked(&e, ctx); err != nil {
@@ -80,6 +55,47 @@ func (p *GoPool) Schedule(ctx context.Context, t driver.Task) error {
 		p.signal(w)
 		return nil
 	}
+	return p.handOverLocked(e)
+}
+
+// waitRoomLocked waits, while a bounded queue is full and no worker is idle or
+// can start, for room (or fails at once with WithFailFast), and reports
+// whether the queue has room; false means the task is to be handed to a
+// worker directly. On error p.mu is released; otherwise it is held.
+func (p *GoPool) waitRoomLocked(ctx context.Context) (room bool, err error) {
+	for {
+		if err := p.acceptLocked(); err != nil {
+			p.mu.Unlock()
+			return false, err
+		}
+		// Tasks that spinning workers are about to take do not count
+		// against the bound: without them, they would be in the workers'
+		// hands already.
+		room = p.cfg.queueLimit == 0 || p.queue.len() < p.cfg.queueLimit+p.spinning
+		if room || len(p.idle) > 0 || p.workers < p.cfg.workers {
+			return room, nil
+		}
+		if p.cfg.failFast {
+			p.mu.Unlock()
+			return false, fmt.Errorf("%w (%d tasks waiting)", ErrOverloaded, p.cfg.queueLimit)
+		}
+		if p.notFull == nil {
+			p.notFull = make(chan struct{})
+		}
+		wait := p.notFull
+		p.mu.Unlock()
+		select {
+		case <-wait:
+		case <-ctx.Done():
+			return false, context.Cause(ctx)
+		}
+		p.mu.Lock()
+	}
+}
+
+// handOverLocked gives e, which a full bounded queue cannot take, straight
+// to an idle worker or to a new one. It releases p.mu.
+func (p *GoPool) handOverLocked(e entry) error {
 	p.acceptedLocked(true)
 	if len(p.idle) > 0 {
 		w := p.popIdleLocked()
