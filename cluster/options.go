@@ -401,7 +401,7 @@ func WithDrainTimeout(d time.Duration) Option {
 }
 
 // WithRestorer makes a worker give the context metadata that comes with a
-// task (sent by a task whose Remote is an driver.Carrier, such as those of
+// task (sent by a task whose Remote is a driver.Carrier, such as those of
 // an executor wrapped by package otelfutures, in Gofutures-Ctx-* headers) to
 // r, which restores it into the ctx the task runs with: so a trace continues
 // on the worker. Without it the headers are ignored. Default none; it costs

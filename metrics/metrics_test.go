@@ -560,7 +560,7 @@ func TestTimingSample(t *testing.T) {
 	})
 }
 
-// bareTask is the least an driver.Task can be: it waits at gate and
+// bareTask is the least a driver.Task can be: it waits at gate and
 // reports to wg.
 type bareTask struct {
 	gate chan struct{}

@@ -178,7 +178,7 @@ func (f *frameEncoder) encode(v any) (err error) {
 
 // addCall appends the call frame of a task whose submit ctx is ctx (nil if
 // it cannot end): the helper is told whether a cancel may follow, the
-// deadline, and the context metadata of an driver.Carrier.
+// deadline, and the context metadata of a driver.Carrier.
 func (f *frameEncoder) addCall(id uint64, r driver.Remote, ctx context.Context) error {
 	c := wire.Call{ID: id, Chunk: r.Chunk(), Name: r.FuncName(), Cancellable: ctx != nil}
 	if cr, ok := r.(driver.Carrier); ok {

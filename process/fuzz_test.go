@@ -23,7 +23,7 @@ var (
 	})
 )
 
-// remote is an driver.Remote for the fuzz tests.
+// remote is a driver.Remote for the fuzz tests.
 type remote[A, R any] struct {
 	name  string
 	chunk bool

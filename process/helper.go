@@ -64,7 +64,7 @@ type serveOptionFunc func(*serveConfig)
 func (f serveOptionFunc) applyServe(c *serveConfig) { f(c) }
 
 // WithRestorer makes the helper give the context metadata that comes with a
-// call (sent by a task whose Remote is an driver.Carrier, such as those of
+// call (sent by a task whose Remote is a driver.Carrier, such as those of
 // an executor wrapped by package otelfutures) to r, which restores it into
 // the ctx the function runs with: so a trace continues in the helper. Without
 // it the metadata is ignored. Default none. It costs nothing for calls that

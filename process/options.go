@@ -38,7 +38,7 @@ type config struct {
 }
 
 // initCall is the initializer: a registered function and its argument,
-// packaged as an driver.Remote so that it is encoded like any call.
+// packaged as a driver.Remote so that it is encoded like any call.
 // Its result is decoded into nil (discarded); Finish is not used.
 type initCall struct {
 	name string
