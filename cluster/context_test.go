@@ -17,6 +17,7 @@ import (
 	"github.com/gofutures/gofutures/cluster/internal/wire"
 	"github.com/gofutures/gofutures/executor"
 	"github.com/gofutures/gofutures/future"
+	"github.com/gofutures/gofutures/internal/runlog"
 	"github.com/gofutures/gofutures/process"
 	"github.com/nats-io/nats.go"
 )
@@ -376,10 +377,10 @@ func TestCtxEndedBeforeStart(t *testing.T) {
 		t.Fatalf("control: %d, %v", v, err)
 	}
 	waitStreamEmpty(t, ex) // the worker got the other two and removed them
-	if n := lines(t, runs); n != 0 {
+	if n := runlog.Runs(t, runs); n != 0 {
 		t.Fatalf("tasks whose ctx ended before they started ran %d times", n)
 	}
-	if n := lines(t, control); n != 1 {
+	if n := runlog.Runs(t, control); n != 1 {
 		t.Fatalf("control task ran %d times", n)
 	}
 	fin.mu.Lock()
@@ -388,19 +389,6 @@ func TestCtxEndedBeforeStart(t *testing.T) {
 		fin.out[executor.OutcomeCancelled] != 1 || fin.out[executor.OutcomeTimeout] != 1 {
 		t.Fatalf("hooks: started %d, ran %d, finished %v; want 1, 1, 1 ok 1 cancelled 1 timeout (the Call with an ended ctx was refused)", started.Load(), fin.ran, fin.out)
 	}
-}
-
-// lines counts the lines of the file at path (0 if there is none).
-func lines(t *testing.T, path string) int {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if errors.Is(err, os.ErrNotExist) {
-		return 0
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	return strings.Count(string(b), "\n")
 }
 
 // TestCtxIgnored: a task that ignores its cancelled ctx keeps its worker's

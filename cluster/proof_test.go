@@ -58,6 +58,29 @@ func TestWorkerKilled(t *testing.T) {
 	}
 }
 
+// crashWorkersUntil starts worker processes one after another until f is
+// done, each of which must die with the crash task's status 3, and returns
+// how many died.
+func crashWorkersUntil(ctx context.Context, t *testing.T, ex *Executor, f future.Awaitable) int {
+	t.Helper()
+	crashed := 0
+	for {
+		p := startProc(t, ex.URL(), testToken)
+		select {
+		case <-p.done:
+			var ee *exec.ExitError
+			if !errors.As(p.err, &ee) || ee.ExitCode() != 3 {
+				t.Fatalf("worker exit: %v, want status 3 (the crash task); stderr:\n%s", p.err, p.stderr)
+			}
+			crashed++
+		case <-f.Done():
+			return crashed
+		case <-ctx.Done():
+			t.Fatal("future never done")
+		}
+	}
+}
+
 // TestDeliveryLimit: a task that kills every worker that runs it. After
 // WithMaxAttempts deliveries its future fails with a *DeliveryError and the
 // message is removed from the stream.
@@ -68,22 +91,7 @@ func TestDeliveryLimit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	crashed := 0
-	for done := false; !done; {
-		p := startProc(t, ex.URL(), testToken)
-		select {
-		case <-p.done:
-			var ee *exec.ExitError
-			if !errors.As(p.err, &ee) || ee.ExitCode() != 3 {
-				t.Fatalf("worker exit: %v, want status 3 (the crash task); stderr:\n%s", p.err, p.stderr)
-			}
-			crashed++
-		case <-f.Done():
-			done = true
-		case <-ctx.Done():
-			t.Fatal("future never failed")
-		}
-	}
+	crashed := crashWorkersUntil(ctx, t, ex, f)
 	_, err = f.Result(ctx)
 	var de *DeliveryError
 	if !errors.Is(err, ErrDeliveryLimit) || !errors.Is(err, executor.ErrWorkerDied) || !errors.As(err, &de) || de.Attempts != 2 {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -15,15 +14,6 @@ import (
 	"github.com/gofutures/gofutures/internal/runlog"
 	"github.com/gofutures/gofutures/process"
 )
-
-func runsIn(t *testing.T, path string) int {
-	t.Helper()
-	n, err := runlog.Count(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return n
-}
 
 // crashFirst ends the worker process running it on its first execution.
 func crashFirst(_ context.Context, path string) (int, error) {
@@ -74,7 +64,7 @@ func TestRetryTransient(t *testing.T) {
 			if err != nil || n != 3 {
 				t.Fatalf("with retry: %d, %v; want 3, nil", n, err)
 			}
-			if got := runsIn(t, log); got != 3 {
+			if got := runlog.Runs(t, log); got != 3 {
 				t.Fatalf("ran %d times, want 3", got)
 			}
 		})
@@ -111,20 +101,7 @@ func TestRetryAfterDeliveryLimit(t *testing.T) {
 			}
 			// Worker processes until the future is done: the first dies
 			// with the task; the retry, if any, runs on the next.
-			for done := false; !done; {
-				p := startProc(t, ex.URL(), testToken)
-				select {
-				case <-p.done:
-					var ee *exec.ExitError
-					if !errors.As(p.err, &ee) || ee.ExitCode() != 3 {
-						t.Fatalf("worker exit: %v, want status 3; stderr:\n%s", p.err, p.stderr)
-					}
-				case <-f.Done():
-					done = true
-				case <-ctx.Done():
-					t.Fatal("future never done")
-				}
-			}
+			crashWorkersUntil(ctx, t, ex, f)
 			n, err := f.Result(ctx)
 			if tc.runs == 2 {
 				if err != nil || n != 2 {
@@ -137,7 +114,7 @@ func TestRetryAfterDeliveryLimit(t *testing.T) {
 					t.Fatalf("err %v, want a DeliveryError after one attempt, not retried", err)
 				}
 			}
-			if got := runsIn(t, log); got != tc.runs {
+			if got := runlog.Runs(t, log); got != tc.runs {
 				t.Fatalf("ran %d times, want %d", got, tc.runs)
 			}
 		})
@@ -169,7 +146,7 @@ func TestRetryStopEndsBackoff(t *testing.T) {
 	if !errors.As(err, &re) || re.Attempts != 1 || !errors.Is(err, executor.ErrShutdown) || !executor.Retryable(re.Err) {
 		t.Fatalf("err = %v, want a RetryError after 1 attempt wrapping ErrShutdown", err)
 	}
-	if got := runsIn(t, log); got != 1 {
+	if got := runlog.Runs(t, log); got != 1 {
 		t.Fatalf("ran %d times, want 1", got)
 	}
 }

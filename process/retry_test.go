@@ -31,15 +31,6 @@ var (
 	crashOnceFn     = process.MustRegister(reg, "crashOnce", crashOnce)
 )
 
-func lines(t *testing.T, path string) int {
-	t.Helper()
-	n, err := runlog.Count(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return n
-}
-
 // A helper killed under an idempotent function is retried, and the call
 // succeeds; under a function not declared idempotent it is not retried.
 func TestRetryAfterWorkerDied(t *testing.T) {
@@ -60,7 +51,7 @@ func TestRetryAfterWorkerDied(t *testing.T) {
 	if err != nil || n != 2 {
 		t.Fatalf("idempotent: %v, %v; want 2, nil", n, err)
 	}
-	if got := lines(t, log); got != 2 {
+	if got := runlog.Runs(t, log); got != 2 {
 		t.Fatalf("idempotent: ran %d times, want 2", got)
 	}
 
@@ -74,7 +65,7 @@ func TestRetryAfterWorkerDied(t *testing.T) {
 	if !errors.Is(err, executor.ErrWorkerDied) || errors.As(err, &re) {
 		t.Fatalf("not idempotent: err = %v, want the worker's death after one attempt", err)
 	}
-	if got := lines(t, log); got != 1 {
+	if got := runlog.Runs(t, log); got != 1 {
 		t.Fatalf("not idempotent: ran %d times, want 1", got)
 	}
 }
@@ -128,7 +119,7 @@ func TestRetryRemoteTransient(t *testing.T) {
 			if err != nil || n != 3 {
 				t.Fatalf("with retry: %v, %v; want 3, nil", n, err)
 			}
-			if got := lines(t, log); got != 3 {
+			if got := runlog.Runs(t, log); got != 3 {
 				t.Fatalf("ran %d times, want 3", got)
 			}
 		})
@@ -182,7 +173,7 @@ func TestRetryShutdownEndsBackoff(t *testing.T) {
 	if !errors.As(err, &re) || re.Attempts != 1 || !errors.Is(err, executor.ErrShutdown) {
 		t.Fatalf("err = %v, want a RetryError after 1 attempt wrapping ErrShutdown", err)
 	}
-	if got := lines(t, log); got != 1 {
+	if got := runlog.Runs(t, log); got != 1 {
 		t.Fatalf("ran %d times, want 1", got)
 	}
 }

@@ -3,6 +3,7 @@ package runlog
 import (
 	"bytes"
 	"os"
+	"testing"
 )
 
 // Append appends one line to the file at path, creating it, and returns
@@ -31,6 +32,16 @@ func Count(path string) (int, error) {
 		return 0, nil
 	}
 	return bytes.Count(b, []byte("\n")), err
+}
+
+// Runs is Count for a test: it fails t if the file cannot be read.
+func Runs(t testing.TB, path string) int {
+	t.Helper()
+	n, err := Count(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
 }
 
 // Temporary is an error that says it is temporary, or a timeout, as
