@@ -53,10 +53,16 @@ func (reg *Registry) serve(ctx context.Context, c wire.Call, dec decoder, br *by
 		return reply{status: wire.StatusNotRun}, true
 	}
 	res, err, items := e.run(ctx, args, c.Chunk)
+	return reg.replyOf(res, err, items), true
+}
+
+// replyOf is the reply of a call that ran and returned res and err (and,
+// for a chunk, items: one error per item, nil if all succeeded).
+func (reg *Registry) replyOf(res any, err error, items []error) reply {
 	if err != nil {
-		return reg.errReply(err), true
+		return reg.errReply(err)
 	}
-	rep = reply{status: wire.StatusOK, value: res}
+	rep := reply{status: wire.StatusOK, value: res}
 	if items != nil {
 		rep.status = wire.StatusItemErrs
 		rep.items = make([]wire.ErrorInfo, len(items))
@@ -66,7 +72,7 @@ func (reg *Registry) serve(ctx context.Context, c wire.Call, dec decoder, br *by
 			}
 		}
 	}
-	return rep, true
+	return rep
 }
 
 // decodeSafely runs decode, turning a panic (in a GobDecode or
@@ -176,10 +182,10 @@ func (f *frameEncoder) encode(v any) (err error) {
 	return nil
 }
 
-// addCall appends the call frame of a task whose submit ctx is ctx (nil if
-// it cannot end): the helper is told whether a cancel may follow, the
-// deadline, and the context metadata of a driver.Carrier.
-func (f *frameEncoder) addCall(id uint64, r driver.Remote, ctx context.Context) error {
+// callHeader is the header of the call frame of a task whose submit ctx
+// is ctx (nil if it cannot end): the helper is told whether a cancel may
+// follow, the deadline, and the context metadata of a driver.Carrier.
+func callHeader(id uint64, r driver.Remote, ctx context.Context) wire.Call {
 	c := wire.Call{ID: id, Chunk: r.Chunk(), Name: r.FuncName(), Cancellable: ctx != nil}
 	if cr, ok := r.(driver.Carrier); ok {
 		c.Meta = cr.ContextMetadata()
@@ -189,8 +195,54 @@ func (f *frameEncoder) addCall(id uint64, r driver.Remote, ctx context.Context) 
 			c.Deadline = d.UnixNano()
 		}
 	}
+	return c
+}
+
+// addCall appends the call frame of call id of r, with arguments args
+// (r.Args()) and submit ctx ctx (see callHeader).
+func (f *frameEncoder) addCall(id uint64, r driver.Remote, args any, ctx context.Context) error {
+	f.hdr = wire.AppendCall(f.hdr[:0], callHeader(id, r, ctx))
+	return f.add(wire.KindCall, f.hdr, args, nil)
+}
+
+// addBatch appends one call frame for jobs (see batchLen), whose arguments
+// are encoded as one []A.
+func (f *frameEncoder) addBatch(reg *Registry, jobs []*job) error {
+	e := reg.lookup(jobs[0].r.FuncName())
+	if e == nil {
+		return fmt.Errorf("%w: %q", ErrNotRegistered, jobs[0].r.FuncName())
+	}
+	c := callHeader(jobs[0].id, jobs[0].r, jobs[0].ctx)
+	c.Count = len(jobs)
 	f.hdr = wire.AppendCall(f.hdr[:0], c)
-	return f.add(wire.KindCall, f.hdr, r.Args(), nil)
+	return f.add(wire.KindCall, f.hdr, e.batchArgs(jobs), nil)
+}
+
+// batchLen returns how many jobs at the start of jobs can go in one call
+// frame: calls of one function, not chunks, with consecutive ids, the same
+// submit ctx, and no context metadata, up to wire.MaxBatch. Jobs sent back
+// by a helper that skipped them go alone (job.solo).
+func batchLen(jobs []*job) int {
+	j0 := jobs[0]
+	if j0.solo || j0.r.Chunk() {
+		return 1
+	}
+	if _, ok := j0.r.(driver.Carrier); ok {
+		return 1
+	}
+	name := j0.r.FuncName()
+	n := 1
+	for n < len(jobs) && n < wire.MaxBatch {
+		j := jobs[n]
+		if j.solo || j.ctx != j0.ctx || j.id != j0.id+uint64(n) || j.r.Chunk() || j.r.FuncName() != name {
+			break
+		}
+		if _, ok := j.r.(driver.Carrier); ok {
+			break
+		}
+		n++
+	}
+	return n
 }
 
 // addStarted appends the started marker of call id.

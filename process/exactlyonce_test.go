@@ -35,6 +35,7 @@ type effect struct {
 	Sleep   time.Duration // then run this long
 	Crash   bool          // then kill its own helper with SIGKILL
 	Hang    bool          // then never return
+	Extra   any           // carried, unused (a value gob fails on, for some tests)
 }
 
 var effectFn = process.MustRegister(reg, "effect", func(_ context.Context, e effect) (int, error) {

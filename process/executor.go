@@ -161,13 +161,14 @@ func (p *Executor) Schedule(ctx context.Context, t driver.Task) error {
 	if err != nil {
 		return err
 	}
-	if e := p.reg.lookup(r.FuncName()); e == nil || !e.accepts(r) {
-		return fmt.Errorf("%w: %w: %q with argument %T", executor.ErrNotRemote, ErrNotRegistered, r.FuncName(), r.Args())
+	args := r.Args()
+	if e := p.reg.lookup(r.FuncName()); e == nil || !e.accepts(args, r) {
+		return fmt.Errorf("%w: %w: %q with argument %T", executor.ErrNotRemote, ErrNotRegistered, r.FuncName(), args)
 	}
 	if ctx.Err() != nil {
 		return context.Cause(ctx)
 	}
-	j := &job{t: t, r: r}
+	j := &job{t: t, r: r, args: args}
 	if p.cfg.hooks != nil {
 		j.at = time.Now()
 	}
@@ -190,12 +191,14 @@ func (p *Executor) Schedule(ctx context.Context, t driver.Task) error {
 	return nil
 }
 
-// wakeLocked wakes the parked writer of the least loaded helper that can
-// take work, if any.
+// wakeLocked wakes the parked writer of the least loaded helper that is
+// hungry (see hungryLocked), if any. A helper whose pipeline is fuller is
+// woken by its replies once it is half empty (replied), and then takes
+// what was queued meanwhile in one write.
 func (p *Executor) wakeLocked() {
 	var best *worker
 	for _, w := range p.workers {
-		if w.parked && w.roomLocked() > 0 && (best == nil || w.inflight.Len() < best.inflight.Len()) {
+		if w.parked && w.hungryLocked() && (best == nil || w.inflight.Len() < best.inflight.Len()) {
 			best = w
 		}
 	}

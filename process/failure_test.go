@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -20,6 +21,7 @@ import (
 	"github.com/gofutures/gofutures/executor"
 	"github.com/gofutures/gofutures/future"
 	"github.com/gofutures/gofutures/process"
+	"github.com/gofutures/gofutures/process/internal/wire"
 )
 
 // startBlocked runs blockFn on p and returns its future and the pid of the
@@ -270,7 +272,7 @@ func TestBroken(t *testing.T) {
 		brokenPool(t, `missing functions ["any" "block"`, process.WithHelper(self), process.WithEnv("PROCESS_TEST_MODE=other"))
 	})
 	t.Run("stale protocol", func(t *testing.T) {
-		brokenPool(t, "speaks protocol version 99, this program 4: rebuild the helper", process.WithHelper(self), process.WithEnv("PROCESS_TEST_MODE=stale"))
+		brokenPool(t, fmt.Sprintf("speaks protocol version 99, this program %d: rebuild the helper", wire.Version), process.WithHelper(self), process.WithEnv("PROCESS_TEST_MODE=stale"))
 	})
 	t.Run("initializer fails", func(t *testing.T) {
 		brokenPool(t, "init refused", process.WithInitializer(initFn, "fail"))

@@ -180,7 +180,7 @@ func TestLargeFrameLetGo(t *testing.T) {
 	const limit = 4 << 20
 	fe := newFrameEncoder(limit)
 	big := &remote[[]byte, int]{name: "bytes", args: make([]byte, 16<<20)}
-	if err := fe.addCall(1, big, nil); err == nil {
+	if err := fe.addCall(1, big, big.Args(), nil); err == nil {
 		t.Fatal("a 16 MiB argument was accepted with a 4 MiB limit")
 	}
 	if err := fe.flush(io.Discard); err != nil {
@@ -190,7 +190,7 @@ func TestLargeFrameLetGo(t *testing.T) {
 		t.Fatalf("after a rejected frame the buffer keeps %d bytes", c)
 	}
 	large := &remote[[]byte, int]{name: "bytes", args: make([]byte, 2<<20)}
-	if err := fe.addCall(2, large, nil); err != nil {
+	if err := fe.addCall(2, large, large.Args(), nil); err != nil {
 		t.Fatal(err)
 	}
 	if err := fe.flush(io.Discard); err != nil {
@@ -200,7 +200,7 @@ func TestLargeFrameLetGo(t *testing.T) {
 		t.Fatalf("after a large frame the buffer keeps %d bytes", c)
 	}
 	small := &remote[int, int]{name: "inc", args: 1}
-	if err := fe.addCall(3, small, nil); err != nil {
+	if err := fe.addCall(3, small, small.Args(), nil); err != nil {
 		t.Fatal(err)
 	}
 	rd := wire.NewReader(bytes.NewReader(fe.buf.Bytes()), limit)

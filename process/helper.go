@@ -135,7 +135,8 @@ func serveMain(reg *Registry, opts []ServeOption) int {
 }
 
 // serveStream is the helper's side of the stream: handshake, then calls run
-// one at a time, in order, on this goroutine, while a second one reads the
+// one at a time, in order, on this goroutine (a batch frame's calls too,
+// each taken, started and replied to on its own), while a second one reads the
 // host's frames into an inbox (so that a cancel frame reaches a running call)
 // and a third writes the replies (see outbox). Before it takes a call, it
 // puts every reply still buffered and a started marker for the call into the
@@ -167,17 +168,14 @@ func serveStream(ctx context.Context, reg *Registry, restorer driver.Restorer, i
 		return fmt.Errorf("%w: max frame %d, task timeout %v in hello", wire.ErrProtocol, h.MaxFrame, h.TaskTimeout)
 	}
 	rd.SetMax(h.MaxFrame)
-	ib := newInbox()
-	go ib.read(rd)
-	fe := newFrameEncoder(h.MaxFrame)
-	br := bytes.NewReader(nil)
-	dec := gob.NewDecoder(br)
-	// After arguments that could not be decoded whole, the stream has lost
-	// its place: calls are skipped (the host sends them again) until the
-	// host starts a new stream.
-	lost := false
+	sv := &server{
+		ctx: ctx, reg: reg, restorer: restorer, timeout: h.TaskTimeout,
+		ib: newInbox(), ob: ob, fe: newFrameEncoder(h.MaxFrame), br: bytes.NewReader(nil),
+	}
+	sv.dec = gob.NewDecoder(sv.br)
+	go sv.ib.read(rd)
 	for {
-		kind, body, err := ib.next(func() error { return fe.flush(direct{ob}) })
+		kind, body, err := sv.ib.next(func() error { return sv.fe.flush(direct{ob}) })
 		if err != nil {
 			if errors.Is(err, io.EOF) {
 				return ob.close()
@@ -189,41 +187,126 @@ func serveStream(ctx context.Context, reg *Registry, restorer driver.Restorer, i
 			return err
 		}
 		if kind&wire.FlagResetPeer != 0 {
-			fe.newStream()
+			sv.fe.newStream()
 		}
 		if kind&wire.FlagReset != 0 {
-			dec, lost = gob.NewDecoder(br), false
+			sv.dec, sv.lost = gob.NewDecoder(sv.br), false
 		}
-		if lost {
-			fe.addNotRun(c.ID, wire.StatusSkipped)
-			ib.done(body)
+		sv.br.Reset(rest)
+		switch {
+		case sv.lost:
+			for i := range c.Count {
+				sv.fe.addNotRun(c.ID+uint64(i), wire.StatusSkipped)
+			}
+		case c.Count > 1:
+			err = sv.batch(c)
+		default:
+			err = sv.call(c)
+		}
+		sv.ib.done(body)
+		if err != nil {
+			return err
+		}
+	}
+}
+
+// server is the state of serveStream's call loop.
+type server struct {
+	ctx      context.Context
+	reg      *Registry
+	restorer driver.Restorer
+	timeout  time.Duration // the host's task timeout
+	ib       *inbox
+	ob       *outbox
+	fe       *frameEncoder
+	br       *bytes.Reader // the arguments of the frame being served
+	dec      *gob.Decoder  // reads br
+	// lost: after arguments that could not be decoded whole, the stream
+	// has lost its place: calls are skipped (the host sends them again)
+	// until the host starts a new stream.
+	lost bool
+}
+
+// call serves a frame of one call.
+func (sv *server) call(c wire.Call) error {
+	callCtx, cancelled, release := sv.ib.take(sv.ctx, c, sv.timeout)
+	if cancelled { // its ctx ended before it started: decode, do not run
+		rep, ok := sv.reg.serve(callCtx, c, sv.dec, sv.br, true)
+		sv.lost = !ok
+		sv.fe.addReply(sv.reg, c.ID, rep)
+		return nil
+	}
+	if err := sv.start(c.ID); err != nil {
+		return err
+	}
+	if c.Meta != nil && sv.restorer != nil {
+		callCtx = sv.restorer.RestoreContext(callCtx, c.Meta)
+	}
+	rep, ok := sv.reg.serve(callCtx, c, sv.dec, sv.br, false)
+	sv.ib.finished()
+	if release != nil {
+		release()
+	}
+	sv.lost = !ok
+	sv.fe.addReply(sv.reg, c.ID, rep)
+	return nil
+}
+
+// batch serves a frame of c.Count calls: their arguments are decoded at
+// once, then each call is served as if it had come alone (taken, started,
+// run, replied). If the arguments cannot be decoded whole, no call of the
+// batch runs: each is skipped, and the host sends them again, one per
+// frame, so that only a call whose own argument is bad fails.
+func (sv *server) batch(c wire.Call) error {
+	e := sv.reg.lookup(c.Name)
+	var args any
+	err := fmt.Errorf("%w: %q", ErrNotRegistered, c.Name)
+	if e != nil {
+		err = decodeSafely(func() (err error) {
+			args, err = e.decodeBatch(sv.dec, c.Count)
+			return err
+		})
+	}
+	if err != nil || sv.br.Len() != 0 {
+		sv.lost = true
+		for i := range c.Count {
+			sv.fe.addNotRun(c.ID+uint64(i), wire.StatusSkipped)
+		}
+		return nil
+	}
+	one := c
+	one.Count = 1
+	for i := range c.Count {
+		one.ID = c.ID + uint64(i)
+		callCtx, cancelled, release := sv.ib.take(sv.ctx, one, sv.timeout)
+		if cancelled { // its ctx ended before it started
+			sv.fe.addNotRun(one.ID, wire.StatusNotRun)
 			continue
 		}
-		callCtx, cancelled, release := ib.take(ctx, c, h.TaskTimeout)
-		br.Reset(rest)
-		if cancelled { // its ctx ended before it started: decode, do not run
-			rep, ok := reg.serve(callCtx, c, dec, br, true)
-			lost = !ok
-			fe.addReply(reg, c.ID, rep)
-			ib.done(body)
-			continue
+		if err := sv.start(one.ID); err != nil {
+			return err
 		}
-		fe.addStarted(c.ID)
-		if err := fe.flush(ob); err != nil { // into the journal: no system call
-			return fmt.Errorf("writing replies: %w", err)
+		if c.Meta != nil && sv.restorer != nil {
+			callCtx = sv.restorer.RestoreContext(callCtx, c.Meta)
 		}
-		if c.Meta != nil && restorer != nil {
-			callCtx = restorer.RestoreContext(callCtx, c.Meta)
-		}
-		rep, ok := reg.serve(callCtx, c, dec, br, false)
-		ib.finished()
+		res, err := e.runItem(callCtx, args, i)
+		sv.ib.finished()
 		if release != nil {
 			release()
 		}
-		lost = !ok
-		fe.addReply(reg, c.ID, rep)
-		ib.done(body)
+		sv.fe.addReply(sv.reg, one.ID, sv.reg.replyOf(res, err, nil))
 	}
+	return nil
+}
+
+// start puts the started marker of call id, and every reply still
+// buffered, into the journal: no system call.
+func (sv *server) start(id uint64) error {
+	sv.fe.addStarted(id)
+	if err := sv.fe.flush(sv.ob); err != nil {
+		return fmt.Errorf("writing replies: %w", err)
+	}
+	return nil
 }
 
 // direct writes through o.send(b, true).

@@ -14,6 +14,8 @@ import (
 type job struct {
 	t       driver.Task
 	r       driver.Remote
+	args    any       // r.Args()
+	solo    bool      // sent in a frame of its own, not in a batch (see worker.notRun)
 	at      time.Time // when it was scheduled (only with hooks)
 	runAt   time.Time // when it was handed to a helper (only with hooks)
 	started bool      // t.Start returned true; a re-queued job is not started again

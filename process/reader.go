@@ -226,8 +226,9 @@ func (w *worker) started(body []byte) error {
 }
 
 // notRun handles the reply for a call the helper did not run. Skipped: the
-// helper lost its place in our stream; the call goes again (on a new
-// stream), here or elsewhere. NotRun: its ctx ended before it started; it
+// helper lost its place in our stream, or could not decode the batch the
+// call came in; the call goes again (on a new stream, in a frame of its
+// own), here or elsewhere. NotRun: its ctx ended before it started; it
 // fails with the ctx's cause.
 func (w *worker) notRun(head *job, status byte) {
 	p := w.p
@@ -236,6 +237,7 @@ func (w *worker) notRun(head *job, status byte) {
 	var fails []failure
 	if status == wire.StatusSkipped {
 		w.resetStream = true
+		head.solo = true // if its batch could not be decoded, it goes alone
 		fails = p.returnLocked([]*job{head})
 	} else {
 		head.w = nil
@@ -279,7 +281,7 @@ func (w *worker) replied(head *job, inSync bool) {
 	if w.timer != nil {
 		w.timer.Stop()
 	}
-	if w.parked && ((p.queue.Len() > 0 && w.inflight.Len() <= w.roomLocked()) || w.inflight.Len() == 0 || !inSync) {
+	if w.parked && ((p.queue.Len() > 0 && w.hungryLocked()) || w.inflight.Len() == 0 || !inSync) {
 		w.wakeLocked()
 	}
 }

@@ -53,10 +53,18 @@ type entry interface {
 	sig() wire.FuncSig
 	// types returns the argument and result types.
 	types() (arg, result reflect.Type)
-	// accepts reports whether r's argument and result types are the function's.
-	accepts(r driver.Remote) bool
+	// accepts reports whether args (r.Args()) and r's result are of the
+	// function's types.
+	accepts(args any, r driver.Remote) bool
 	// decodeArgs decodes A, or []A for a chunk.
 	decodeArgs(dec decoder, chunk bool) (any, error)
+	// batchArgs returns the arguments of jobs, each an A, as one []A.
+	batchArgs(jobs []*job) any
+	// decodeBatch decodes the []A of a batch of n calls.
+	decodeBatch(dec decoder, n int) (any, error)
+	// runItem runs the function on item i of args (from decodeBatch) and
+	// returns R. A panic becomes an *executor.PanicError.
+	runItem(ctx context.Context, args any, i int) (any, error)
 	// run runs the function on args (from decodeArgs) and returns R, or []R
 	// and one error per item (nil if all succeeded) for a chunk. Panics
 	// become *executor.PanicError.
@@ -304,15 +312,38 @@ func (f *Func[A, R]) sig() wire.FuncSig {
 	return wire.FuncSig{Name: f.name, Arg: reflect.TypeFor[A]().String(), Result: reflect.TypeFor[R]().String()}
 }
 
-func (f *Func[A, R]) accepts(r driver.Remote) bool {
+func (f *Func[A, R]) accepts(args any, r driver.Remote) bool {
 	if r.Chunk() {
-		_, ok1 := r.Args().([]A)
+		_, ok1 := args.([]A)
 		_, ok2 := r.Result().(*[]R)
 		return ok1 && ok2
 	}
-	_, ok1 := r.Args().(A)
+	_, ok1 := args.(A)
 	_, ok2 := r.Result().(*R)
 	return ok1 && ok2
+}
+
+func (f *Func[A, R]) batchArgs(jobs []*job) any {
+	a := make([]A, len(jobs))
+	for i, j := range jobs {
+		a[i] = j.args.(A)
+	}
+	return a
+}
+
+func (f *Func[A, R]) decodeBatch(dec decoder, n int) (any, error) {
+	var a []A
+	if err := dec.Decode(&a); err != nil {
+		return nil, err
+	}
+	if len(a) != n {
+		return nil, fmt.Errorf("%d arguments for a batch of %d calls", len(a), n)
+	}
+	return a, nil
+}
+
+func (f *Func[A, R]) runItem(ctx context.Context, args any, i int) (any, error) {
+	return f.safeCall(ctx, args.([]A)[i])
 }
 
 func (f *Func[A, R]) decodeArgs(dec decoder, chunk bool) (any, error) {

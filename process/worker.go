@@ -105,19 +105,34 @@ func newWorker(p *Executor, id int) *worker {
 	return w
 }
 
-// roomLocked returns how many more tasks may be sent to the helper now.
-func (w *worker) roomLocked() int {
+// depthLocked returns how many tasks may be in flight on the helper: about
+// targetLatency of work, one until a task's run time is known (so that long
+// tasks spread), at most WithMaxInFlight; 0 if it takes no more.
+func (w *worker) depthLocked() int {
 	if !w.ready || w.dead || w.retiring {
 		return 0
 	}
-	depth := 1 // until a task's run time is known, so that long tasks spread
+	depth := 1
 	if w.ewma > 0 {
 		depth = int(targetLatency / w.ewma)
 	}
 	if w.p.testDepth > 0 {
 		depth = w.p.testDepth
 	}
-	return min(max(depth, 1), w.p.cfg.maxInFlight) - w.inflight.Len()
+	return min(max(depth, 1), w.p.cfg.maxInFlight)
+}
+
+// roomLocked returns how many more tasks may be sent to the helper now.
+func (w *worker) roomLocked() int { return w.depthLocked() - w.inflight.Len() }
+
+// hungryLocked reports whether the helper has room and at most half its
+// depth in flight: a task scheduled now should be sent at once. Above
+// that, sending it with the next half of the pipeline costs one write for
+// many tasks instead of one each, and delays it by nothing, since it
+// would wait behind those in flight anyway.
+func (w *worker) hungryLocked() bool {
+	d := w.depthLocked()
+	return d > 0 && 2*w.inflight.Len() <= d
 }
 
 func (w *worker) wakeLocked() {

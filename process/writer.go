@@ -76,7 +76,7 @@ func (w *worker) sendHello(fe *frameEncoder) bool {
 	p := w.p
 	wire.AppendHello(&fe.buf, wire.Hello{Pid: os.Getpid(), MaxFrame: p.cfg.maxFrame, TaskTimeout: p.cfg.taskTimeout})
 	if p.cfg.init != nil {
-		if err := fe.addCall(0, p.cfg.init, nil); err != nil {
+		if err := fe.addCall(0, p.cfg.init, p.cfg.init.Args(), nil); err != nil {
 			w.log.Error("cannot encode the initializer's argument", zlog.Error(err))
 			w.kill(executor.ExitInitError)
 			return false
@@ -184,15 +184,27 @@ func (w *worker) takeLocked(n int, batch, cancelled []*job) ([]*job, []*job) {
 
 // encode appends the call frames of batch to fe and returns the jobs whose
 // frames it holds (in batch's memory); a job whose arguments cannot be
-// encoded fails.
+// encoded fails. Consecutive calls that can share a frame (batchLen) go in
+// one, their arguments one gob value; if that frame cannot be made (an
+// argument gob refuses, a frame over the limit), they go one per frame, so
+// that only a call whose own arguments cannot be encoded fails.
 func (w *worker) encode(fe *frameEncoder, batch []*job) []*job {
 	sent := batch[:0]
-	for _, j := range batch {
-		if err := fe.addCall(j.id, j.r, j.ctx); err != nil {
-			w.p.fail(j, fmt.Errorf("process: arguments of %q: %w", j.r.FuncName(), err))
+	for i := 0; i < len(batch); {
+		k := i + batchLen(batch[i:])
+		if k-i > 1 && fe.addBatch(w.p.reg, batch[i:k]) == nil {
+			sent = append(sent, batch[i:k]...)
+			i = k
 			continue
 		}
-		sent = append(sent, j)
+		for ; i < k; i++ {
+			j := batch[i]
+			if err := fe.addCall(j.id, j.r, j.args, j.ctx); err != nil {
+				w.p.fail(j, fmt.Errorf("process: arguments of %q: %w", j.r.FuncName(), err))
+				continue
+			}
+			sent = append(sent, j)
+		}
 	}
 	return sent
 }

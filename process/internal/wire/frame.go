@@ -58,6 +58,7 @@ type Reader struct {
 	max int
 	buf []byte
 	off int64 // bytes of the whole frames returned so far
+	h   [HeaderSize]byte
 }
 
 // NewReader returns a Reader of frames from r whose bodies are at most max bytes.
@@ -69,8 +70,8 @@ func NewReader(r io.Reader, max int) *Reader {
 // until the next call. It returns io.EOF at a clean end of stream, and an
 // error wrapping ErrProtocol (and ErrFrameTooLarge) for bad input.
 func (r *Reader) Next() (kind byte, body []byte, err error) {
-	var h [HeaderSize]byte
-	if _, err := io.ReadFull(r.br, h[:]); err != nil {
+	h := r.h[:] // a field, not a local that would escape to the heap
+	if _, err := io.ReadFull(r.br, h); err != nil {
 		if err == io.ErrUnexpectedEOF {
 			return 0, nil, fmt.Errorf("%w: truncated frame header: %w", ErrProtocol, err)
 		}

@@ -8,11 +8,20 @@ import (
 // MaxNameLen bounds a function name on the wire.
 const MaxNameLen = 1024
 
-// Call is the header of a call frame; the arguments (A, or []A for a chunk)
-// follow as one gob value.
+// MaxBatch bounds the calls of one call frame (Call.Count).
+const MaxBatch = 1 << 16
+
+// Call is the header of a call frame; the arguments (A, []A for a chunk, or
+// []A of Count items for a batch) follow as one gob value.
 type Call struct {
 	ID    uint64
 	Chunk bool
+	// Count is how many calls the frame carries: 1, or a batch of up to
+	// MaxBatch calls of the same function with the same ctx flags, whose
+	// ids are ID, ID+1, ... ID+Count-1 and whose arguments are the items
+	// of one []A (never a chunk). Each call of a batch is a call of its
+	// own: its own started marker, reply and cancel. 0 is read as 1.
+	Count int
 	// Cancellable: the caller's ctx can end, and a cancel frame may follow.
 	Cancellable bool
 	// Deadline is the caller's deadline in Unix nanoseconds, 0 if none.
@@ -28,7 +37,8 @@ const (
 	callCancellable             // Cancellable
 	callDeadline                // a varint deadline follows the flags
 	callMeta                    // metadata (AppendMeta) follows the deadline
-	callFlags       = callChunk | callCancellable | callDeadline | callMeta
+	callBatch                   // a uvarint Count (2 or more) follows the flags
+	callFlags       = callChunk | callCancellable | callDeadline | callMeta | callBatch
 )
 
 // AppendCall appends the header of c to b.
@@ -47,7 +57,13 @@ func AppendCall(b []byte, c Call) []byte {
 	if len(c.Meta) != 0 {
 		flags |= callMeta
 	}
+	if c.Count > 1 {
+		flags |= callBatch
+	}
 	b = append(b, flags)
+	if c.Count > 1 {
+		b = binary.AppendUvarint(b, uint64(c.Count))
+	}
 	if c.Deadline != 0 {
 		b = binary.AppendVarint(b, c.Deadline)
 	}
@@ -69,8 +85,15 @@ func ParseCall(b []byte) (c Call, rest []byte, err error) {
 		return c, nil, fmt.Errorf("%w: bad call flags", ErrProtocol)
 	}
 	flags := b[0]
-	c.ID, c.Chunk, c.Cancellable = id, flags&callChunk != 0, flags&callCancellable != 0
+	c.ID, c.Chunk, c.Cancellable, c.Count = id, flags&callChunk != 0, flags&callCancellable != 0, 1
 	b = b[1:]
+	if flags&callBatch != 0 {
+		n, k := binary.Uvarint(b)
+		if k <= 0 || n < 2 || n > MaxBatch || c.Chunk || id+n-1 < id {
+			return c, nil, fmt.Errorf("%w: bad call batch", ErrProtocol)
+		}
+		c.Count, b = int(n), b[k:]
+	}
 	if flags&callDeadline != 0 {
 		d, n := binary.Varint(b)
 		if n <= 0 || d == 0 {

@@ -12,7 +12,8 @@ import (
 // hello, the headers or ErrorInfo.
 //
 // 4: the hello is binary (AppendHello), not gob.
-const Version = 4
+// 5: a call frame may carry a batch of calls (Call.Count).
+const Version = 5
 
 // Magic opens every hello body, so that a foreign program on the other end is
 // recognised before anything else is parsed.

@@ -38,7 +38,7 @@ func TestFrames(t *testing.T) {
 		t.Fatalf("kind %#x, %v", kind, err)
 	}
 	c, rest, err := ParseCall(body)
-	if err != nil || !reflect.DeepEqual(c, Call{ID: 7, Chunk: true, Name: "inc"}) || string(rest) != "args" {
+	if err != nil || !reflect.DeepEqual(c, Call{ID: 7, Chunk: true, Count: 1, Name: "inc"}) || string(rest) != "args" {
 		t.Fatalf("call = %+v %q %v", c, rest, err)
 	}
 	kind, body, err = r.Next()
@@ -50,6 +50,35 @@ func TestFrames(t *testing.T) {
 	}
 	if _, _, err := r.Next(); err != io.EOF {
 		t.Fatalf("at end: %v", err)
+	}
+}
+
+func TestCallBatch(t *testing.T) {
+	want := Call{ID: 5, Count: 300, Cancellable: true, Deadline: 9, Name: "inc"}
+	c, rest, err := ParseCall(append(AppendCall(nil, want), "args"...))
+	if err != nil || !reflect.DeepEqual(c, want) || string(rest) != "args" {
+		t.Fatalf("call = %+v %q %v", c, rest, err)
+	}
+	// A count of 1 is the frame of a single call: no flag, no bytes.
+	if got, one := AppendCall(nil, Call{ID: 5, Count: 1, Name: "f"}), AppendCall(nil, Call{ID: 5, Name: "f"}); string(got) != string(one) {
+		t.Fatalf("count 1 changed the frame: %x, want %x", got, one)
+	}
+	for name, c := range map[string]Call{
+		"count over MaxBatch": {ID: 1, Count: MaxBatch + 1, Name: "f"},
+		"batch of chunks":     {ID: 1, Count: 2, Chunk: true, Name: "f"},
+		"ids wrap around":     {ID: ^uint64(0), Count: 2, Name: "f"},
+	} {
+		if _, _, err := ParseCall(AppendCall(nil, c)); !errors.Is(err, ErrProtocol) {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	// A batch flag with a count of 0 or 1 is refused.
+	for _, n := range []byte{0, 1} {
+		b := AppendCall(nil, Call{ID: 1, Count: 2, Name: "f"})
+		b[2] = n // the count after the id (1 byte) and the flags
+		if _, _, err := ParseCall(b); !errors.Is(err, ErrProtocol) {
+			t.Errorf("count %d: %v", n, err)
+		}
 	}
 }
 
@@ -105,6 +134,9 @@ func FuzzReader(f *testing.F) {
 	End(&b, s)
 	s = Begin(&b, KindCall)
 	b.Write(AppendCall(nil, Call{ID: 2, Deadline: 5, Meta: map[string]string{"traceparent": "00-x-y-01"}, Name: "abc"}))
+	End(&b, s)
+	s = Begin(&b, KindCall)
+	b.Write(AppendCall(nil, Call{ID: 3, Count: 40, Cancellable: true, Name: "abc"}))
 	End(&b, s)
 	f.Add(b.Bytes())
 	f.Add([]byte{0, 0, 0, 1, KindReply, 0})
