@@ -101,10 +101,15 @@ type frameEncoder struct {
 	big   bool // a large frame was encoded: start a new stream after the flush
 	max   int
 	hdr   []byte
+	last  int // where the last frame in buf begins, if it is a reply; else -1
 }
 
+// maxMark bounds the bytes of a buffered reply that addStarted moves to
+// mark it (wire.MarkStarted); after a larger one it adds a started frame.
+const maxMark = 4 << 10
+
 func newFrameEncoder(max int) *frameEncoder {
-	f := &frameEncoder{max: max}
+	f := &frameEncoder{max: max, last: -1}
 	f.enc = gob.NewEncoder(&f.buf)
 	return f
 }
@@ -129,10 +134,14 @@ func (f *frameEncoder) add(kind byte, hdr []byte, v1, v2 any) error {
 	if err == nil && n > f.max {
 		err = fmt.Errorf("%w: %d bytes (limit %d)", ErrFrameTooLarge, n, f.max)
 	}
+	f.last = -1
 	if err != nil {
 		f.buf.Truncate(start)
 		f.newStream()
 		return err
+	}
+	if kind == wire.KindReply {
+		f.last = start
 	}
 	if f.reset {
 		wire.SetReset(&f.buf, start)
@@ -157,6 +166,7 @@ func (f *frameEncoder) flush(w io.Writer) error {
 		_, err = w.Write(f.buf.Bytes())
 	}
 	f.buf.Reset()
+	f.last = -1
 	if f.buf.Cap() > wire.LargeFrame {
 		f.buf = bytes.Buffer{}
 	}
@@ -245,8 +255,16 @@ func batchLen(jobs []*job) int {
 	return n
 }
 
-// addStarted appends the started marker of call id.
-func (f *frameEncoder) addStarted(id uint64) { wire.AppendStarted(&f.buf, id) }
+// addStarted appends the started marker of call id: in the reply before
+// it, if that is the last frame buffered and small, else as a frame.
+func (f *frameEncoder) addStarted(id uint64) {
+	if f.last >= 0 && f.buf.Len()-f.last <= maxMark && wire.MarkStarted(&f.buf, f.last, id) {
+		f.last = -1
+		return
+	}
+	wire.AppendStarted(&f.buf, id)
+	f.last = -1
+}
 
 // addNotRun appends the reply of call id that was not run, with status
 // wire.StatusSkipped or wire.StatusNotRun.
@@ -254,6 +272,7 @@ func (f *frameEncoder) addNotRun(id uint64, status byte) {
 	start := wire.Begin(&f.buf, wire.KindReply)
 	f.buf.Write(wire.AppendReply(f.hdr[:0], wire.Reply{ID: id, Status: status}))
 	wire.End(&f.buf, start)
+	f.last = start
 }
 
 // addReply appends the reply frame of call id. If the result cannot be
@@ -270,17 +289,18 @@ func (f *frameEncoder) addReply(reg *Registry, id uint64, rep reply) {
 	case wire.StatusItemErrs:
 		err = f.add(wire.KindReply, f.hdr, rep.items, rep.value)
 	default:
-		err = f.add(wire.KindReply, f.hdr, &rep.err, nil)
+		info := rep.err // a copy on the heap in this case only, not rep in all
+		err = f.add(wire.KindReply, f.hdr, &info, nil)
 	}
 	if err == nil {
 		return
 	}
-	rep = reg.errReply(fmt.Errorf("result of call: %w", err))
-	f.hdr = wire.AppendReply(f.hdr[:0], wire.Reply{ID: id, Status: rep.status})
-	if f.add(wire.KindReply, f.hdr, &rep.err, nil) != nil {
+	info := reg.errReply(fmt.Errorf("result of call: %w", err)).err
+	f.hdr = wire.AppendReply(f.hdr[:0], wire.Reply{ID: id, Status: wire.StatusErr})
+	if f.add(wire.KindReply, f.hdr, &info, nil) != nil {
 		// Only a frame limit below a few hundred bytes gets here.
-		rep.err.Stack = ""
-		_ = f.add(wire.KindReply, f.hdr, &rep.err, nil)
+		info.Stack = ""
+		_ = f.add(wire.KindReply, f.hdr, &info, nil)
 	}
 }
 

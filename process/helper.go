@@ -260,7 +260,7 @@ func (sv *server) call(c wire.Call) error {
 func (sv *server) batch(c wire.Call) error {
 	e := sv.reg.lookup(c.Name)
 	var args any
-	err := fmt.Errorf("%w: %q", ErrNotRegistered, c.Name)
+	err := ErrNotRegistered
 	if e != nil {
 		err = decodeSafely(func() (err error) {
 			args, err = e.decodeBatch(sv.dec, c.Count)

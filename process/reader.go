@@ -51,7 +51,7 @@ func (w *worker) handshake(rd *wire.Reader, dec *gob.Decoder, br *bytes.Reader) 
 		return fmt.Errorf("reading the initializer's reply: %w", err)
 	}
 	rep, rest, err := wire.ParseReply(body)
-	if err != nil || kind&^wire.FlagReset != wire.KindReply || rep.ID != 0 {
+	if err != nil || kind&^wire.FlagReset != wire.KindReply || rep.ID != 0 || rep.Started {
 		return fmt.Errorf("%w: bad initializer reply (kind %#x): %v", wire.ErrProtocol, kind, err)
 	}
 	br.Reset(rest)
@@ -154,7 +154,11 @@ func (w *worker) readLoop() error {
 func (w *worker) receive(kind byte, body []byte, dec **gob.Decoder, br *bytes.Reader) error {
 	switch kind &^ wire.FlagReset {
 	case wire.KindStarted:
-		return w.started(body)
+		id, err := wire.ParseStarted(body)
+		if err != nil {
+			return err
+		}
+		return w.started(id)
 	case wire.KindReply:
 	default:
 		return fmt.Errorf("%w: unexpected frame kind %#x", wire.ErrProtocol, kind)
@@ -177,7 +181,7 @@ func (w *worker) receive(kind byte, body []byte, dec **gob.Decoder, br *bytes.Re
 	}
 	if notRun {
 		w.notRun(head, rep.Status)
-		return nil
+		return w.startedAfter(rep)
 	}
 	br.Reset(rest)
 	taskErr, items, inSync, perr := p.reg.decodeReply(rep, *dec, head.r)
@@ -189,18 +193,23 @@ func (w *worker) receive(kind byte, body []byte, dec **gob.Decoder, br *bytes.Re
 	}
 	w.replied(head, inSync)
 	p.finish(head, taskErr, items)
-	return nil
+	return w.startedAfter(rep)
 }
 
-// started handles the helper's marker that it starts the next call: the
+// startedAfter handles the started marker a reply carries, if any.
+func (w *worker) startedAfter(rep wire.Reply) error {
+	if !rep.Started {
+		return nil
+	}
+	return w.started(rep.Next)
+}
+
+// started handles the helper's marker (a frame, or in a reply) that it
+// starts call id, the next call: the
 // call counts as running (its timer is armed, its hooks and StartNotifier
 // told).
-func (w *worker) started(body []byte) error {
+func (w *worker) started(id uint64) error {
 	p := w.p
-	id, err := wire.ParseStarted(body)
-	if err != nil {
-		return err
-	}
 	p.mu.Lock()
 	head, ok := w.inflight.Peek() // only this goroutine removes jobs
 	if !ok || head.id != id || w.headRunning {

@@ -19,7 +19,8 @@ const (
 	// the body (a uvarint) and is about to decode its arguments and run it.
 	// It is written together with every reply still buffered, before the
 	// call starts, so that a helper that dies has told the host which calls
-	// it finished and which one it was running.
+	// it finished and which one it was running. When the last of those is
+	// a reply, the reply says it instead (Reply.Started).
 	KindStarted byte = 4
 	// KindCancel (host → helper): the ctx of a call ended (see Cancel).
 	KindCancel byte = 5

@@ -1,6 +1,7 @@
 package wire
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
 )
@@ -168,12 +169,25 @@ const (
 type Reply struct {
 	ID     uint64
 	Status byte
+	// Started: the helper has taken call Next and is about to run it, as a
+	// started frame would say (see KindStarted). A helper that starts a
+	// call while the reply before it is still buffered says so in the
+	// reply, which saves a frame per call.
+	Started bool
+	Next    uint64
 }
+
+// replyStarted, or-ed into the status byte: a uvarint Next follows it.
+const replyStarted = 0x80
 
 // AppendReply appends the header of r to b.
 func AppendReply(b []byte, r Reply) []byte {
 	b = binary.AppendUvarint(b, r.ID)
-	return append(b, r.Status)
+	if !r.Started {
+		return append(b, r.Status)
+	}
+	b = append(b, r.Status|replyStarted)
+	return binary.AppendUvarint(b, r.Next)
 }
 
 // ParseReply parses a reply header and returns it and the rest of the body.
@@ -182,11 +196,45 @@ func ParseReply(b []byte) (r Reply, rest []byte, err error) {
 	if n <= 0 || len(b) < n+1 {
 		return r, nil, fmt.Errorf("%w: bad reply header", ErrProtocol)
 	}
-	r.ID, r.Status = id, b[n]
+	r.ID, r.Status, r.Started = id, b[n]&^replyStarted, b[n]&replyStarted != 0
 	if r.Status > StatusNotRun {
 		return r, nil, fmt.Errorf("%w: bad reply status %d", ErrProtocol, r.Status)
 	}
-	return r, b[n+1:], nil
+	b = b[n+1:]
+	if r.Started {
+		next, k := binary.Uvarint(b)
+		if k <= 0 {
+			return r, nil, fmt.Errorf("%w: bad started call in reply", ErrProtocol)
+		}
+		r.Next, b = next, b[k:]
+	}
+	return r, b, nil
+}
+
+// MarkStarted makes the reply frame that begins at start in b, the last
+// frame of b, also say that call next started (Reply.Started), and
+// reports whether it did: not if that frame is not a reply, or says so
+// already.
+func MarkStarted(b *bytes.Buffer, start int, next uint64) bool {
+	f := b.Bytes()
+	if start < 0 || len(f)-start < HeaderSize+2 || f[start+4]&^(FlagReset|FlagResetPeer) != KindReply {
+		return false
+	}
+	_, n := binary.Uvarint(f[start+HeaderSize:])
+	at := start + HeaderSize + n // the status byte
+	if n <= 0 || at >= len(f) || f[at]&replyStarted != 0 {
+		return false
+	}
+	var v [binary.MaxVarintLen64]byte
+	k := binary.PutUvarint(v[:], next)
+	end := len(f)
+	b.Write(v[:k])
+	f = b.Bytes()
+	copy(f[at+1+k:], f[at+1:end])
+	copy(f[at+1:], v[:k])
+	f[at] |= replyStarted
+	binary.BigEndian.PutUint32(f[start:], uint32(len(f)-start-HeaderSize))
+	return true
 }
 
 // ErrorInfo is an error that crossed the boundary. The zero value means "no

@@ -45,7 +45,7 @@ func TestFrames(t *testing.T) {
 	if err != nil || kind != KindReply {
 		t.Fatal(kind, err)
 	}
-	if rep, rest, err := ParseReply(body); err != nil || rep != (Reply{7, StatusErr}) || len(rest) != 0 {
+	if rep, rest, err := ParseReply(body); err != nil || rep != (Reply{ID: 7, Status: StatusErr}) || len(rest) != 0 {
 		t.Fatalf("reply = %+v %v", rep, err)
 	}
 	if _, _, err := r.Next(); err != io.EOF {
@@ -79,6 +79,44 @@ func TestCallBatch(t *testing.T) {
 		if _, _, err := ParseCall(b); !errors.Is(err, ErrProtocol) {
 			t.Errorf("count %d: %v", n, err)
 		}
+	}
+}
+
+func TestMarkStarted(t *testing.T) {
+	var b bytes.Buffer
+	AppendStarted(&b, 1)
+	start := Begin(&b, KindReply)
+	b.Write(AppendReply(nil, Reply{ID: 300, Status: StatusOK}))
+	b.WriteString("gob value")
+	End(&b, start)
+	SetReset(&b, start)
+	if MarkStarted(&b, 0, 2) {
+		t.Fatal("marked a started frame")
+	}
+	if !MarkStarted(&b, start, 70000) {
+		t.Fatal("did not mark the reply")
+	}
+	if MarkStarted(&b, start, 5) {
+		t.Fatal("marked a reply twice")
+	}
+	r := NewReader(bytes.NewReader(b.Bytes()), 1<<10)
+	if kind, _, err := r.Next(); err != nil || kind != KindStarted {
+		t.Fatalf("first frame: %#x %v", kind, err)
+	}
+	kind, body, err := r.Next()
+	if err != nil || kind != KindReply|FlagReset {
+		t.Fatalf("reply frame: %#x %v", kind, err)
+	}
+	rep, rest, err := ParseReply(body)
+	if err != nil || rep != (Reply{ID: 300, Status: StatusOK, Started: true, Next: 70000}) || string(rest) != "gob value" {
+		t.Fatalf("reply = %+v %q %v", rep, rest, err)
+	}
+	if _, _, err := r.Next(); err != io.EOF {
+		t.Fatalf("at end: %v", err)
+	}
+	// A started flag with no id after it is refused.
+	if _, _, err := ParseReply([]byte{5, StatusOK | replyStarted}); !errors.Is(err, ErrProtocol) {
+		t.Fatalf("flag without id: %v", err)
 	}
 }
 
@@ -128,6 +166,9 @@ func FuzzReader(f *testing.F) {
 	f.Add(b.Bytes())
 	s := Begin(&b, KindReply)
 	b.Write(AppendReply(nil, Reply{ID: 1, Status: StatusOK}))
+	End(&b, s)
+	s = Begin(&b, KindReply)
+	b.Write(AppendReply(nil, Reply{ID: 2, Status: StatusErr, Started: true, Next: 3}))
 	End(&b, s)
 	s = Begin(&b, KindCall)
 	b.Write(AppendCall(nil, Call{ID: 1, Name: "abc"}))
