@@ -171,17 +171,30 @@ func (w *worker) receive(kind byte, body []byte, dec **gob.Decoder, br *bytes.Re
 		return err
 	}
 	p := w.p
-	p.mu.Lock()
-	head, ok := w.inflight.Peek()
-	running := w.headRunning
-	p.mu.Unlock()
 	notRun := rep.Status == wire.StatusSkipped || rep.Status == wire.StatusNotRun
-	if !ok || head.id != rep.ID || running == notRun || (rep.Status == wire.StatusNotRun && head.ctx == nil) {
-		return fmt.Errorf("%w: reply (status %d) for call %d, which is not the running call", wire.ErrProtocol, rep.Status, rep.ID)
-	}
-	if notRun {
+	head := w.running // a reply to a call that ran is for the one running
+	switch {
+	case notRun && head == nil: // for the next call, which never started
+		var ok bool
+		p.mu.Lock()
+		head, ok = w.inflight.Peek()
+		p.mu.Unlock()
+		if !ok || head.id != rep.ID || (rep.Status == wire.StatusNotRun && head.ctx == nil) {
+			return fmt.Errorf("%w: reply (status %d) for call %d, which is not the next call", wire.ErrProtocol, rep.Status, rep.ID)
+		}
 		w.notRun(head, rep.Status)
-		return w.startedAfter(rep)
+		if !rep.Started {
+			return nil
+		}
+		p.mu.Lock()
+		next, now, err := w.startedLocked(rep.Next)
+		p.mu.Unlock()
+		if err == nil {
+			w.startNotify(next, now)
+		}
+		return err
+	case notRun || head == nil || head.id != rep.ID:
+		return fmt.Errorf("%w: reply (status %d) for call %d, which is not the running call", wire.ErrProtocol, rep.Status, rep.ID)
 	}
 	br.Reset(rest)
 	taskErr, items, inSync, perr := p.reg.decodeReply(rep, *dec, head.r)
@@ -191,47 +204,54 @@ func (w *worker) receive(kind byte, body []byte, dec **gob.Decoder, br *bytes.Re
 	if perr != nil {
 		return perr
 	}
-	w.replied(head, inSync)
+	next, now, err := w.replied(head, inSync, rep)
 	p.finish(head, taskErr, items)
-	return w.startedAfter(rep)
-}
-
-// startedAfter handles the started marker a reply carries, if any.
-func (w *worker) startedAfter(rep wire.Reply) error {
-	if !rep.Started {
-		return nil
+	if err == nil && next != nil {
+		w.startNotify(next, now)
 	}
-	return w.started(rep.Next)
+	return err
 }
 
-// started handles the helper's marker (a frame, or in a reply) that it
-// starts call id, the next call: the
-// call counts as running (its timer is armed, its hooks and StartNotifier
-// told).
+// started handles the helper's started frame for call id.
 func (w *worker) started(id uint64) error {
 	p := w.p
 	p.mu.Lock()
+	head, now, err := w.startedLocked(id)
+	p.mu.Unlock()
+	if err == nil {
+		w.startNotify(head, now)
+	}
+	return err
+}
+
+// startedLocked handles the helper's marker (a frame, or in a reply) that
+// it starts call id, which must be the next call: the call counts as
+// running (its timer is armed; if it was timed, now is when it started).
+// The caller then tells its hooks and StartNotifier (startNotify).
+func (w *worker) startedLocked(id uint64) (head *job, now time.Time, err error) {
 	head, ok := w.inflight.Peek() // only this goroutine removes jobs
 	if !ok || head.id != id || w.headRunning {
-		p.mu.Unlock()
-		return fmt.Errorf("%w: call %d started, which is not the next call", wire.ErrProtocol, id)
+		return nil, now, fmt.Errorf("%w: call %d started, which is not the next call", wire.ErrProtocol, id)
 	}
-	var now time.Time
 	w.headRunning, w.headTimed = true, w.timesLocked()
 	if w.headTimed {
 		now = time.Now()
 		w.headStart = now
 		w.armLocked(now)
 	}
-	p.mu.Unlock()
-	if p.cfg.hooks != nil {
+	w.running = head
+	return head, now, nil
+}
+
+// startNotify tells the hooks and the StartNotifier of a call that started.
+func (w *worker) startNotify(head *job, now time.Time) {
+	if h := w.p.cfg.hooks; h != nil {
 		head.runAt = now
-		p.cfg.hooks.OnStarted(now.Sub(head.at))
+		h.OnStarted(now.Sub(head.at))
 	}
 	if sn, ok := head.r.(driver.StartNotifier); ok {
 		sn.StartedOn(strconv.Itoa(w.pid))
 	}
-	return nil
 }
 
 // notRun handles the reply for a call the helper did not run. Skipped: the
@@ -261,17 +281,18 @@ func (w *worker) notRun(head *job, status byte) {
 
 // replied takes the call whose reply was decoded out of the pipeline:
 // it updates the run-time average that sizes the pipeline (if the call was
-// timed), stops the task
-// timer and wakes the writer when the pipeline is half empty (not at every
-// reply, so that calls go to the helper in batches), or when the helper
-// must start a new stream (inSync false).
-func (w *worker) replied(head *job, inSync bool) {
+// timed), stops the task timer and wakes the writer when the pipeline is
+// half empty (not at every reply, so that calls go to the helper in
+// batches), or when the helper must start a new stream (inSync false).
+// If the reply says the next call started, that call counts as running
+// (startedLocked), under the same lock: next is it.
+func (w *worker) replied(head *job, inSync bool, rep wire.Reply) (next *job, now time.Time, err error) {
 	p := w.p
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	w.inflight.Pop()
 	head.w = nil
-	w.headRunning = false
+	w.headRunning, w.running = false, nil
 	w.finished++
 	if w.finished == 1 {
 		p.backoff = 0 // helpers live again
@@ -293,6 +314,10 @@ func (w *worker) replied(head *job, inSync bool) {
 	if w.parked && ((p.queue.Len() > 0 && w.hungryLocked()) || w.inflight.Len() == 0 || !inSync) {
 		w.wakeLocked()
 	}
+	if rep.Started {
+		return w.startedLocked(rep.Next)
+	}
+	return nil, now, nil
 }
 
 // timesLocked reports whether the call that starts now is timed: every call

@@ -90,6 +90,7 @@ type worker struct {
 	reason        executor.WorkerExit // p.mu: why it is going away, once known
 	sent          int                 // p.mu
 	nextID        uint64              // writer only
+	running       *job                // reader only: the head while headRunning
 }
 
 func newWorker(p *Executor, id int) *worker {
