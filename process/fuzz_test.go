@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/gob"
 	"io"
+	"os"
+	"slices"
 	"testing"
 
 	"github.com/gofutures/gofutures/process/internal/wire"
@@ -55,6 +57,10 @@ func FuzzHostReader(f *testing.F) {
 	f.Add(replyStream(reply{status: wire.StatusOK, value: 41}, reply{status: wire.StatusErr, err: wire.ErrorInfo{Type: "x", Message: "y"}}))
 	f.Add(replyStream(reply{status: wire.StatusItemErrs, items: []wire.ErrorInfo{{}, {Type: "t", Message: "m", Sentinel: "context.Canceled"}}, value: []int{1, 2}}))
 	f.Add(replyStream(reply{status: wire.StatusOK, value: map[string]int{"a": 1}}))
+	marked := newFrameEncoder(wire.DefaultMaxFrame) // a reply that carries the next call's start
+	marked.addReply(fuzzReg, 1, reply{status: wire.StatusOK, value: 41})
+	marked.addStarted(2)
+	f.Add(marked.buf.Bytes())
 	f.Fuzz(func(t *testing.T, in []byte) {
 		rd := wire.NewReader(bytes.NewReader(in), 1<<16)
 		br := bytes.NewReader(nil)
@@ -207,5 +213,132 @@ func TestLargeFrameLetGo(t *testing.T) {
 	kind, _, err := rd.Next()
 	if err != nil || kind&wire.FlagReset == 0 {
 		t.Fatalf("the frame after a large one: kind %#x, %v; want a new stream", kind, err)
+	}
+}
+
+// hostStream returns the bytes a host sends to a helper: its hello, then
+// the frames of calls of fuzzInc (one per frame, or batches of several),
+// then, with cancel, a cancel frame for the last call.
+func hostStream(t testing.TB, cancel bool, batches ...[]int) []byte {
+	var b bytes.Buffer
+	wire.AppendHello(&b, wire.Hello{Pid: 1, MaxFrame: 1 << 16})
+	fe := newFrameEncoder(1 << 16)
+	id := uint64(1)
+	for _, args := range batches {
+		c := wire.Call{ID: id, Count: len(args), Cancellable: true, Name: "inc"}
+		var v any = args
+		if len(args) == 1 {
+			v = args[0]
+		}
+		if err := fe.add(wire.KindCall, wire.AppendCall(nil, c), v, nil); err != nil {
+			t.Fatal(err)
+		}
+		id += uint64(len(args))
+	}
+	if cancel {
+		fe.buf.Write(wire.AppendCancel(nil, wire.Cancel{ID: id - 1}))
+	}
+	b.Write(fe.buf.Bytes())
+	return b.Bytes()
+}
+
+// FuzzServeStream feeds arbitrary bytes from the host to a helper's serving
+// loop (calls one per frame and in batches, cancels, stream resets): it
+// must end, with nil at the end of the input or an error, and never panic;
+// what it writes back must be frames.
+func FuzzServeStream(f *testing.F) {
+	f.Add(hostStream(f, true, []int{1}, []int{2, 3, 4}, []int{5}))
+	f.Add(hostStream(f, true, []int{7, 8}))
+	f.Fuzz(func(t *testing.T, in []byte) {
+		_, rd := serveBytes(t, in)
+		if _, err := rd.NextHello(); err != nil {
+			t.Fatalf("no hello: %v", err)
+		}
+		for {
+			if _, _, err := rd.Next(); err == io.EOF {
+				return
+			} else if err != nil {
+				t.Fatalf("the helper wrote bytes that are not frames: %v", err)
+			}
+		}
+	})
+}
+
+// serveBytes runs a helper's serving loop on the host's bytes in and
+// returns its error and a reader of what it wrote.
+func serveBytes(t *testing.T, in []byte) (error, *wire.Reader) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	out := make(chan []byte)
+	go func() {
+		b, _ := io.ReadAll(r)
+		out <- b
+	}()
+	err = serveStream(context.Background(), fuzzReg, nil, bytes.NewReader(in), w, nil)
+	w.Close()
+	return err, wire.NewReader(bytes.NewReader(<-out), wire.DefaultMaxFrame)
+}
+
+// A helper serves a batch frame's calls as calls of their own: each is
+// started, then replied to, in order, and a started marker rides in the
+// reply before it when that reply is still buffered.
+func TestServeBatch(t *testing.T) {
+	err, rd := serveBytes(t, hostStream(t, false, []int{1}, []int{2, 3, 4}, []int{5}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := rd.NextHello(); err != nil {
+		t.Fatal(err)
+	}
+	br := bytes.NewReader(nil)
+	dec := gob.NewDecoder(br)
+	var started, replied []uint64
+	inReply := 0
+	for {
+		kind, body, err := rd.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch kind &^ wire.FlagReset {
+		case wire.KindStarted:
+			id, err := wire.ParseStarted(body)
+			if err != nil {
+				t.Fatal(err)
+			}
+			started = append(started, id)
+		case wire.KindReply:
+			rep, rest, err := wire.ParseReply(body)
+			if err != nil || rep.Status != wire.StatusOK {
+				t.Fatalf("reply %+v: %v", rep, err)
+			}
+			br.Reset(rest)
+			var v int
+			if err := dec.Decode(&v); err != nil || v != int(rep.ID)+1 {
+				t.Fatalf("reply to call %d: %d, %v", rep.ID, v, err)
+			}
+			replied = append(replied, rep.ID)
+			if rep.Started {
+				started = append(started, rep.Next)
+				inReply++
+			}
+		default:
+			t.Fatalf("frame kind %#x", kind)
+		}
+		if len(started) < len(replied) {
+			t.Fatalf("call %d replied to before it started", replied[len(replied)-1])
+		}
+	}
+	want := []uint64{1, 2, 3, 4, 5}
+	if !slices.Equal(started, want) || !slices.Equal(replied, want) {
+		t.Fatalf("started %v, replied %v; want each of %v once, in order", started, replied, want)
+	}
+	if inReply == 0 {
+		t.Fatal("no started marker rode in a reply")
 	}
 }

@@ -177,7 +177,10 @@ func serveStream(ctx context.Context, reg *Registry, restorer driver.Restorer, i
 	for {
 		kind, body, err := sv.ib.next(func() error { return sv.fe.flush(direct{ob}) })
 		if err != nil {
-			if errors.Is(err, io.EOF) {
+			if errors.Is(err, io.EOF) { // the replies still buffered go first
+				if err := sv.fe.flush(ob); err != nil {
+					return fmt.Errorf("writing replies: %w", err)
+				}
 				return ob.close()
 			}
 			return err
