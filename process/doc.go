@@ -35,7 +35,10 @@
 // messages). A versioned handshake (protocol version, the helper's registry,
 // its pid) makes a stale or foreign helper fail with a clear error. Several
 // calls are in flight per helper, so small tasks are not bound by the round
-// trip; a chunk (executor.CallChunk) is one call. Frames are limited in size
+// trip; a chunk (executor.CallChunk) is one call. Calls to one function
+// queued together with the same ctx go to a helper in one frame, their
+// arguments one gob value, and each is still started, replied to and
+// cancelled on its own. Frames are limited in size
 // (WithMaxFrameSize). Nothing a helper sends is trusted: bad frames kill that
 // helper, not the host.
 //
@@ -65,8 +68,10 @@
 // other on the first one ready.
 //
 // A call whose arguments the helper cannot decode whole (an unregistered
-// concrete type in an interface, a failing GobDecode) fails with ErrEncode;
-// the helper, whose gob stream has then lost its place, skips the calls
+// concrete type in an interface, a failing GobDecode) fails with ErrEncode,
+// and only that call: the calls of a frame of several that cannot be
+// encoded or decoded together do not run, and go again one per frame. Then
+// the helper, whose gob stream has lost its place, skips the calls
 // behind it without running them until the host starts a new stream, and the
 // host sends those calls again. A result the host cannot decode fails its
 // task with ErrEncode, and the host asks the helper for a new reply stream.

@@ -34,11 +34,13 @@ func end(b *bytes.Buffer, start int) {
 }
 
 // codecLoop does, for n tasks of inc(int) int, the gob work one task needs
-// on a process.Executor's stream: the host encodes the call frame, the helper
-// decodes it, encodes the started marker and the reply frame, and the host
-// decodes the reply; frames go through memory, a batch of batch calls at a
-// time, as a stream would carry them. It returns the bytes of frames per
-// task (both ways).
+// in frames of its own, as a process.Executor's stream carried it up to
+// protocol 4: the host encodes the call frame, the helper decodes it,
+// encodes the started marker and the reply frame, and the host decodes the
+// reply; frames go through memory, a batch of batch calls at a time, as a
+// stream would carry them. It returns the bytes of frames per task (both
+// ways). (Protocol 5 does less: the arguments of calls queued together are
+// one gob value, and a started marker rides in the reply before it.)
 func codecLoop(n, batch int) (perTask int, err error) {
 	var calls, replies bytes.Buffer
 	callEnc, replyEnc := gob.NewEncoder(&calls), gob.NewEncoder(&replies)
