@@ -58,7 +58,7 @@ func defaultConfig() config {
 		startTimeout: 10 * time.Second,
 		cancelGrace:  time.Second,
 		maxFrame:     wire.DefaultMaxFrame,
-		maxInFlight:  256,
+		maxInFlight:  1024,
 		logger:       zlog.New(nil),
 	}
 }
@@ -131,7 +131,7 @@ func WithMaxFrameSize(n int) Option { return optionFunc(func(c *config) { c.maxF
 // WithMaxInFlight bounds how many tasks are sent ahead to one helper, so that
 // small tasks are not bound by the round trip. The pool adapts the depth to
 // the tasks' run time (deep for tiny tasks, one at a time for long ones) up to
-// this bound. Default 256.
+// this bound. Default 1024.
 func WithMaxInFlight(n int) Option { return optionFunc(func(c *config) { c.maxInFlight = n }) }
 
 // WithHelper runs path with args as the helper binary instead of
