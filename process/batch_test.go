@@ -221,3 +221,25 @@ func TestBatchCancelled(t *testing.T) {
 		t.Errorf("calls ran after their ctx ended: %v", ran)
 	}
 }
+
+// uncomparableCtx is a Context that == cannot compare (it panics).
+type uncomparableCtx struct {
+	context.Context
+	_ []int
+}
+
+// Calls on a ctx that == cannot compare still run, each once (in frames of
+// their own: the ctx cannot be told to be the same).
+func TestBatchUncomparableCtx(t *testing.T) {
+	parent, cancel := context.WithCancel(ctxT(t))
+	defer cancel()
+	ctx := uncomparableCtx{Context: parent}
+	var log string
+	_, _, fs := queueBatch(t, ctx, batchSize, func(e *effect) { log = e.Log })
+	for i, f := range fs {
+		if v, err := f.Result(parent); err != nil || v != i+1 {
+			t.Fatalf("call %d: %v, %v", i+1, v, err)
+		}
+	}
+	checkOnce(t, log, upTo(batchSize + 1)[1:]...)
+}

@@ -228,6 +228,17 @@ func (f *frameEncoder) addBatch(reg *Registry, jobs []*job) error {
 	return f.add(wire.KindCall, f.hdr, e.batchArgs(jobs), nil)
 }
 
+// sameCtx reports whether a and b are the same ctx. A Context of a type
+// that == cannot compare (a struct value holding a slice) is never the same.
+func sameCtx(a, b context.Context) (same bool) {
+	defer func() {
+		if recover() != nil {
+			same = false
+		}
+	}()
+	return a == b
+}
+
 // batchLen returns how many jobs at the start of jobs can go in one call
 // frame: calls of one function, not chunks, with consecutive ids, the same
 // submit ctx, and no context metadata, up to wire.MaxBatch. Jobs sent back
@@ -244,7 +255,7 @@ func batchLen(jobs []*job) int {
 	n := 1
 	for n < len(jobs) && n < wire.MaxBatch {
 		j := jobs[n]
-		if j.solo || j.ctx != j0.ctx || j.id != j0.id+uint64(n) || j.r.Chunk() || j.r.FuncName() != name {
+		if j.solo || !sameCtx(j.ctx, j0.ctx) || j.id != j0.id+uint64(n) || j.r.Chunk() || j.r.FuncName() != name {
 			break
 		}
 		if _, ok := j.r.(driver.Carrier); ok {
