@@ -6,6 +6,7 @@ import (
 	"errors"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/gofutures/gofutures/executor"
 	"github.com/gofutures/gofutures/future"
@@ -38,10 +39,10 @@ func queueBatch(t *testing.T, ctx context.Context, sent int, edit func(*effect))
 
 // queueBatchAfter is queueBatch that queues the calls before makes ahead
 // of the batch (sent counts them too), and gives the pool to hook first.
-func queueBatchAfter(t *testing.T, ctx context.Context, sent int, edit func(*effect), hook, before func(*process.Executor)) (*process.Executor, startGate, []*future.Future[int]) {
+func queueBatchAfter(t *testing.T, ctx context.Context, sent int, edit func(*effect), hook, before func(*process.Executor), opts ...process.Option) (*process.Executor, startGate, []*future.Future[int]) {
 	t.Helper()
-	g, opts := newStartGate(t)
-	p := newPool(t, append(opts, process.WithWorkers(1))...)
+	g, gate := newStartGate(t)
+	p := newPool(t, append(append(gate, process.WithWorkers(1)), opts...)...)
 	var mu sync.Mutex
 	var writes []int
 	process.SendAhead(p, batchSize+1, func(n int) {
@@ -170,6 +171,40 @@ func TestBatchCrashInTheMiddle(t *testing.T) {
 	for i, f := range fs[crashID:] {
 		if v, err := f.Result(ctx); err != nil || v != crashID+i+1 {
 			t.Fatalf("call %d: %v, %v", crashID+i+1, v, err)
+		}
+	}
+	checkOnce(t, log, upTo(batchSize + 1)[1:]...)
+}
+
+// A call in the middle of a batch that overruns the task timeout fails
+// with a *TimeoutError; the calls before it keep their results, and the
+// calls after it run once, on the next helper.
+func TestBatchHangInTheMiddle(t *testing.T) {
+	ctx := ctxT(t)
+	const hangID = 5
+	var log string
+	_, g, fs := queueBatchAfter(t, ctx, batchSize, func(e *effect) {
+		log = e.Log
+		e.Hang = e.ID == hangID
+	}, nil, nil, process.WithTaskTimeout(time.Second))
+	for i, f := range fs[:hangID] {
+		v, err := f.Result(ctx)
+		if i+1 == hangID {
+			var te *process.TimeoutError
+			if !errors.As(err, &te) || !errors.Is(err, context.DeadlineExceeded) {
+				t.Fatalf("the call that hung: %v, %v; want a *TimeoutError", v, err)
+			}
+			break
+		}
+		if err != nil || v != i+1 {
+			t.Fatalf("call %d: %v, %v", i+1, v, err)
+		}
+	}
+	g.next(ctx, t) // its replacement
+	release(t, g.gate)
+	for i, f := range fs[hangID:] {
+		if v, err := f.Result(ctx); err != nil || v != hangID+i+1 {
+			t.Fatalf("call %d: %v, %v", hangID+i+1, v, err)
 		}
 	}
 	checkOnce(t, log, upTo(batchSize + 1)[1:]...)
