@@ -80,8 +80,11 @@ func queueBatchAfter(t *testing.T, ctx context.Context, sent int, edit func(*eff
 }
 
 // Every call of a batch runs once, and the results come back in order.
-func TestBatchRunsEachOnce(t *testing.T) {
-	ctx := ctxT(t)
+func TestBatchRunsEachOnce(t *testing.T) { allRunOnce(t, ctxT(t)) }
+
+// allRunOnce queues a batch of calls on ctx and checks that each returns
+// its result and ran once.
+func allRunOnce(t *testing.T, ctx context.Context) {
 	var log string
 	_, _, fs := queueBatch(t, ctx, batchSize, func(e *effect) { log = e.Log })
 	for i, f := range fs {
@@ -146,53 +149,40 @@ func testOneBadInBatch(t *testing.T, bad any, sent int) {
 // finished and keep their results, the crasher fails with a
 // *WorkerError, and the calls after it run once, on the next helper.
 func TestBatchCrashInTheMiddle(t *testing.T) {
-	ctx := ctxT(t)
-	const crashID = 5
-	var log string
-	_, g, fs := queueBatch(t, ctx, batchSize, func(e *effect) {
-		log = e.Log
-		e.Crash = e.ID == crashID
+	diesInTheMiddle(t, func(e *effect) { e.Crash = true }, func(err error) bool {
+		var we *process.WorkerError
+		return errors.As(err, &we) && errors.Is(err, executor.ErrWorkerDied)
 	})
-	for i, f := range fs[:crashID] {
-		v, err := f.Result(ctx)
-		if i+1 == crashID {
-			var we *process.WorkerError
-			if !errors.As(err, &we) || !errors.Is(err, executor.ErrWorkerDied) {
-				t.Fatalf("crasher: %v, %v; want a *WorkerError", v, err)
-			}
-			break
-		}
-		if err != nil || v != i+1 {
-			t.Fatalf("call %d: %v, %v", i+1, v, err)
-		}
-	}
-	g.next(ctx, t) // its replacement
-	release(t, g.gate)
-	for i, f := range fs[crashID:] {
-		if v, err := f.Result(ctx); err != nil || v != crashID+i+1 {
-			t.Fatalf("call %d: %v, %v", crashID+i+1, v, err)
-		}
-	}
-	checkOnce(t, log, upTo(batchSize + 1)[1:]...)
 }
 
 // A call in the middle of a batch that overruns the task timeout fails
 // with a *TimeoutError; the calls before it keep their results, and the
 // calls after it run once, on the next helper.
 func TestBatchHangInTheMiddle(t *testing.T) {
+	diesInTheMiddle(t, func(e *effect) { e.Hang = true }, func(err error) bool {
+		var te *process.TimeoutError
+		return errors.As(err, &te) && errors.Is(err, context.DeadlineExceeded)
+	}, process.WithTaskTimeout(time.Second))
+}
+
+// diesInTheMiddle queues a batch whose fifth call kill makes its helper
+// die, and checks that only that call fails (as want says), and that
+// every call ran once.
+func diesInTheMiddle(t *testing.T, kill func(*effect), want func(error) bool, opts ...process.Option) {
 	ctx := ctxT(t)
-	const hangID = 5
+	const badID = 5
 	var log string
 	_, g, fs := queueBatchAfter(t, ctx, batchSize, func(e *effect) {
 		log = e.Log
-		e.Hang = e.ID == hangID
-	}, nil, nil, process.WithTaskTimeout(time.Second))
-	for i, f := range fs[:hangID] {
+		if e.ID == badID {
+			kill(e)
+		}
+	}, nil, nil, opts...)
+	for i, f := range fs[:badID] {
 		v, err := f.Result(ctx)
-		if i+1 == hangID {
-			var te *process.TimeoutError
-			if !errors.As(err, &te) || !errors.Is(err, context.DeadlineExceeded) {
-				t.Fatalf("the call that hung: %v, %v; want a *TimeoutError", v, err)
+		if i+1 == badID {
+			if !want(err) {
+				t.Fatalf("the call that killed its helper: %v, %v", v, err)
 			}
 			break
 		}
@@ -202,9 +192,9 @@ func TestBatchHangInTheMiddle(t *testing.T) {
 	}
 	g.next(ctx, t) // its replacement
 	release(t, g.gate)
-	for i, f := range fs[hangID:] {
-		if v, err := f.Result(ctx); err != nil || v != hangID+i+1 {
-			t.Fatalf("call %d: %v, %v", hangID+i+1, v, err)
+	for i, f := range fs[badID:] {
+		if v, err := f.Result(ctx); err != nil || v != badID+i+1 {
+			t.Fatalf("call %d: %v, %v", badID+i+1, v, err)
 		}
 	}
 	checkOnce(t, log, upTo(batchSize + 1)[1:]...)
@@ -268,13 +258,5 @@ type uncomparableCtx struct {
 func TestBatchUncomparableCtx(t *testing.T) {
 	parent, cancel := context.WithCancel(ctxT(t))
 	defer cancel()
-	ctx := uncomparableCtx{Context: parent}
-	var log string
-	_, _, fs := queueBatch(t, ctx, batchSize, func(e *effect) { log = e.Log })
-	for i, f := range fs {
-		if v, err := f.Result(parent); err != nil || v != i+1 {
-			t.Fatalf("call %d: %v, %v", i+1, v, err)
-		}
-	}
-	checkOnce(t, log, upTo(batchSize + 1)[1:]...)
+	allRunOnce(t, uncomparableCtx{Context: parent})
 }
