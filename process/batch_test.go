@@ -112,6 +112,10 @@ func TestBatchArgumentEncodeFails(t *testing.T) {
 	testOneBadInBatch(t, unencodable{}, batchSize-1)
 }
 
+// testOneBadInBatch queues a batch whose fifth call carries bad, of which
+// sent calls reach the helper in the first write, and checks that only the
+// bad call fails, with ErrEncode, that the others ran once, and that the
+// helper lives on.
 func testOneBadInBatch(t *testing.T, bad any, sent int) {
 	ctx := ctxT(t)
 	const badID = 5
