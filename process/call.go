@@ -240,30 +240,34 @@ func sameCtx(a, b context.Context) (same bool) {
 }
 
 // batchLen returns how many jobs at the start of jobs can go in one call
-// frame: calls of one function, not chunks, with consecutive ids, the same
-// submit ctx, and no context metadata, up to wire.MaxBatch. Jobs sent back
-// by a helper that skipped them go alone (job.solo).
+// frame: calls of one function that may share a frame (batchable), with
+// consecutive ids and the same submit ctx, up to wire.MaxBatch.
 func batchLen(jobs []*job) int {
 	j0 := jobs[0]
-	if j0.solo || j0.r.Chunk() {
-		return 1
-	}
-	if _, ok := j0.r.(driver.Carrier); ok {
+	if !batchable(j0) {
 		return 1
 	}
 	name := j0.r.FuncName()
 	n := 1
 	for n < len(jobs) && n < wire.MaxBatch {
 		j := jobs[n]
-		if j.solo || !sameCtx(j.ctx, j0.ctx) || j.id != j0.id+uint64(n) || j.r.Chunk() || j.r.FuncName() != name {
-			break
-		}
-		if _, ok := j.r.(driver.Carrier); ok {
+		if !batchable(j) || j.id != j0.id+uint64(n) || j.r.FuncName() != name || !sameCtx(j.ctx, j0.ctx) {
 			break
 		}
 		n++
 	}
 	return n
+}
+
+// batchable reports whether j may share a frame with other calls: not a
+// chunk, no context metadata (a driver.Carrier's differs per call), and
+// not sent back by a helper that skipped it (job.solo: it goes alone).
+func batchable(j *job) bool {
+	if j.solo || j.r.Chunk() {
+		return false
+	}
+	_, carrier := j.r.(driver.Carrier)
+	return !carrier
 }
 
 // addStarted appends the started marker of call id: in the reply before
