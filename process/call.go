@@ -101,7 +101,8 @@ type frameEncoder struct {
 	big   bool // a large frame was encoded: start a new stream after the flush
 	max   int
 	hdr   []byte
-	last  int // where the last frame in buf begins, if it is a reply; else -1
+	last  int  // where the last frame in buf begins, if it is a reply; else -1
+	raw   bool // results of predeclared types go raw (wire.StatusRaw), not gob
 }
 
 // maxMark bounds the bytes of a buffered reply that addStarted moves to
@@ -130,6 +131,27 @@ func (f *frameEncoder) add(kind byte, hdr []byte, v1, v2 any) error {
 	if err == nil {
 		err = f.encode(v2)
 	}
+	return f.end(kind, start, err)
+}
+
+// addRaw appends the reply frame of call id with result v in its raw
+// encoding (wire.StatusRaw), and reports whether v has one. On error (a
+// frame over the limit) nothing is appended.
+func (f *frameEncoder) addRaw(id uint64, v any) (bool, error) {
+	start := wire.Begin(&f.buf, wire.KindReply)
+	f.buf.Write(wire.AppendReply(f.buf.AvailableBuffer(), wire.Reply{ID: id, Status: wire.StatusRaw}))
+	b, ok := wire.AppendRaw(f.buf.AvailableBuffer(), v)
+	if !ok {
+		f.buf.Truncate(start)
+		return false, nil
+	}
+	f.buf.Write(b)
+	return true, f.end(wire.KindReply, start, nil)
+}
+
+// end completes the frame of kind that begins at start: on err, or if the
+// frame is over the limit, it is removed and the gob stream starts anew.
+func (f *frameEncoder) end(kind byte, start int, err error) error {
 	n := wire.End(&f.buf, start)
 	if err == nil && n > f.max {
 		err = fmt.Errorf("%w: %d bytes (limit %d)", ErrFrameTooLarge, n, f.max)
@@ -300,7 +322,13 @@ func (f *frameEncoder) addReply(reg *Registry, id uint64, rep reply) {
 		f.addNotRun(id, rep.status)
 		return
 	case wire.StatusOK:
-		err = f.add(wire.KindReply, f.hdr, rep.value, nil)
+		var raw bool
+		if f.raw {
+			raw, err = f.addRaw(id, rep.value)
+		}
+		if !raw {
+			err = f.add(wire.KindReply, f.hdr, rep.value, nil)
+		}
 	case wire.StatusItemErrs:
 		err = f.add(wire.KindReply, f.hdr, rep.items, rep.value)
 	default:
@@ -319,14 +347,31 @@ func (f *frameEncoder) addReply(reg *Registry, id uint64, rep reply) {
 	}
 }
 
-// decodeReply decodes the rest of a reply frame into r.Result() and returns
-// the task's error and per-item errors. A result that cannot be decoded (a
-// value gob refuses, an unregistered concrete type in an interface, a
-// decoding method that fails or panics) is the task's error, wrapping
-// ErrEncode, and inSync is false: dec's stream may have lost type
-// definitions. perr is a protocol error: the reply is malformed and the
-// sender must not be trusted any more.
-func (reg *Registry) decodeReply(rep wire.Reply, dec decoder, r driver.Remote) (err error, items []error, inSync bool, perr error) {
+// decodeReply decodes rest, the rest of a reply frame after its header
+// rep, into r.Result() and returns the task's error and per-item errors;
+// gob values are decoded by dec, which reads from br. A result that cannot
+// be decoded (a value gob refuses, an unregistered concrete type in an
+// interface, a decoding method that fails or panics) is the task's error,
+// wrapping ErrEncode, and inSync is false: dec's stream may have lost type
+// definitions. perr is a protocol error: the reply is malformed (bytes
+// left over included) and the sender must not be trusted any more.
+func (reg *Registry) decodeReply(rep wire.Reply, rest []byte, dec decoder, br *bytes.Reader, r driver.Remote) (err error, items []error, inSync bool, perr error) {
+	if rep.Status == wire.StatusRaw {
+		if e := wire.ParseRaw(rest, r.Result()); e != nil {
+			return nil, nil, true, fmt.Errorf("result of %q: %w", r.FuncName(), e)
+		}
+		return nil, nil, true, nil
+	}
+	br.Reset(rest)
+	err, items, inSync, perr = reg.decodeGobReply(rep, dec, r)
+	if perr == nil && inSync && br.Len() != 0 {
+		perr = fmt.Errorf("%w: %d trailing bytes in reply %d", wire.ErrProtocol, br.Len(), rep.ID)
+	}
+	return err, items, inSync, perr
+}
+
+// decodeGobReply is decodeReply of a reply whose values are gob.
+func (reg *Registry) decodeGobReply(rep wire.Reply, dec decoder, r driver.Remote) (err error, items []error, inSync bool, perr error) {
 	result := func() error {
 		e := decodeSafely(func() error { return dec.Decode(r.Result()) })
 		if e != nil {
@@ -399,13 +444,10 @@ func (reg *Registry) decodeReplyMsg(reply []byte, r driver.Remote) error {
 	if err != nil {
 		return err
 	}
-	br := bytes.NewReader(rest)
-	taskErr, items, inSync, perr := reg.decodeReply(rep, gob.NewDecoder(br), r)
+	br := new(bytes.Reader)
+	taskErr, items, _, perr := reg.decodeReply(rep, rest, gob.NewDecoder(br), br, r)
 	if perr != nil {
 		return perr
-	}
-	if inSync && br.Len() != 0 {
-		return fmt.Errorf("%w: %d trailing bytes in reply", wire.ErrProtocol, br.Len())
 	}
 	r.Finish(taskErr, items)
 	return nil

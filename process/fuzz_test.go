@@ -43,6 +43,7 @@ func (r *remote[A, R]) Finish(error, []error) { r.done++ }
 // replyStream returns the bytes a helper sends for the given calls.
 func replyStream(calls ...reply) []byte {
 	fe := newFrameEncoder(wire.DefaultMaxFrame)
+	fe.raw = true // as a helper's
 	for i, c := range calls {
 		fe.addReply(fuzzReg, uint64(i+1), c)
 	}
@@ -57,7 +58,9 @@ func FuzzHostReader(f *testing.F) {
 	f.Add(replyStream(reply{status: wire.StatusOK, value: 41}, reply{status: wire.StatusErr, err: wire.ErrorInfo{Type: "x", Message: "y"}}))
 	f.Add(replyStream(reply{status: wire.StatusItemErrs, items: []wire.ErrorInfo{{}, {Type: "t", Message: "m", Sentinel: "context.Canceled"}}, value: []int{1, 2}}))
 	f.Add(replyStream(reply{status: wire.StatusOK, value: map[string]int{"a": 1}}))
+	f.Add(replyStream(reply{status: wire.StatusOK, value: -7}, reply{status: wire.StatusOK, value: []int{1}}, reply{status: wire.StatusOK, value: 1 << 40}))
 	marked := newFrameEncoder(wire.DefaultMaxFrame) // a reply that carries the next call's start
+	marked.raw = true
 	marked.addReply(fuzzReg, 1, reply{status: wire.StatusOK, value: 41})
 	marked.addStarted(2)
 	f.Add(marked.buf.Bytes())
@@ -83,7 +86,6 @@ func FuzzHostReader(f *testing.F) {
 			if err != nil {
 				return
 			}
-			br.Reset(rest)
 			var r interface {
 				Finish(error, []error)
 			}
@@ -92,17 +94,17 @@ func FuzzHostReader(f *testing.F) {
 			case 0:
 				var v int
 				rr := &remote[int, int]{name: "inc", args: 1, res: &v}
-				_, _, _, perr = fuzzReg.decodeReply(rep, dec, rr)
+				_, _, _, perr = fuzzReg.decodeReply(rep, rest, dec, br, rr)
 				r = rr
 			case 1:
 				var v []int
 				rr := &remote[int, int]{name: "inc", chunk: true, args: []int{1, 2}, res: &v}
-				_, _, _, perr = fuzzReg.decodeReply(rep, dec, rr)
+				_, _, _, perr = fuzzReg.decodeReply(rep, rest, dec, br, rr)
 				r = rr
 			default:
 				var v map[string]int
 				rr := &remote[[]string, map[string]int]{name: "words", args: []string{"a"}, res: &v}
-				_, _, _, perr = fuzzReg.decodeReply(rep, dec, rr)
+				_, _, _, perr = fuzzReg.decodeReply(rep, rest, dec, br, rr)
 				r = rr
 			}
 			_ = r
@@ -314,13 +316,13 @@ func TestServeBatch(t *testing.T) {
 			started = append(started, id)
 		case wire.KindReply:
 			rep, rest, err := wire.ParseReply(body)
-			if err != nil || rep.Status != wire.StatusOK {
+			if err != nil || rep.Status != wire.StatusRaw { // an int result goes raw
 				t.Fatalf("reply %+v: %v", rep, err)
 			}
-			br.Reset(rest)
 			var v int
-			if err := dec.Decode(&v); err != nil || v != int(rep.ID)+1 {
-				t.Fatalf("reply to call %d: %d, %v", rep.ID, v, err)
+			taskErr, _, _, perr := fuzzReg.decodeReply(rep, rest, dec, br, &remote[int, int]{name: "inc", res: &v})
+			if taskErr != nil || perr != nil || v != int(rep.ID)+1 {
+				t.Fatalf("reply to call %d: %d, %v, %v", rep.ID, v, taskErr, perr)
 			}
 			replied = append(replied, rep.ID)
 			if rep.Started {

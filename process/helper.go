@@ -110,6 +110,11 @@ func serveMain(reg *Registry, opts []ServeOption) int {
 			return 2
 		}
 		syscall.CloseOnExec(fd)
+		// Non-blocking, so that os.NewFile makes a pollable file: a read
+		// waiting for the host parks its goroutine instead of holding a
+		// thread in a system call, which the runtime's monitor would
+		// notice every 20 µs and answer by handing the thread's P over.
+		_ = syscall.SetNonblock(fd, true)
 	}
 	// The host's death reaches a helper as SIGTERM, its parent-death
 	// signal: it then kills its whole process group, itself included, so
@@ -173,6 +178,7 @@ func serveStream(ctx context.Context, reg *Registry, restorer driver.Restorer, i
 		ib: newInbox(), ob: ob, fe: newFrameEncoder(h.MaxFrame), br: bytes.NewReader(nil),
 	}
 	sv.dec = gob.NewDecoder(sv.br)
+	sv.fe.raw = true // the host speaks wire.Version, StatusRaw included
 	go sv.ib.read(rd)
 	for {
 		kind, body, err := sv.ib.next(func() error { return sv.fe.flush(direct{ob}) })

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -96,9 +97,15 @@ var (
 		fmt.Fprintln(os.Stderr, "writing garbage")
 		return os.NewFile(4, "to-host").Write(b)
 	})
-	echoFn   = process.MustRegister(reg, "echo", func(_ context.Context, s string) (string, error) { return s, nil })
-	repeatFn = process.MustRegister(reg, "repeat", func(_ context.Context, n int) (string, error) { return strings.Repeat("x", n), nil })
-	anyFn    = process.MustRegister(reg, "any", func(_ context.Context, b box) (box, error) {
+	echoFn    = process.MustRegister(reg, "echo", func(_ context.Context, s string) (string, error) { return s, nil })
+	reverseFn = process.MustRegister(reg, "reverse", func(_ context.Context, b []byte) ([]byte, error) {
+		slices.Reverse(b)
+		return b, nil
+	})
+	lowByteFn = process.MustRegister(reg, "lowByte", func(_ context.Context, x int) (uint8, error) { return uint8(x), nil })
+	halfFn    = process.MustRegister(reg, "half", func(_ context.Context, x int) (float32, error) { return float32(x) / 2, nil })
+	repeatFn  = process.MustRegister(reg, "repeat", func(_ context.Context, n int) (string, error) { return strings.Repeat("x", n), nil })
+	anyFn     = process.MustRegister(reg, "any", func(_ context.Context, b box) (box, error) {
 		if b.V == "unencodable" {
 			return box{V: unregistered{1}}, nil
 		}

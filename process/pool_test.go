@@ -3,6 +3,7 @@ package process_test
 import (
 	"context"
 	"errors"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -123,6 +124,39 @@ func TestChunk(t *testing.T) {
 	if c3, err := f3.Result(ctx); err != nil || c3.Len() != 0 {
 		t.Fatalf("empty chunk = %+v, %v", c3, err)
 	}
+}
+
+// Results of predeclared types travel without gob (wire.StatusRaw), those
+// of named types with it; both arrive as the function returned them.
+func TestResultTypes(t *testing.T) {
+	p := newPool(t, process.WithWorkers(1))
+	ctx := ctxT(t)
+	check := func(what string, err error, result func() (any, error), want any) {
+		t.Helper()
+		if err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+		if got, err := result(); err != nil || !reflect.DeepEqual(got, want) {
+			t.Errorf("%s = %#v, %v; want %#v", what, got, err, want)
+		}
+	}
+	for _, s := range []string{"", "héllo\x00", strings.Repeat("y", 70_000)} {
+		f, err := executor.Call(ctx, p, echoFn, s)
+		check("echo", err, func() (any, error) { return f.Result(ctx) }, s)
+	}
+	fb, err := executor.Call(ctx, p, reverseFn, []byte{0, 1, 255})
+	check("reverse", err, func() (any, error) { return fb.Result(ctx) }, []byte{255, 1, 0})
+	ff, err := executor.Call(ctx, p, halfFn, -3)
+	check("half", err, func() (any, error) { return ff.Result(ctx) }, float32(-1.5))
+	fd, err := executor.Call(ctx, p, sleepFn, 0) // time.Duration: gob
+	check("sleep", err, func() (any, error) { return fd.Result(ctx) }, time.Duration(0))
+	fi, err := executor.Call(context.Background(), p, deadlineFn, 0) // int64: no deadline
+	check("deadline", err, func() (any, error) { return fi.Result(ctx) }, int64(0))
+	fc, err := executor.CallChunk(ctx, p, lowByteFn, []int{1, 256, 511}) // []uint8 is []byte
+	check("lowByte chunk", err, func() (any, error) {
+		c, err := fc.Result(ctx)
+		return c.Values, err
+	}, []uint8{1, 0, 255})
 }
 
 func TestRemoteErrors(t *testing.T) {

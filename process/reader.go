@@ -54,8 +54,7 @@ func (w *worker) handshake(rd *wire.Reader, dec *gob.Decoder, br *bytes.Reader) 
 	if err != nil || kind&^wire.FlagReset != wire.KindReply || rep.ID != 0 || rep.Started {
 		return fmt.Errorf("%w: bad initializer reply (kind %#x): %v", wire.ErrProtocol, kind, err)
 	}
-	br.Reset(rest)
-	initErr, _, _, perr := w.p.reg.decodeReply(rep, dec, w.p.cfg.init)
+	initErr, _, _, perr := w.p.reg.decodeReply(rep, rest, dec, br, w.p.cfg.init)
 	if perr != nil {
 		return perr
 	}
@@ -196,11 +195,7 @@ func (w *worker) receive(kind byte, body []byte, dec **gob.Decoder, br *bytes.Re
 	case notRun || head == nil || head.id != rep.ID:
 		return fmt.Errorf("%w: reply (status %d) for call %d, which is not the running call", wire.ErrProtocol, rep.Status, rep.ID)
 	}
-	br.Reset(rest)
-	taskErr, items, inSync, perr := p.reg.decodeReply(rep, *dec, head.r)
-	if perr == nil && inSync && br.Len() != 0 {
-		perr = fmt.Errorf("%w: %d trailing bytes in reply %d", wire.ErrProtocol, br.Len(), rep.ID)
-	}
+	taskErr, items, inSync, perr := p.reg.decodeReply(rep, rest, *dec, br, head.r)
 	if perr != nil {
 		return perr
 	}

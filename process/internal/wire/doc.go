@@ -7,7 +7,8 @@
 // Every later frame carries one call or a batch of calls of one function
 // (host→helper; see Call.Count), or one reply or one started marker
 // (helper→host): a small binary header followed by gob
-// messages of one persistent gob stream per direction. A frame whose kind has
+// messages of one persistent gob stream per direction (a result of a
+// predeclared type goes without gob: see StatusRaw). A frame whose kind has
 // FlagReset set starts a new gob stream (the sender replaced its encoder after
 // an encoding error left the old stream in an unknown state, or after a large
 // frame); FlagResetPeer on a call asks the helper to do so for its replies.

@@ -163,6 +163,9 @@ const (
 	// StatusNotRun: the call was not run because its ctx ended before it
 	// started (a cancel frame came first); nothing follows.
 	StatusNotRun byte = 4
+	// StatusRaw: StatusOK, with the value in its raw encoding instead of
+	// gob (see AppendRaw), for a value of a predeclared type.
+	StatusRaw byte = 5
 )
 
 // Reply is the header of a reply frame.
@@ -197,7 +200,7 @@ func ParseReply(b []byte) (r Reply, rest []byte, err error) {
 		return r, nil, fmt.Errorf("%w: bad reply header", ErrProtocol)
 	}
 	r.ID, r.Status, r.Started = id, b[n]&^replyStarted, b[n]&replyStarted != 0
-	if r.Status > StatusNotRun {
+	if r.Status > StatusRaw {
 		return r, nil, fmt.Errorf("%w: bad reply status %d", ErrProtocol, r.Status)
 	}
 	b = b[n+1:]

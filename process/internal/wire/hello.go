@@ -13,7 +13,7 @@ import (
 //
 // 4: the hello is binary (AppendHello), not gob.
 // 5: a call frame may carry a batch of calls (Call.Count).
-const Version = 5
+const Version = 6
 
 // Magic opens every hello body, so that a foreign program on the other end is
 // recognised before anything else is parsed.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"math"
 	"reflect"
 	"testing"
 )
@@ -199,6 +200,101 @@ func FuzzReader(f *testing.F) {
 			_, _ = ParseHello(body)
 			_, _, _ = ParseCall(body)
 			_, _, _ = ParseReply(body)
+		}
+	})
+}
+
+// Every type AppendRaw encodes comes back as it was, and ParseRaw refuses
+// bytes that are not exactly one value of the type asked for.
+func TestRaw(t *testing.T) {
+	roundTrip := func(v any, p any) {
+		t.Helper()
+		b, ok := AppendRaw([]byte("prefix"), v)
+		if !ok || string(b[:6]) != "prefix" {
+			t.Fatalf("AppendRaw(%T %v) = %q, %v", v, v, b, ok)
+		}
+		if err := ParseRaw(b[6:], p); err != nil {
+			t.Fatalf("ParseRaw(%T %v): %v", v, v, err)
+		}
+		if got := reflect.ValueOf(p).Elem().Interface(); !reflect.DeepEqual(got, v) {
+			t.Fatalf("%T: got %v, want %v", v, got, v)
+		}
+	}
+	for _, v := range []int{0, 1, -1, math.MaxInt, math.MinInt} {
+		roundTrip(v, new(int))
+	}
+	roundTrip(int64(math.MinInt64), new(int64))
+	roundTrip(int32(math.MinInt32), new(int32))
+	roundTrip(int16(math.MaxInt16), new(int16))
+	roundTrip(int8(-128), new(int8))
+	roundTrip(uint(math.MaxUint), new(uint))
+	roundTrip(uint64(math.MaxUint64), new(uint64))
+	roundTrip(uint32(math.MaxUint32), new(uint32))
+	roundTrip(uint16(7), new(uint16))
+	roundTrip(uint8(255), new(uint8))
+	roundTrip(math.Inf(-1), new(float64))
+	roundTrip(float32(1.5), new(float32))
+	roundTrip(true, new(bool))
+	roundTrip(false, new(bool))
+	roundTrip("", new(string))
+	roundTrip("héllo\x00", new(string))
+	roundTrip([]byte{0, 1, 2}, new([]byte))
+	var empty []byte // as gob, an empty []byte arrives nil
+	roundTrip(empty, new([]byte))
+
+	type named int // may have its own GobEncode: not raw
+	for _, v := range []any{named(1), []int{1}, struct{}{}, map[string]int{}, complex(1, 2), nil} {
+		if b, ok := AppendRaw([]byte("x"), v); ok || string(b) != "x" {
+			t.Fatalf("AppendRaw(%T) = %q, %v, want no raw encoding", v, b, ok)
+		}
+	}
+	if err := ParseRaw([]byte{1}, nil); err != nil {
+		t.Fatalf("ParseRaw into nil: %v", err)
+	}
+	big, _ := AppendRaw(nil, int64(1<<40))
+	for _, c := range []struct {
+		b []byte
+		p any
+	}{
+		{nil, new(int)},                 // no value
+		{[]byte{0x80}, new(int)},        // cut varint
+		{[]byte{2, 0}, new(int)},        // a byte left over
+		{big, new(int32)},               // out of range
+		{big, new(uint8)},               // out of range
+		{[]byte{1, 2, 3}, new(float64)}, // short
+		{[]byte{1, 2, 3, 4, 5}, new(float32)},
+		{[]byte{2}, new(bool)},
+		{nil, new(bool)},
+		{[]byte{1}, new([]int)}, // not a raw type
+		{[]byte{1}, new(named)},
+	} {
+		if err := ParseRaw(c.b, c.p); !errors.Is(err, ErrProtocol) {
+			t.Errorf("ParseRaw(%x, %T) = %v, want ErrProtocol", c.b, c.p, err)
+		}
+	}
+}
+
+// FuzzRaw: ParseRaw never panics on any bytes, and a value it accepts
+// encodes and parses back to itself.
+func FuzzRaw(f *testing.F) {
+	for _, v := range []any{-1, uint64(1 << 63), 2.5, true, "s"} {
+		b, _ := AppendRaw(nil, v)
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, in []byte) {
+		for _, p := range []any{new(int), new(int8), new(uint16), new(uint), new(float32), new(float64), new(bool), new(string), new([]byte)} {
+			if ParseRaw(in, p) != nil {
+				continue
+			}
+			v := reflect.ValueOf(p).Elem().Interface()
+			b, ok := AppendRaw(nil, v)
+			q := reflect.New(reflect.TypeOf(p).Elem()).Interface()
+			if !ok || ParseRaw(b, q) != nil {
+				t.Fatalf("%T %v from %x: encodes to %x, %v", v, v, in, b, ok)
+			}
+			if w := reflect.ValueOf(q).Elem().Interface(); !reflect.DeepEqual(w, v) && !(v != v) {
+				t.Fatalf("%T: %v, then %v", v, v, w)
+			}
 		}
 	})
 }
