@@ -170,7 +170,7 @@ func (p *Executor) Schedule(ctx context.Context, t driver.Task) error {
 	}
 	j := &job{t: t, r: r, args: args}
 	if p.cfg.hooks != nil {
-		j.at = time.Now()
+		j.times = &jobTimes{at: time.Now()}
 	}
 	p.mu.Lock()
 	if err := p.acceptLocked(); err != nil {
@@ -354,10 +354,10 @@ func (p *Executor) finish(j *job, err error, items []error) {
 }
 
 func (p *Executor) since(j *job) time.Duration {
-	if p.cfg.hooks == nil || j.runAt.IsZero() {
+	if j.times == nil || j.times.runAt.IsZero() {
 		return 0
 	}
-	return time.Since(j.runAt)
+	return time.Since(j.times.runAt)
 }
 
 // Shutdown implements executor.Executor: no new work; queued and running

@@ -12,23 +12,28 @@ import (
 
 // job is a scheduled task on its way to and through a helper.
 type job struct {
-	t       driver.Task
-	r       driver.Remote
-	args    any       // r.Args()
-	solo    bool      // sent in a frame of its own, not in a batch (see worker.notRun)
-	at      time.Time // when it was scheduled (only with hooks)
-	runAt   time.Time // when it was handed to a helper (only with hooks)
-	started bool      // t.Start returned true; a re-queued job is not started again
-	id      uint64    // call id on its current helper's stream
+	t     driver.Task
+	r     driver.Remote
+	args  any       // r.Args()
+	times *jobTimes // only with hooks
+	id    uint64    // call id on its current helper's stream
 
 	// The submit ctx, if it can end (ctx.Done() != nil), and the stop of
 	// the context.AfterFunc that reports its end (Executor.ctxEnded).
 	ctx  context.Context
 	stop func() bool
-	// Guarded by p.mu:
-	taken   bool    // out of the queue: handed to a worker, or failed
-	w       *worker // the worker it was handed to, while it holds it
-	ctxDone bool    // its ctx ended: it must not start (any more)
+	w    *worker // p.mu: the worker it was handed to, while it holds it
+
+	solo    bool // sent in a frame of its own, not in a batch (see worker.notRun)
+	started bool // t.Start returned true; a re-queued job is not started again
+	taken   bool // p.mu: out of the queue: handed to a worker, or failed
+	ctxDone bool // p.mu: its ctx ended: it must not start (any more)
+}
+
+// jobTimes are the times of a job that hooks are told.
+type jobTimes struct {
+	at    time.Time // when it was scheduled
+	runAt time.Time // when its helper started it
 }
 
 // drainLocked empties the pool's queue and returns the jobs to fail or

@@ -241,8 +241,8 @@ func (w *worker) startedLocked(id uint64) (head *job, now time.Time, err error) 
 // startNotify tells the hooks and the StartNotifier of a call that started.
 func (w *worker) startNotify(head *job, now time.Time) {
 	if h := w.p.cfg.hooks; h != nil {
-		head.runAt = now
-		h.OnStarted(now.Sub(head.at))
+		head.times.runAt = now
+		h.OnStarted(now.Sub(head.times.at))
 	}
 	if sn, ok := head.r.(driver.StartNotifier); ok {
 		sn.StartedOn(strconv.Itoa(w.pid))
