@@ -44,6 +44,7 @@ type Executor struct {
 	reg        *Registry
 	log        *zlog.Logger
 	path       string
+	procs      int            // GOMAXPROCS of each helper (helperProcs); 0: its own default
 	sp         *spawn.Spawner // helpers die with this thread (Pdeathsig)
 
 	mu         sync.Mutex
@@ -117,6 +118,7 @@ func New(reg *Registry, opts ...Option) (*Executor, error) {
 		return nil, fmt.Errorf("process: initializer %q: %w", cfg.init.name, ErrNotRegistered)
 	}
 	p := &Executor{cfg: cfg, reg: reg, path: path, allDone: make(chan struct{}), stopCh: make(chan struct{}), closing: make(chan struct{})}
+	p.procs = helperProcs(cfg)
 	p.callRunner = remotecall.NewRunner(p.runCall)
 	p.log = cfg.logger.With(zlog.String("executor", cfg.name))
 	p.sp = spawn.New()

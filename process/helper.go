@@ -9,6 +9,9 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime"
+	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -21,6 +24,33 @@ import (
 // helperEnv marks a process started by an Executor as a helper. Its value is the
 // protocol version the host speaks.
 const helperEnv = "GOFUTURES_PROCESS_HELPER"
+
+// helperProcsEnv, if set, is the GOMAXPROCS a helper sets (helperProcs).
+// The helper removes it, so that programs its tasks start run with their
+// own default.
+const helperProcsEnv = "GOFUTURES_PROCESS_HELPER_PROCS"
+
+// helperProcs returns the GOMAXPROCS each helper of a pool with cfg runs
+// with: this process's GOMAXPROCS shared among the helpers, at least 1; or
+// 0 (the helper's own default) if that is no fewer, or if the helpers'
+// environment sets GOMAXPROCS (this process's, or WithEnv). A helper runs
+// one task at a time; with a P per CPU in each of them, their goroutines
+// (reading, running, writing) hand work to each other across threads, for
+// nothing but system calls and wake-ups.
+func helperProcs(cfg config) int {
+	for _, env := range [][]string{os.Environ(), cfg.env} {
+		for _, kv := range env {
+			if strings.HasPrefix(kv, "GOMAXPROCS=") {
+				return 0
+			}
+		}
+	}
+	n := max(1, runtime.GOMAXPROCS(0)/cfg.workers)
+	if n >= runtime.GOMAXPROCS(0) {
+		return 0
+	}
+	return n
+}
 
 // Protocol file descriptors in the helper (cmd.ExtraFiles 0 and 1).
 const (
@@ -103,6 +133,12 @@ func serveMain(reg *Registry, opts []ServeOption) int {
 		o.applyServe(&cfg)
 	}
 	_ = os.Unsetenv(helperEnv) // programs that tasks start are not helpers
+	if v, ok := os.LookupEnv(helperProcsEnv); ok {
+		_ = os.Unsetenv(helperProcsEnv)
+		if n, err := strconv.Atoi(v); err == nil && n > 0 {
+			runtime.GOMAXPROCS(n)
+		}
+	}
 	for _, fd := range []int{fdFromHost, fdToHost} {
 		var st syscall.Stat_t
 		if err := syscall.Fstat(fd, &st); err != nil || st.Mode&syscall.S_IFMT != syscall.S_IFIFO {

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -104,8 +105,11 @@ var (
 	})
 	lowByteFn = process.MustRegister(reg, "lowByte", func(_ context.Context, x int) (uint8, error) { return uint8(x), nil })
 	halfFn    = process.MustRegister(reg, "half", func(_ context.Context, x int) (float32, error) { return float32(x) / 2, nil })
-	repeatFn  = process.MustRegister(reg, "repeat", func(_ context.Context, n int) (string, error) { return strings.Repeat("x", n), nil })
-	anyFn     = process.MustRegister(reg, "any", func(_ context.Context, b box) (box, error) {
+	procsFn   = process.MustRegister(reg, "procs", func(context.Context, int) (string, error) {
+		return fmt.Sprintf("%d %q", runtime.GOMAXPROCS(0), os.Getenv("GOFUTURES_PROCESS_HELPER_PROCS")), nil
+	})
+	repeatFn = process.MustRegister(reg, "repeat", func(_ context.Context, n int) (string, error) { return strings.Repeat("x", n), nil })
+	anyFn    = process.MustRegister(reg, "any", func(_ context.Context, b box) (box, error) {
 		if b.V == "unencodable" {
 			return box{V: unregistered{1}}, nil
 		}

@@ -87,7 +87,12 @@ func (c *config) validate() error {
 func WithName(name string) Option { return optionFunc(func(c *config) { c.name = name }) }
 
 // WithWorkers sets the number of helper processes. Default runtime.NumCPU(),
-// as Python's ProcessPoolExecutor; n <= 0 makes New fail.
+// as Python's ProcessPoolExecutor; n <= 0 makes New fail. Each helper runs
+// one task at a time, with GOMAXPROCS set to its share of this process's
+// (GOMAXPROCS divided by n, at least 1), unless the environment sets
+// GOMAXPROCS: for tasks that run goroutines in parallel, give the helpers
+// more with WithEnv("GOMAXPROCS=k"). Programs that tasks start do not
+// inherit the share.
 func WithWorkers(n int) Option { return optionFunc(func(c *config) { c.workers = n }) }
 
 // WithMaxTasksPerChild replaces a helper after it has run n tasks (a chunk

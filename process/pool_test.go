@@ -3,7 +3,10 @@ package process_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"os"
 	"reflect"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -157,6 +160,39 @@ func TestResultTypes(t *testing.T) {
 		c, err := fc.Result(ctx)
 		return c.Values, err
 	}, []uint8{1, 0, 255})
+}
+
+// Each helper runs with its share of this process's GOMAXPROCS, unless
+// the environment sets GOMAXPROCS; the variable that tells it is gone
+// before tasks run.
+func TestHelperProcs(t *testing.T) {
+	if _, ok := os.LookupEnv("GOMAXPROCS"); ok {
+		t.Skip("GOMAXPROCS is set: helpers keep it")
+	}
+	host := runtime.GOMAXPROCS(0)
+	for _, c := range []struct {
+		workers int
+		env     []string
+		want    int
+	}{
+		{host, nil, 1},
+		{1, nil, host},
+		{2 * host, nil, 1},
+		{host, []string{"GOMAXPROCS=3"}, 3},
+	} {
+		p := newPool(t, process.WithWorkers(c.workers), process.WithEnv(c.env...))
+		ctx := ctxT(t)
+		f, err := executor.Call(ctx, p, procsFn, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, err := f.Result(ctx); err != nil || got != fmt.Sprintf("%d %q", c.want, "") {
+			t.Errorf("%d workers, env %q: helper GOMAXPROCS and variable %s, %v; want %d", c.workers, c.env, got, err, c.want)
+		}
+		if err := p.Shutdown(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
 }
 
 func TestRemoteErrors(t *testing.T) {

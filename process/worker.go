@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"strconv"
 	"syscall"
 	"time"
 
@@ -205,6 +206,9 @@ func (w *worker) start() error {
 	}
 	cmd := exec.Command(p.path, p.cfg.args...)
 	cmd.Env = append(os.Environ(), helperEnv+"="+fmt.Sprint(wire.Version))
+	if p.procs > 0 {
+		cmd.Env = append(cmd.Env, helperProcsEnv+"="+strconv.Itoa(p.procs))
+	}
 	cmd.Env = append(cmd.Env, p.cfg.env...)
 	cmd.Stdout = os.Stdout
 	cmd.Stderr = we
