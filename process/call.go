@@ -237,10 +237,9 @@ func (f *frameEncoder) addCall(id uint64, r driver.Remote, args any, ctx context
 	return f.add(wire.KindCall, f.hdr, args, nil)
 }
 
-// addBatch appends one call frame for jobs (see batchLen), whose arguments
-// are encoded as one []A.
-func (f *frameEncoder) addBatch(reg *Registry, jobs []*job) error {
-	e := reg.lookup(jobs[0].r.FuncName())
+// addBatch appends one call frame for jobs (see batchLen), calls of the
+// function e, whose arguments are encoded as one []A.
+func (f *frameEncoder) addBatch(e entry, jobs []*job) error {
 	if e == nil {
 		return fmt.Errorf("%w: %q", ErrNotRegistered, jobs[0].r.FuncName())
 	}

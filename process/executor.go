@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gofutures/gofutures/executor"
@@ -44,8 +45,9 @@ type Executor struct {
 	reg        *Registry
 	log        *zlog.Logger
 	path       string
-	procs      int            // GOMAXPROCS of each helper (helperProcs); 0: its own default
-	sp         *spawn.Spawner // helpers die with this thread (Pdeathsig)
+	procs      int                      // GOMAXPROCS of each helper (helperProcs); 0: its own default
+	last       atomic.Pointer[lastFunc] // see lookup
+	sp         *spawn.Spawner           // helpers die with this thread (Pdeathsig)
 
 	mu         sync.Mutex
 	queue      ring.Ring[*job]
@@ -164,7 +166,7 @@ func (p *Executor) Schedule(ctx context.Context, t driver.Task) error {
 		return err
 	}
 	args := r.Args()
-	if e := p.reg.lookup(r.FuncName()); e == nil || !e.accepts(args, r) {
+	if e := p.lookup(r.FuncName()); e == nil || !e.accepts(args, r) {
 		return fmt.Errorf("%w: %w: %q with argument %T", executor.ErrNotRemote, ErrNotRegistered, r.FuncName(), args)
 	}
 	if ctx.Err() != nil {
@@ -191,6 +193,25 @@ func (p *Executor) Schedule(ctx context.Context, t driver.Task) error {
 	p.mu.Unlock()
 	p.cfg.hooks.OnSubmitted()
 	return nil
+}
+
+// lookup is p.reg.lookup that remembers the last function found: the tasks
+// submitted one after another are mostly of one function, and a registered
+// name never changes function.
+func (p *Executor) lookup(name string) entry {
+	if l := p.last.Load(); l != nil && l.name == name {
+		return l.e
+	}
+	e := p.reg.lookup(name)
+	if e != nil {
+		p.last.Store(&lastFunc{name, e})
+	}
+	return e
+}
+
+type lastFunc struct {
+	name string
+	e    entry
 }
 
 // wakeLocked wakes the parked writer of the least loaded helper that is

@@ -192,7 +192,7 @@ func (w *worker) encode(fe *frameEncoder, batch []*job) []*job {
 	sent := batch[:0]
 	for i := 0; i < len(batch); {
 		k := i + batchLen(batch[i:])
-		if k-i > 1 && fe.addBatch(w.p.reg, batch[i:k]) == nil {
+		if k-i > 1 && fe.addBatch(w.p.lookup(batch[i].r.FuncName()), batch[i:k]) == nil {
 			sent = append(sent, batch[i:k]...)
 			i = k
 			continue
