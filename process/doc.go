@@ -27,7 +27,9 @@
 //
 // # Protocol
 //
-// Arguments and results are gob-encoded on one persistent gob stream each way,
+// Arguments and results are gob-encoded on one persistent gob stream each way
+// (a result of a predeclared type, such as an int, a float64, a string or a
+// []byte, goes as its bytes, without the cost of a gob message),
 // in length-prefixed frames on their own pipes (file descriptors 3 and 4 in
 // the helper), so a task's own standard output and error stay usable: the
 // helper's stdout is the host's, and its stderr is forwarded line by line to
@@ -112,7 +114,9 @@
 // tasks wait that the helpers already starting will not take, or once the
 // first one is ready: helpers that start at the same time compete for the
 // CPU while each one loads and initialises its program, so a pool that
-// runs one task soon after New waits for one helper's start only.
+// runs one task soon after New waits for one helper's start only. A
+// helper runs one task at a time, so it runs with its share of the host's
+// GOMAXPROCS (see WithWorkers) unless the environment sets GOMAXPROCS.
 // WithMaxTasksPerChild replaces a helper after n tasks; WithInitializer runs
 // a registered function once in each helper. Shutdown drains (or, with
 // executor.CancelPending, cancels queued tasks) and does not wait for a
