@@ -64,45 +64,25 @@ func ParseRaw(b []byte, p any) error {
 	case nil:
 		return nil
 	case *int:
-		v, err := rawInt(b, math.MinInt, math.MaxInt)
-		*p = int(v)
-		return err
+		return setInt(b, p, math.MinInt, math.MaxInt)
 	case *int64:
-		v, err := rawInt(b, math.MinInt64, math.MaxInt64)
-		*p = v
-		return err
+		return setInt(b, p, math.MinInt64, math.MaxInt64)
 	case *int32:
-		v, err := rawInt(b, math.MinInt32, math.MaxInt32)
-		*p = int32(v)
-		return err
+		return setInt(b, p, math.MinInt32, math.MaxInt32)
 	case *int16:
-		v, err := rawInt(b, math.MinInt16, math.MaxInt16)
-		*p = int16(v)
-		return err
+		return setInt(b, p, math.MinInt16, math.MaxInt16)
 	case *int8:
-		v, err := rawInt(b, math.MinInt8, math.MaxInt8)
-		*p = int8(v)
-		return err
+		return setInt(b, p, math.MinInt8, math.MaxInt8)
 	case *uint:
-		v, err := rawUint(b, math.MaxUint)
-		*p = uint(v)
-		return err
+		return setUint(b, p, math.MaxUint)
 	case *uint64:
-		v, err := rawUint(b, math.MaxUint64)
-		*p = v
-		return err
+		return setUint(b, p, math.MaxUint64)
 	case *uint32:
-		v, err := rawUint(b, math.MaxUint32)
-		*p = uint32(v)
-		return err
+		return setUint(b, p, math.MaxUint32)
 	case *uint16:
-		v, err := rawUint(b, math.MaxUint16)
-		*p = uint16(v)
-		return err
+		return setUint(b, p, math.MaxUint16)
 	case *uint8:
-		v, err := rawUint(b, math.MaxUint8)
-		*p = uint8(v)
-		return err
+		return setUint(b, p, math.MaxUint8)
 	case *float64:
 		if len(b) != 8 {
 			return rawError(b, "float64")
@@ -131,20 +111,25 @@ func ParseRaw(b []byte, p any) error {
 	return fmt.Errorf("%w: raw value for a %T", ErrProtocol, p)
 }
 
-func rawInt(b []byte, lo, hi int64) (int64, error) {
+// setInt sets *p to the zig-zag varint b, which must be all of b and
+// within [lo, hi].
+func setInt[T int | int8 | int16 | int32 | int64](b []byte, p *T, lo, hi int64) error {
 	v, n := binary.Varint(b)
 	if n <= 0 || n != len(b) || v < lo || v > hi {
-		return 0, rawError(b, "signed integer")
+		return rawError(b, "signed integer")
 	}
-	return v, nil
+	*p = T(v)
+	return nil
 }
 
-func rawUint(b []byte, hi uint64) (uint64, error) {
+// setUint sets *p to the uvarint b, which must be all of b and at most hi.
+func setUint[T uint | uint8 | uint16 | uint32 | uint64](b []byte, p *T, hi uint64) error {
 	v, n := binary.Uvarint(b)
 	if n <= 0 || n != len(b) || v > hi {
-		return 0, rawError(b, "unsigned integer")
+		return rawError(b, "unsigned integer")
 	}
-	return v, nil
+	*p = T(v)
+	return nil
 }
 
 func rawError(b []byte, what string) error {
