@@ -45,7 +45,6 @@ type Executor struct {
 	reg        *Registry
 	log        *zlog.Logger
 	path       string
-	procs      int                      // GOMAXPROCS of each helper (helperProcs); 0: its own default
 	last       atomic.Pointer[lastFunc] // see lookup
 	sp         *spawn.Spawner           // helpers die with this thread (Pdeathsig)
 
@@ -120,7 +119,6 @@ func New(reg *Registry, opts ...Option) (*Executor, error) {
 		return nil, fmt.Errorf("process: initializer %q: %w", cfg.init.name, ErrNotRegistered)
 	}
 	p := &Executor{cfg: cfg, reg: reg, path: path, allDone: make(chan struct{}), stopCh: make(chan struct{}), closing: make(chan struct{})}
-	p.procs = helperProcs(cfg)
 	p.callRunner = remotecall.NewRunner(p.runCall)
 	p.log = cfg.logger.With(zlog.String("executor", cfg.name))
 	p.sp = spawn.New()

@@ -30,22 +30,20 @@ const helperEnv = "GOFUTURES_PROCESS_HELPER"
 // own default.
 const helperProcsEnv = "GOFUTURES_PROCESS_HELPER_PROCS"
 
-// helperProcs returns the GOMAXPROCS each helper of a pool with cfg runs
-// with: this process's GOMAXPROCS shared among the helpers, at least 1; or
-// 0 (the helper's own default) if that is no fewer, or if the helpers'
-// environment sets GOMAXPROCS (this process's, or WithEnv). A helper runs
-// one task at a time; with a P per CPU in each of them, their goroutines
-// (reading, running, writing) hand work to each other across threads, for
-// nothing but system calls and wake-ups.
-func helperProcs(cfg config) int {
-	for _, env := range [][]string{os.Environ(), cfg.env} {
-		for _, kv := range env {
-			if strings.HasPrefix(kv, "GOMAXPROCS=") {
-				return 0
-			}
+// helperProcs returns the GOMAXPROCS each helper of a pool of workers
+// helpers, with environment env, runs with: this process's GOMAXPROCS
+// shared among the helpers, at least 1; or 0 (the helper's own default) if
+// that is no fewer, or if env sets GOMAXPROCS (this process's environment,
+// or WithEnv). A helper runs one task at a time; with a P per CPU in each
+// of them, their goroutines (reading, running, writing) hand work to each
+// other across threads, for nothing but system calls and wake-ups.
+func helperProcs(env []string, workers int) int {
+	for _, kv := range env {
+		if strings.HasPrefix(kv, "GOMAXPROCS=") {
+			return 0
 		}
 	}
-	n := max(1, runtime.GOMAXPROCS(0)/cfg.workers)
+	n := max(1, runtime.GOMAXPROCS(0)/workers)
 	if n >= runtime.GOMAXPROCS(0) {
 		return 0
 	}

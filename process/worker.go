@@ -206,10 +206,10 @@ func (w *worker) start() error {
 	}
 	cmd := exec.Command(p.path, p.cfg.args...)
 	cmd.Env = append(os.Environ(), helperEnv+"="+fmt.Sprint(wire.Version))
-	if p.procs > 0 {
-		cmd.Env = append(cmd.Env, helperProcsEnv+"="+strconv.Itoa(p.procs))
-	}
 	cmd.Env = append(cmd.Env, p.cfg.env...)
+	if n := helperProcs(cmd.Env, p.cfg.workers); n > 0 {
+		cmd.Env = append(cmd.Env, helperProcsEnv+"="+strconv.Itoa(n))
+	}
 	cmd.Stdout = os.Stdout
 	cmd.Stderr = we
 	cmd.ExtraFiles = []*os.File{r3, w4} // fds 3 and 4
