@@ -45,8 +45,8 @@ type Executor struct {
 	reg        *Registry
 	log        *zlog.Logger
 	path       string
-	last       atomic.Pointer[lastFunc] // see lookup
-	sp         *spawn.Spawner           // helpers die with this thread (Pdeathsig)
+	last       atomic.Pointer[funcRef] // see lookup
+	sp         *spawn.Spawner          // helpers die with this thread (Pdeathsig)
 
 	mu         sync.Mutex
 	queue      ring.Ring[*job]
@@ -202,14 +202,9 @@ func (p *Executor) lookup(name string) entry {
 	}
 	e := p.reg.lookup(name)
 	if e != nil {
-		p.last.Store(&lastFunc{name, e})
+		p.last.Store(e.ref())
 	}
 	return e
-}
-
-type lastFunc struct {
-	name string
-	e    entry
 }
 
 // wakeLocked wakes the parked writer of the least loaded helper that is

@@ -51,6 +51,9 @@ type sentinel struct {
 // entry is the untyped view of a *Func.
 type entry interface {
 	sig() wire.FuncSig
+	// ref returns the function's name and itself, made once (for
+	// Executor.lookup, which remembers it without an allocation).
+	ref() *funcRef
 	// types returns the argument and result types.
 	types() (arg, result reflect.Type)
 	// accepts reports whether args (r.Args()) and r's result are of the
@@ -106,6 +109,13 @@ type Func[A, R any] struct {
 	name string
 	fn   func(context.Context, A) (R, error)
 	idem bool
+	self funcRef
+}
+
+// funcRef is an entry and its name.
+type funcRef struct {
+	name string
+	e    entry
 }
 
 // RegisterOption configures a function registered with Register.
@@ -168,6 +178,7 @@ func Register[A, R any](reg *Registry, name string, fn func(context.Context, A) 
 		o.applyRegister(&cfg)
 	}
 	f := &Func[A, R]{name: name, fn: fn, idem: cfg.idempotent}
+	f.self = funcRef{name, f}
 	reg.mu.Lock()
 	defer reg.mu.Unlock()
 	old := *reg.funcs.Load()
@@ -303,6 +314,8 @@ func (f *Func[A, R]) Idempotent() bool { return f.idem }
 // Call runs the function in this process, in the calling goroutine
 // (executor.Func). It does not recover panics.
 func (f *Func[A, R]) Call(ctx context.Context, arg A) (R, error) { return f.fn(ctx, arg) }
+
+func (f *Func[A, R]) ref() *funcRef { return &f.self }
 
 func (f *Func[A, R]) types() (reflect.Type, reflect.Type) {
 	return reflect.TypeFor[A](), reflect.TypeFor[R]()
