@@ -28,7 +28,7 @@ var closedChan = func() chan struct{} {
 // on it as durably blocked), the Done channel once asked for, the value and
 // the error, the waiters of Wait and AsCompleted, and a pointer to its
 // done-callbacks and callback panic handler, which most futures never
-// have: a Future[int] is 96 bytes.
+// have: a Future[int] is 80 bytes.
 type Future[T any] struct {
 	state atomic.Uint32 // a State; written under mu, read lock-free
 
@@ -37,8 +37,16 @@ type Future[T any] struct {
 	done    chan struct{}  // nil until Done is first called; closed when done
 	value   T
 	err     error
-	waiters []*waiter
-	more    *more // nil until a callback or a panic handler is given; guarded by mu
+	waiters *waiterSet // nil until a Wait or AsCompleted waits on it; guarded by mu
+	more    *more      // nil until a callback or a panic handler is given; guarded by mu
+}
+
+// waiterSet holds the waiters of a future, with room for the first, so
+// that it costs one allocation, as a slice of them would, but a pointer in
+// every future instead of a slice.
+type waiterSet struct {
+	ws    []*waiter
+	first [1]*waiter
 }
 
 // more holds a future's done-callbacks and its callback panic handler. One
@@ -291,8 +299,10 @@ func (f *Future[T]) completeLocked(s State) {
 	ws := f.waiters
 	f.waiters = nil
 	f.mu.Unlock()
-	for _, w := range ws {
-		w.notify(f)
+	if ws != nil {
+		for _, w := range ws.ws {
+			w.notify(f)
+		}
 	}
 	if len(cbs) > 0 {
 		f.runCallbacks(cbs, onPanic)
@@ -349,7 +359,11 @@ func (f *Future[T]) subscribe(w *waiter) bool {
 	if f.State().Done() {
 		return false
 	}
-	f.waiters = append(f.waiters, w)
+	if f.waiters == nil {
+		f.waiters = &waiterSet{}
+		f.waiters.ws = f.waiters.first[:0]
+	}
+	f.waiters.ws = append(f.waiters.ws, w)
 	return true
 }
 
@@ -357,12 +371,16 @@ func (f *Future[T]) subscribe(w *waiter) bool {
 func (f *Future[T]) unsubscribe(w *waiter) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	for i, x := range f.waiters {
+	if f.waiters == nil {
+		return
+	}
+	ws := f.waiters.ws
+	for i, x := range ws {
 		if x == w {
-			last := len(f.waiters) - 1
-			f.waiters[i] = f.waiters[last]
-			f.waiters[last] = nil
-			f.waiters = f.waiters[:last]
+			last := len(ws) - 1
+			ws[i] = ws[last]
+			ws[last] = nil
+			f.waiters.ws = ws[:last]
 			return
 		}
 	}

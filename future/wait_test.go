@@ -7,6 +7,7 @@ import (
 	"slices"
 	"testing"
 	"time"
+	"unsafe"
 	"weak"
 )
 
@@ -104,7 +105,7 @@ func TestWaitAllCompletedAndDuplicates(t *testing.T) {
 		t.Fatalf("%+v", r)
 	}
 	for _, f := range fs {
-		if len(f.waiters) != 0 {
+		if f.nWaiters() != 0 {
 			t.Fatal("waiter left on a future")
 		}
 	}
@@ -120,7 +121,7 @@ func TestWaitTimeoutReturnsPartition(t *testing.T) {
 		t.Fatalf("%v %v %v", d, nd, err)
 	}
 	for _, f := range fs[1:] {
-		if f.State() != Pending || len(f.waiters) != 0 {
+		if f.State() != Pending || f.nWaiters() != 0 {
 			t.Fatal("Wait changed a future or left a waiter")
 		}
 	}
@@ -200,7 +201,7 @@ func TestAsCompletedTimeout(t *testing.T) {
 		t.Fatalf("message %q", last.Error())
 	}
 	for _, f := range fs {
-		if len(f.waiters) != 0 {
+		if f.nWaiters() != 0 {
 			t.Fatal("waiter left behind")
 		}
 	}
@@ -213,7 +214,7 @@ func TestAsCompletedBreakUnsubscribes(t *testing.T) {
 		break
 	}
 	for _, f := range fs {
-		if len(f.waiters) != 0 {
+		if f.nWaiters() != 0 {
 			t.Fatal("waiter left behind after break")
 		}
 	}
@@ -295,5 +296,22 @@ func TestAsCompletedKeepsNoReference(t *testing.T) {
 	}
 	if len(yielded) != 5 {
 		t.Fatalf("yielded %v", yielded)
+	}
+}
+
+// nWaiters returns how many waiters f holds.
+func (f *Future[T]) nWaiters() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.waiters == nil {
+		return 0
+	}
+	return len(f.waiters.ws)
+}
+
+// The size the Future doc comment gives, which every pending future costs.
+func TestFutureSize(t *testing.T) {
+	if n := unsafe.Sizeof(Future[int]{}); n != 80 {
+		t.Fatalf("a Future[int] is %d bytes; the doc comment of Future says 80", n)
 	}
 }
