@@ -43,11 +43,11 @@ func helperProcs(env []string, workers int) int {
 			return 0
 		}
 	}
-	n := max(1, runtime.GOMAXPROCS(0)/workers)
-	if n >= runtime.GOMAXPROCS(0) {
-		return 0
+	procs := runtime.GOMAXPROCS(0)
+	if n := max(1, procs/workers); n < procs {
+		return n
 	}
-	return n
+	return 0
 }
 
 // Protocol file descriptors in the helper (cmd.ExtraFiles 0 and 1).
