@@ -65,8 +65,8 @@ type Executor struct {
 	// called when cancel frames have been written to a helper.
 	testCancelsSent func(n int)
 	// testDepth, when > 0 (export_test.go), is the pipeline depth of every
-	// helper, whatever the run times measured; testCallsSent is called when
-	// calls have been written to a helper.
+	// helper, whatever the run times measured; testCallsSent is called with
+	// the number of calls in a write to a helper, just before the write.
 	testDepth     int
 	testCallsSent func(n int)
 	allDone       chan struct{}

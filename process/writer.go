@@ -56,14 +56,16 @@ func (w *worker) writeLoop() {
 		for _, c := range cancels { // after the calls they may name
 			fe.buf.Write(wire.AppendCancel(fe.hdr[:0], c))
 		}
+		if len(sent) > 0 && p.testCallsSent != nil {
+			// Before the write: once written, the calls may be done and
+			// their test ended before this goroutine runs again.
+			p.testCallsSent(len(sent))
+		}
 		if err := fe.flush(w.toHelper); err != nil {
 			w.kill(executor.ExitCrashed) // the reader sees EOF and tears down
 		}
 		if len(cancels) > 0 && p.testCancelsSent != nil {
 			p.testCancelsSent(len(cancels))
-		}
-		if len(sent) > 0 && p.testCallsSent != nil {
-			p.testCallsSent(len(sent))
 		}
 		clear(batch)
 		batch = batch[:0]
